@@ -1,0 +1,45 @@
+package io.raftline.broker;
+
+import io.raftline.metadata.QuorumVoter;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * What a broker needs to run; the launcher builds it from Kafka-style properties.
+ *
+ * @param nodeId {@code node.id}
+ * @param listenerName the client listener's name, e.g. PLAINTEXT
+ * @param host the client listener's host
+ * @param port the client listener's port; 0 picks a free one
+ * @param logDirs {@code log.dirs}
+ * @param voters {@code controller.quorum.voters}, where registration and topic changes go
+ * @param metadataAddress the local event-bus address on which this node's metadata updates arrive
+ * @param maxMessageBytes {@code message.max.bytes}: the largest record batch accepted
+ * @param clusterId the formatted cluster id, sent with the registration
+ * @param rack {@code broker.rack}, empty if unset
+ */
+public record BrokerConfig(
+    int nodeId,
+    String listenerName,
+    String host,
+    int port,
+    List<Path> logDirs,
+    List<QuorumVoter> voters,
+    String metadataAddress,
+    int maxMessageBytes,
+    String clusterId,
+    String rack) {
+
+  public static final int DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+
+  public BrokerConfig {
+    logDirs = List.copyOf(logDirs);
+    voters = List.copyOf(voters);
+    if (logDirs.isEmpty()) {
+      throw new IllegalArgumentException("log.dirs must name at least one directory");
+    }
+    if (voters.isEmpty()) {
+      throw new IllegalArgumentException("controller.quorum.voters must name at least one voter");
+    }
+  }
+}

@@ -1,0 +1,572 @@
+package io.raftline.broker;
+
+import io.raftline.broker.log.OffsetOutOfRangeException;
+import io.raftline.metadata.TopicName;
+import io.raftline.metadata.TopicPartition;
+import io.raftline.metadata.image.MetadataImage;
+import io.raftline.metadata.image.PartitionRegistration;
+import io.raftline.metadata.image.TopicImage;
+import io.raftline.metadata.projection.LocalReplicaChanges;
+import io.raftline.metadata.projection.MetadataUpdate;
+import io.raftline.protocol.Endpoint;
+import io.raftline.protocol.ErrorCode;
+import io.raftline.protocol.client.BrokerNode;
+import io.raftline.protocol.client.CreateTopicsRequest;
+import io.raftline.protocol.client.CreateTopicsResponse;
+import io.raftline.protocol.client.DeleteTopicsRequest;
+import io.raftline.protocol.client.DeleteTopicsResponse;
+import io.raftline.protocol.client.DescribeTopicsRequest;
+import io.raftline.protocol.client.DescribeTopicsResponse;
+import io.raftline.protocol.client.FetchRequest;
+import io.raftline.protocol.client.FetchResponse;
+import io.raftline.protocol.client.ListOffsetsRequest;
+import io.raftline.protocol.client.ListOffsetsResponse;
+import io.raftline.protocol.client.ListTopicsRequest;
+import io.raftline.protocol.client.ListTopicsResponse;
+import io.raftline.protocol.client.PartitionData;
+import io.raftline.protocol.client.PartitionDescription;
+import io.raftline.protocol.client.PartitionFetch;
+import io.raftline.protocol.client.PartitionOffset;
+import io.raftline.protocol.client.PartitionProduceResult;
+import io.raftline.protocol.client.PartitionRecords;
+import io.raftline.protocol.client.PartitionTimestamp;
+import io.raftline.protocol.client.ProduceRequest;
+import io.raftline.protocol.client.ProduceResponse;
+import io.raftline.protocol.client.RecordsGrpcService;
+import io.raftline.protocol.client.RecordsService;
+import io.raftline.protocol.client.TopicAdminGrpcService;
+import io.raftline.protocol.client.TopicAdminService;
+import io.raftline.protocol.client.TopicDescription;
+import io.raftline.protocol.client.TopicResult;
+import io.raftline.protocol.controller.ControllerTopicsResponse;
+import io.raftline.protocol.controller.RegisterBrokerRequest;
+import io.raftline.protocol.controller.RegisterBrokerResponse;
+import io.raftline.protocol.records.InvalidRecordBatchException;
+import io.raftline.protocol.records.RecordBatch;
+import io.vertx.core.AbstractVerticle;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.grpc.client.GrpcClient;
+import io.vertx.grpc.client.GrpcClientOptions;
+import io.vertx.grpc.server.GrpcServer;
+import io.vertx.grpc.server.GrpcServerOptions;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * The broker's IO shell. It serves the client API on its listener, hosts the partitions the metadata
+ * image assigns to it, and follows metadata updates published on {@link BrokerConfig#metadataAddress()}.
+ * Everything here runs on the verticle's event loop; log IO goes to workers through
+ * {@link HostedPartition}.
+ *
+ * <p>Start-up order: take the current image, open the listener, then register with the controller and
+ * wait to see the registration in the image, so a started broker is one topics can be placed on.
+ */
+public final class BrokerVerticle extends AbstractVerticle {
+  private static final System.Logger LOG = System.getLogger(BrokerVerticle.class.getName());
+  /** Suffix of the event-bus address that answers with the current image. */
+  public static final String CURRENT_IMAGE_SUFFIX = ".current";
+  static final long MAX_GRPC_MESSAGE_BYTES = 128L * 1024 * 1024;
+  private static final long ADMIN_TIMEOUT_MS = 30_000;
+  private static final int DEFAULT_PARTITION_FETCH_BYTES = 1024 * 1024;
+  private static final int MAX_FETCH_WAIT_MS = 30_000;
+
+  private final BrokerConfig config;
+  private final String incarnationId = UUID.randomUUID().toString();
+  private final Map<TopicPartition, HostedPartition> partitions = new HashMap<>();
+  private final Map<TopicPartition, List<FetchWaiter>> fetchWaiters = new HashMap<>();
+  private final List<OffsetWaiter> offsetWaiters = new ArrayList<>();
+  private MetadataImage image = MetadataImage.EMPTY;
+  private MessageConsumer<MetadataUpdate> metadataConsumer;
+  private HttpServer server;
+  private GrpcClient grpcClient;
+  private ControllerChannel controller;
+  private long brokerEpoch = -1;
+
+  public BrokerVerticle(BrokerConfig config) {
+    this.config = config;
+  }
+
+  /** The port the client listener bound to (useful when configured as 0). */
+  public int port() {
+    return server == null ? -1 : server.actualPort();
+  }
+
+  public long brokerEpoch() {
+    return brokerEpoch;
+  }
+
+  @Override
+  public void start(Promise<Void> startPromise) {
+    metadataConsumer = vertx.eventBus().localConsumer(config.metadataAddress(), msg -> onMetadata(msg.body()));
+    grpcClient = GrpcClient.client(vertx, new GrpcClientOptions().setMaxMessageSize(MAX_GRPC_MESSAGE_BYTES)
+        .setTimeout(10).setTimeoutUnit(TimeUnit.SECONDS).setScheduleDeadlineAutomatically(true));
+    controller = new ControllerChannel(vertx, grpcClient, config.voters());
+    GrpcServer grpc = GrpcServer.server(vertx, new GrpcServerOptions().setMaxMessageSize(MAX_GRPC_MESSAGE_BYTES));
+    grpc.addService(TopicAdminGrpcService.of(new TopicAdminApi()));
+    grpc.addService(RecordsGrpcService.of(new RecordsApi()));
+    currentImage()
+        .compose(v -> vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port()))
+            .requestHandler(grpc).listen())
+        .compose(s -> {
+          server = s;
+          return registerUntilDone();
+        })
+        .onComplete(startPromise);
+  }
+
+  @Override
+  public void stop(Promise<Void> stopPromise) {
+    List<Future<?>> closing = new ArrayList<>();
+    if (metadataConsumer != null) {
+      closing.add(metadataConsumer.unregister());
+    }
+    if (server != null) {
+      closing.add(server.close());
+    }
+    if (grpcClient != null) {
+      closing.add(grpcClient.close());
+    }
+    for (HostedPartition p : partitions.values()) {
+      closing.add(p.close(false));
+    }
+    partitions.clear();
+    Future.join(closing).<Void>mapEmpty().onComplete(stopPromise);
+  }
+
+  // ---- metadata ----------------------------------------------------------------------------------
+
+  private Future<Void> currentImage() {
+    Promise<Void> done = Promise.promise();
+    askForImage(done);
+    return done.future();
+  }
+
+  private void askForImage(Promise<Void> done) {
+    vertx.eventBus().<MetadataImage>request(config.metadataAddress() + CURRENT_IMAGE_SUFFIX, null)
+        .onSuccess(reply -> {
+          onImage(reply.body());
+          done.complete();
+        })
+        .onFailure(t -> vertx.setTimer(50, id -> askForImage(done)));
+  }
+
+  private void onMetadata(MetadataUpdate update) {
+    if (update.image().offset() <= image.offset()) {
+      return;
+    }
+    LocalReplicaChanges changes = update.baseOffset() == image.offset()
+        ? LocalReplicaChanges.of(update.delta(), update.image(), config.nodeId())
+        : LocalReplicaChanges.between(image, update.image(), config.nodeId());
+    apply(update.image(), changes);
+  }
+
+  private void onImage(MetadataImage next) {
+    if (next.offset() > image.offset()) {
+      apply(next, LocalReplicaChanges.between(image, next, config.nodeId()));
+    }
+  }
+
+  private void apply(MetadataImage next, LocalReplicaChanges changes) {
+    for (TopicPartition tp : changes.deletes()) {
+      HostedPartition gone = partitions.remove(tp);
+      if (gone != null) {
+        gone.close(true).onFailure(t -> LOG.log(System.Logger.Level.WARNING, "deleting " + tp + " failed", t));
+      }
+      wakeFetchers(tp);
+    }
+    Map<TopicPartition, PartitionRegistration> hosted = new HashMap<>(changes.leaders());
+    hosted.putAll(changes.followers());
+    hosted.forEach((tp, registration) -> {
+      UUID topicId = next.topic(tp.topic()).orElseThrow().id();
+      HostedPartition current = partitions.get(tp);
+      if (current != null && current.topicId.equals(topicId)) {
+        current.registration = registration;
+        return;
+      }
+      Future<Void> previousClosed = current == null ? Future.succeededFuture() : current.close(true);
+      partitions.put(tp, new HostedPartition(vertx, tp, topicId, registration, previousClosed,
+          () -> locateLogDir(tp)));
+    });
+    image = next;
+    for (Iterator<OffsetWaiter> it = offsetWaiters.iterator(); it.hasNext(); ) {
+      OffsetWaiter w = it.next();
+      if (image.offset() >= w.offset) {
+        it.remove();
+        vertx.cancelTimer(w.timerId);
+        w.promise.complete();
+      }
+    }
+  }
+
+  /** Runs on a worker: an existing directory for the partition, else the log dir holding the fewest. */
+  private Path locateLogDir(TopicPartition tp) throws java.io.IOException {
+    String name = tp.topic() + "-" + tp.partition();
+    for (Path dir : config.logDirs()) {
+      if (Files.isDirectory(dir.resolve(name))) {
+        return dir.resolve(name);
+      }
+    }
+    if (config.logDirs().size() == 1) {
+      return config.logDirs().get(0).resolve(name);
+    }
+    Path best = null;
+    long fewest = Long.MAX_VALUE;
+    for (Path dir : config.logDirs()) {
+      Files.createDirectories(dir);
+      long count;
+      try (var entries = Files.list(dir)) {
+        count = entries.count();
+      }
+      if (count < fewest) {
+        fewest = count;
+        best = dir;
+      }
+    }
+    return best.resolve(name);
+  }
+
+  /** Completes once the local image has applied {@code offset}. */
+  private Future<Void> awaitImageOffset(long offset) {
+    if (image.offset() >= offset) {
+      return Future.succeededFuture();
+    }
+    OffsetWaiter w = new OffsetWaiter(offset, Promise.promise());
+    w.timerId = vertx.setTimer(ADMIN_TIMEOUT_MS, id -> {
+      offsetWaiters.remove(w);
+      w.promise.fail(new ControllerChannel.ControllerUnavailableException(
+          "the change committed at metadata offset " + offset + " did not reach this broker in time"));
+    });
+    offsetWaiters.add(w);
+    return w.promise.future();
+  }
+
+  private static final class OffsetWaiter {
+    final long offset;
+    final Promise<Void> promise;
+    long timerId;
+
+    OffsetWaiter(long offset, Promise<Void> promise) {
+      this.offset = offset;
+      this.promise = promise;
+    }
+  }
+
+  private Future<Void> registerUntilDone() {
+    RegisterBrokerRequest request = RegisterBrokerRequest.newBuilder()
+        .setBrokerId(config.nodeId()).setIncarnationId(incarnationId).setClusterId(config.clusterId())
+        .setRack(config.rack())
+        .addListeners(Endpoint.newBuilder().setListenerName(config.listenerName()).setHost(config.host())
+            .setPort(server.actualPort()))
+        .build();
+    return controller.call(c -> c.registerBroker(request), RegisterBrokerResponse::getError,
+            RegisterBrokerResponse::getLeaderId, ADMIN_TIMEOUT_MS)
+        .compose(r -> r.getError() == ErrorCode.NONE ? awaitImageOffset(r.getMetadataOffset()).map(v -> {
+          brokerEpoch = r.getBrokerEpoch();
+          LOG.log(System.Logger.Level.INFO, "broker {0} registered with epoch {1}", config.nodeId(), brokerEpoch);
+          return (Void) null;
+        }) : Future.failedFuture(new IllegalStateException("registration refused: " + r.getError() + " "
+            + r.getErrorMessage())))
+        .recover(t -> {
+          if (t instanceof IllegalStateException) {
+            return Future.failedFuture(t);
+          }
+          LOG.log(System.Logger.Level.WARNING, "broker registration not done yet, retrying: {0}", t.getMessage());
+          return registerUntilDone();
+        });
+  }
+
+  // ---- topic admin -------------------------------------------------------------------------------
+
+  private final class TopicAdminApi extends TopicAdminService {
+    @Override
+    public Future<CreateTopicsResponse> createTopics(CreateTopicsRequest request) {
+      List<String> names = request.getTopicsList().stream().map(t -> t.getName()).toList();
+      return forward(c -> c.createTopics(request), names)
+          .map(results -> CreateTopicsResponse.newBuilder().addAllResults(results).build());
+    }
+
+    @Override
+    public Future<DeleteTopicsResponse> deleteTopics(DeleteTopicsRequest request) {
+      return forward(c -> c.deleteTopics(request), request.getNamesList())
+          .map(results -> DeleteTopicsResponse.newBuilder().addAllResults(results).build());
+    }
+
+    @Override
+    public Future<ListTopicsResponse> listTopics(ListTopicsRequest request) {
+      List<String> names = image.topicIdsByName().keySet().stream()
+          .filter(n -> request.getIncludeInternal() || !TopicName.isInternal(n)).sorted().toList();
+      return Future.succeededFuture(ListTopicsResponse.newBuilder().addAllNames(names).build());
+    }
+
+    @Override
+    public Future<DescribeTopicsResponse> describeTopics(DescribeTopicsRequest request) {
+      MetadataImage snapshot = image;
+      List<String> names = request.getNamesCount() > 0 ? request.getNamesList()
+          : snapshot.topicIdsByName().keySet().stream().filter(n -> !TopicName.isInternal(n)).sorted().toList();
+      DescribeTopicsResponse.Builder response = DescribeTopicsResponse.newBuilder();
+      for (String name : names) {
+        Optional<TopicImage> topic = snapshot.topic(name);
+        if (topic.isEmpty()) {
+          response.addTopics(TopicDescription.newBuilder().setName(name).setError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+              .setErrorMessage("topic " + name + " does not exist"));
+          continue;
+        }
+        TopicDescription.Builder d = TopicDescription.newBuilder().setName(name).setTopicId(topic.get().id().toString());
+        topic.get().partitions().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> d.addPartitions(
+            PartitionDescription.newBuilder().setPartition(e.getKey()).setLeader(e.getValue().leader())
+                .setLeaderEpoch(e.getValue().leaderEpoch()).addAllReplicas(e.getValue().replicas())
+                .addAllIsr(e.getValue().isr())));
+        response.addTopics(d);
+      }
+      snapshot.brokers().values().stream().sorted(Comparator.comparingInt(b -> b.id())).forEach(b ->
+          b.listener(config.listenerName()).ifPresent(l -> response.addBrokers(BrokerNode.newBuilder()
+              .setId(b.id()).setHost(l.host()).setPort(l.port()).setRack(b.rack()))));
+      return Future.succeededFuture(response.build());
+    }
+
+    /** Sends a topic change to the controller, then waits until this broker's image shows it. */
+    private Future<List<TopicResult>> forward(
+        Function<io.raftline.protocol.controller.ControllerClient, Future<ControllerTopicsResponse>> op,
+        List<String> names) {
+      return controller.call(op, ControllerTopicsResponse::getError, ControllerTopicsResponse::getLeaderId,
+              ADMIN_TIMEOUT_MS)
+          .compose(r -> {
+            if (r.getError() != ErrorCode.NONE) {
+              return Future.succeededFuture(failAll(names, r.getError(), r.getErrorMessage()));
+            }
+            return awaitImageOffset(r.getMetadataOffset()).map(v -> r.getResultsList());
+          })
+          .recover(t -> Future.succeededFuture(failAll(names, ErrorCode.REQUEST_TIMED_OUT, t.getMessage())));
+    }
+
+    private List<TopicResult> failAll(List<String> names, ErrorCode code, String message) {
+      return names.stream().map(n -> TopicResult.newBuilder().setName(n).setError(code).setErrorMessage(message)
+          .build()).toList();
+    }
+  }
+
+  // ---- produce and fetch -------------------------------------------------------------------------
+
+  /** The partition if this broker leads it, else the error to answer with (and the leader, if known). */
+  private record Lookup(HostedPartition partition, ErrorCode error, String message, int leader) {}
+
+  private Lookup leaderLookup(String topic, int partition) {
+    Optional<TopicImage> t = image.topic(topic);
+    PartitionRegistration reg = t.map(ti -> ti.partition(partition)).orElse(null);
+    if (reg == null) {
+      return new Lookup(null, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          t.isEmpty() ? "topic " + topic + " does not exist" : "topic " + topic + " has no partition " + partition, -1);
+    }
+    if (reg.leader() != config.nodeId()) {
+      return new Lookup(null, ErrorCode.NOT_LEADER_OR_FOLLOWER,
+          "broker " + config.nodeId() + " does not lead " + topic + "-" + partition + "; leader is " + reg.leader(),
+          reg.leader());
+    }
+    HostedPartition hp = partitions.get(new TopicPartition(topic, partition));
+    if (hp == null) {
+      return new Lookup(null, ErrorCode.LEADER_NOT_AVAILABLE, topic + "-" + partition + " is not open yet", reg.leader());
+    }
+    return new Lookup(hp, ErrorCode.NONE, "", reg.leader());
+  }
+
+  private static ErrorCode errorCodeOf(Throwable t) {
+    if (t instanceof StorageException || t instanceof java.io.IOException) {
+      return ErrorCode.KAFKA_STORAGE_ERROR;
+    }
+    if (t instanceof OffsetOutOfRangeException) {
+      return ErrorCode.OFFSET_OUT_OF_RANGE;
+    }
+    return ErrorCode.UNKNOWN_SERVER_ERROR;
+  }
+
+  private final class RecordsApi extends RecordsService {
+    @Override
+    public Future<ProduceResponse> produce(ProduceRequest request) {
+      int acks = request.getAcks();
+      List<Future<PartitionProduceResult>> results = new ArrayList<>();
+      for (PartitionRecords pr : request.getPartitionsList()) {
+        if (acks != 0 && acks != 1 && acks != -1) {
+          results.add(Future.succeededFuture(produceError(pr, ErrorCode.INVALID_REQUIRED_ACKS,
+              "acks must be 0, 1 or -1 (all), got " + acks, -1)));
+        } else {
+          results.add(producePartition(pr));
+        }
+      }
+      return Future.all(results).map(all -> ProduceResponse.newBuilder()
+          .addAllResults(results.stream().map(Future::result).toList()).build());
+    }
+
+    private Future<PartitionProduceResult> producePartition(PartitionRecords pr) {
+      Lookup lookup = leaderLookup(pr.getTopic(), pr.getPartition());
+      if (lookup.error != ErrorCode.NONE) {
+        return Future.succeededFuture(produceError(pr, lookup.error, lookup.message, lookup.leader));
+      }
+      List<RecordBatch> batches;
+      try {
+        // A private copy: the leader stamps offsets into these bytes.
+        batches = RecordBatch.validateAll(ByteBuffer.wrap(pr.getRecords().toByteArray()), config.maxMessageBytes());
+      } catch (InvalidRecordBatchException e) {
+        return Future.succeededFuture(produceError(pr, e.errorCode(), e.getMessage(), lookup.leader));
+      }
+      HostedPartition hp = lookup.partition;
+      int leaderEpoch = hp.registration.leaderEpoch();
+      return hp.submit(log -> log.append(batches, leaderEpoch))
+          .map(baseOffset -> {
+            hp.endOffset = Math.max(hp.endOffset, batches.get(batches.size() - 1).nextOffset());
+            wakeFetchers(hp.topicPartition);
+            return PartitionProduceResult.newBuilder().setTopic(pr.getTopic()).setPartition(pr.getPartition())
+                .setError(ErrorCode.NONE).setBaseOffset(baseOffset).setLogStartOffset(0)
+                .setCurrentLeader(config.nodeId()).build();
+          })
+          .otherwise(t -> produceError(pr, errorCodeOf(t), String.valueOf(t.getMessage()), lookup.leader));
+    }
+
+    private PartitionProduceResult produceError(PartitionRecords pr, ErrorCode code, String message, int leader) {
+      return PartitionProduceResult.newBuilder().setTopic(pr.getTopic()).setPartition(pr.getPartition())
+          .setError(code).setErrorMessage(message).setBaseOffset(-1).setCurrentLeader(leader).build();
+    }
+
+    @Override
+    public Future<FetchResponse> fetch(FetchRequest request) {
+      return readAll(request).compose(first -> {
+        int minBytes = Math.max(1, request.getMinBytes());
+        int maxWait = Math.min(request.getMaxWaitMs(), MAX_FETCH_WAIT_MS);
+        if (maxWait <= 0 || bytesIn(first) >= minBytes || hasError(first)) {
+          return Future.succeededFuture(first);
+        }
+        return waitForAppends(request, maxWait).compose(v -> readAll(request));
+      });
+    }
+
+    private Future<FetchResponse> readAll(FetchRequest request) {
+      int maxBytes = request.getMaxBytes() > 0 ? request.getMaxBytes() : 50 * 1024 * 1024;
+      List<Future<PartitionData>> reads = new ArrayList<>();
+      for (PartitionFetch pf : request.getPartitionsList()) {
+        int partitionMax = Math.min(maxBytes,
+            pf.getPartitionMaxBytes() > 0 ? pf.getPartitionMaxBytes() : DEFAULT_PARTITION_FETCH_BYTES);
+        reads.add(readPartition(pf, partitionMax));
+      }
+      return Future.all(reads).map(all -> FetchResponse.newBuilder()
+          .addAllPartitions(reads.stream().map(Future::result).toList()).build());
+    }
+
+    private Future<PartitionData> readPartition(PartitionFetch pf, int maxBytes) {
+      PartitionData.Builder data = PartitionData.newBuilder().setTopic(pf.getTopic()).setPartition(pf.getPartition());
+      Lookup lookup = leaderLookup(pf.getTopic(), pf.getPartition());
+      if (lookup.error != ErrorCode.NONE) {
+        return Future.succeededFuture(data.setError(lookup.error).setErrorMessage(lookup.message)
+            .setCurrentLeader(lookup.leader).setHighWatermark(-1).build());
+      }
+      HostedPartition hp = lookup.partition;
+      record Read(ByteBuffer bytes, long endOffset) {}
+      return hp.submit(log -> new Read(log.read(pf.getFetchOffset(), maxBytes), log.endOffset()))
+          .map(read -> data.setError(ErrorCode.NONE).setHighWatermark(read.endOffset).setLogStartOffset(0)
+              .setRecords(com.google.protobuf.ByteString.copyFrom(read.bytes)).setCurrentLeader(config.nodeId()).build())
+          .otherwise(t -> data.setError(errorCodeOf(t)).setErrorMessage(String.valueOf(t.getMessage()))
+              .setHighWatermark(hp.endOffset).setCurrentLeader(config.nodeId()).build());
+    }
+
+    private int bytesIn(FetchResponse response) {
+      int total = 0;
+      for (PartitionData d : response.getPartitionsList()) {
+        total += d.getRecords().size();
+      }
+      return total;
+    }
+
+    private boolean hasError(FetchResponse response) {
+      return response.getPartitionsList().stream().anyMatch(d -> d.getError() != ErrorCode.NONE);
+    }
+
+    @Override
+    public Future<ListOffsetsResponse> listOffsets(ListOffsetsRequest request) {
+      List<Future<PartitionOffset>> answers = new ArrayList<>();
+      for (PartitionTimestamp pt : request.getPartitionsList()) {
+        PartitionOffset.Builder answer = PartitionOffset.newBuilder().setTopic(pt.getTopic()).setPartition(pt.getPartition());
+        Lookup lookup = leaderLookup(pt.getTopic(), pt.getPartition());
+        if (lookup.error != ErrorCode.NONE) {
+          answers.add(Future.succeededFuture(answer.setError(lookup.error).setErrorMessage(lookup.message).setOffset(-1).build()));
+        } else if (pt.getTimestamp() != -1 && pt.getTimestamp() != -2) {
+          answers.add(Future.succeededFuture(answer.setError(ErrorCode.INVALID_REQUEST)
+              .setErrorMessage("only -2 (earliest) and -1 (latest) are supported; lookup by timestamp is not yet")
+              .setOffset(-1).build()));
+        } else {
+          boolean earliest = pt.getTimestamp() == -2;
+          answers.add(lookup.partition.submit(log -> earliest ? log.startOffset() : log.endOffset())
+              .map(offset -> answer.setError(ErrorCode.NONE).setOffset(offset).build())
+              .otherwise(t -> answer.setError(errorCodeOf(t)).setErrorMessage(String.valueOf(t.getMessage()))
+                  .setOffset(-1).build()));
+        }
+      }
+      return Future.all(answers).map(all -> ListOffsetsResponse.newBuilder()
+          .addAllPartitions(answers.stream().map(Future::result).toList()).build());
+    }
+  }
+
+  // ---- long-poll fetch ---------------------------------------------------------------------------
+
+  /** A fetch waiting for an append to any of its partitions, or for its max wait to pass. */
+  private final class FetchWaiter {
+    final Promise<Void> promise = Promise.promise();
+    final List<TopicPartition> partitions;
+    long timerId;
+    boolean done;
+
+    FetchWaiter(List<TopicPartition> partitions) {
+      this.partitions = partitions;
+    }
+
+    void fire() {
+      if (done) {
+        return;
+      }
+      done = true;
+      vertx.cancelTimer(timerId);
+      for (TopicPartition tp : partitions) {
+        List<FetchWaiter> list = fetchWaiters.get(tp);
+        if (list != null) {
+          list.remove(this);
+          if (list.isEmpty()) {
+            fetchWaiters.remove(tp);
+          }
+        }
+      }
+      promise.complete();
+    }
+  }
+
+  private Future<Void> waitForAppends(FetchRequest request, int maxWaitMs) {
+    List<TopicPartition> tps = request.getPartitionsList().stream()
+        .map(pf -> new TopicPartition(pf.getTopic(), pf.getPartition())).toList();
+    FetchWaiter waiter = new FetchWaiter(tps);
+    for (TopicPartition tp : tps) {
+      fetchWaiters.computeIfAbsent(tp, k -> new ArrayList<>()).add(waiter);
+    }
+    waiter.timerId = vertx.setTimer(maxWaitMs, id -> waiter.fire());
+    return waiter.promise.future();
+  }
+
+  private void wakeFetchers(TopicPartition tp) {
+    List<FetchWaiter> waiting = fetchWaiters.get(tp);
+    if (waiting != null) {
+      for (FetchWaiter w : List.copyOf(waiting)) {
+        w.fire();
+      }
+    }
+  }
+}

@@ -1,0 +1,20 @@
+package io.raftline.metadata.image;
+
+import java.util.UUID;
+import org.pcollections.HashTreePMap;
+import org.pcollections.PMap;
+
+/** One topic: its id, name and partitions. Immutable; changes make a new instance sharing the rest. */
+public record TopicImage(UUID id, String name, PMap<Integer, PartitionRegistration> partitions) {
+  public static TopicImage create(UUID id, String name) {
+    return new TopicImage(id, name, HashTreePMap.empty());
+  }
+
+  public TopicImage withPartition(int index, PartitionRegistration partition) {
+    return new TopicImage(id, name, partitions.plus(index, partition));
+  }
+
+  public PartitionRegistration partition(int index) {
+    return partitions.get(index);
+  }
+}

@@ -1,0 +1,8 @@
+package io.raftline.metadata.record;
+
+/**
+ * One event in the metadata log. Each type says what happened; replaying them in log order rebuilds
+ * the cluster's metadata image.
+ */
+public sealed interface MetadataRecord
+    permits RegisterBrokerRecord, TopicRecord, PartitionRecord, RemoveTopicRecord, NoOpRecord {}

@@ -1,0 +1,141 @@
+package io.raftline.quorum.controller;
+
+import io.raftline.metadata.TopicName;
+import io.raftline.metadata.image.BrokerRegistration;
+import io.raftline.metadata.image.MetadataImage;
+import io.raftline.metadata.image.TopicImage;
+import io.raftline.metadata.record.BrokerEndpoint;
+import io.raftline.metadata.record.MetadataRecord;
+import io.raftline.metadata.record.PartitionRecord;
+import io.raftline.metadata.record.RegisterBrokerRecord;
+import io.raftline.metadata.record.RemoveTopicRecord;
+import io.raftline.metadata.record.TopicRecord;
+import io.raftline.protocol.ErrorCode;
+import io.raftline.protocol.client.CreateTopicsRequest;
+import io.raftline.protocol.client.TopicResult;
+import io.raftline.protocol.client.TopicToCreate;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.random.RandomGenerator;
+
+/**
+ * Decides cluster changes. Every method reads an image and returns records plus a response; nothing
+ * here appends or waits. The caller passes the image that includes its own uncommitted proposals.
+ */
+public final class QuorumController {
+  private final ControllerConfig config;
+  private final RandomGenerator random;
+
+  public QuorumController(ControllerConfig config, RandomGenerator random) {
+    this.config = config;
+    this.random = random;
+  }
+
+  /**
+   * Registers a broker. The broker epoch is the offset its record will take, so it grows with every
+   * registration.
+   */
+  public ControllerResult<Long> registerBroker(
+      MetadataImage image, long nextOffset, int brokerId, String incarnationId, List<BrokerEndpoint> listeners,
+      String rack) {
+    if (brokerId < 0) {
+      throw new ControllerException(ErrorCode.INVALID_REQUEST, "broker id must be >= 0, got " + brokerId);
+    }
+    Optional<BrokerRegistration> existing = image.broker(brokerId);
+    if (existing.isPresent() && existing.get().incarnationId().equals(incarnationId)
+        && existing.get().listeners().equals(listeners)) {
+      // The same process asking again (its first answer was lost): nothing to write.
+      return new ControllerResult<>(List.of(), existing.get().epoch());
+    }
+    return new ControllerResult<>(
+        List.of(new RegisterBrokerRecord(brokerId, incarnationId, nextOffset, listeners, rack)), nextOffset);
+  }
+
+  /** Creates topics; each topic succeeds or fails on its own, as in Kafka's CreateTopics. */
+  public ControllerResult<List<TopicResult>> createTopics(MetadataImage image, CreateTopicsRequest request) {
+    List<MetadataRecord> records = new ArrayList<>();
+    List<TopicResult> results = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
+    List<Integer> brokers = new ArrayList<>(image.brokers().keySet());
+    brokers.sort(Integer::compare);
+    for (TopicToCreate t : request.getTopicsList()) {
+      TopicResult.Builder result = TopicResult.newBuilder().setName(t.getName());
+      int partitions = t.getNumPartitions() == -1 ? config.defaultPartitions() : t.getNumPartitions();
+      int rf = t.getReplicationFactor() == -1 ? config.defaultReplicationFactor() : t.getReplicationFactor();
+      Optional<String> nameProblem = TopicName.problem(t.getName());
+      if (!seen.add(t.getName())) {
+        results.add(fail(result, ErrorCode.INVALID_REQUEST, "topic " + t.getName() + " appears twice in the request"));
+      } else if (nameProblem.isPresent()) {
+        results.add(fail(result, ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem.get()));
+      } else if (image.topic(t.getName()).isPresent()) {
+        results.add(fail(result, ErrorCode.TOPIC_ALREADY_EXISTS, "topic " + t.getName() + " already exists"));
+      } else if (partitions < 1 || partitions > ControllerConfig.MAX_PARTITIONS_PER_TOPIC) {
+        results.add(fail(result, ErrorCode.INVALID_PARTITIONS,
+            "number of partitions must be between 1 and " + ControllerConfig.MAX_PARTITIONS_PER_TOPIC + ", got "
+                + partitions));
+      } else if (rf < 1) {
+        results.add(fail(result, ErrorCode.INVALID_REPLICATION_FACTOR, "replication factor must be >= 1, got " + rf));
+      } else if (rf > brokers.size()) {
+        results.add(fail(result, ErrorCode.INVALID_REPLICATION_FACTOR,
+            "replication factor " + rf + " is larger than the number of available brokers: " + brokers.size()));
+      } else if (!t.getConfigsMap().isEmpty()) {
+        results.add(fail(result, ErrorCode.INVALID_CONFIG,
+            "topic configs are not supported yet: " + t.getConfigsMap().keySet()));
+      } else {
+        UUID id = newTopicId(image);
+        if (!request.getValidateOnly()) {
+          records.add(new TopicRecord(t.getName(), id));
+          int start = random.nextInt(brokers.size());
+          for (int p = 0; p < partitions; p++) {
+            List<Integer> replicas = new ArrayList<>(rf);
+            for (int r = 0; r < rf; r++) {
+              replicas.add(brokers.get((start + p + r) % brokers.size()));
+            }
+            records.add(new PartitionRecord(id, p, replicas, replicas, replicas.get(0), 0, 0));
+          }
+        }
+        results.add(result.setError(ErrorCode.NONE).setTopicId(id.toString()).setNumPartitions(partitions)
+            .setReplicationFactor(rf).build());
+      }
+    }
+    return new ControllerResult<>(records, results);
+  }
+
+  /** Deletes topics by name; an unknown name fails alone with UNKNOWN_TOPIC_OR_PARTITION. */
+  public ControllerResult<List<TopicResult>> deleteTopics(MetadataImage image, List<String> names) {
+    List<MetadataRecord> records = new ArrayList<>();
+    List<TopicResult> results = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
+    for (String name : names) {
+      TopicResult.Builder result = TopicResult.newBuilder().setName(name);
+      Optional<TopicImage> topic = image.topic(name);
+      if (!seen.add(name)) {
+        results.add(fail(result, ErrorCode.INVALID_REQUEST, "topic " + name + " appears twice in the request"));
+      } else if (topic.isEmpty()) {
+        results.add(fail(result, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "topic " + name + " does not exist"));
+      } else {
+        records.add(new RemoveTopicRecord(topic.get().id()));
+        results.add(result.setError(ErrorCode.NONE).setTopicId(topic.get().id().toString())
+            .setNumPartitions(topic.get().partitions().size()).build());
+      }
+    }
+    return new ControllerResult<>(records, results);
+  }
+
+  private UUID newTopicId(MetadataImage image) {
+    UUID id;
+    do {
+      id = new UUID(random.nextLong(), random.nextLong());
+    } while (id.getMostSignificantBits() == 0 && id.getLeastSignificantBits() == 0
+        || image.topicsById().containsKey(id));
+    return id;
+  }
+
+  private static TopicResult fail(TopicResult.Builder result, ErrorCode code, String message) {
+    return result.setError(code).setErrorMessage(message).build();
+  }
+}
