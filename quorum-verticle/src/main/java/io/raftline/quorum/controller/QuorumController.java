@@ -27,6 +27,9 @@ import java.util.random.RandomGenerator;
  * here appends or waits. The caller passes the image that includes its own uncommitted proposals.
  */
 public final class QuorumController {
+  /** Brokers do not replicate partitions yet, so a topic may have one replica only. */
+  static final int MAX_REPLICATION_FACTOR = 1;
+
   private final ControllerConfig config;
   private final RandomGenerator random;
 
@@ -79,6 +82,9 @@ public final class QuorumController {
                 + partitions));
       } else if (rf < 1) {
         results.add(fail(result, ErrorCode.INVALID_REPLICATION_FACTOR, "replication factor must be >= 1, got " + rf));
+      } else if (rf > MAX_REPLICATION_FACTOR) {
+        results.add(fail(result, ErrorCode.INVALID_REPLICATION_FACTOR, "replication factor " + rf
+            + " is not supported yet: this version keeps one replica per partition (partition replication is to come)"));
       } else if (rf > brokers.size()) {
         results.add(fail(result, ErrorCode.INVALID_REPLICATION_FACTOR,
             "replication factor " + rf + " is larger than the number of available brokers: " + brokers.size()));

@@ -52,10 +52,15 @@ class RaftSimulationTest {
     }
     List<Long> failed = new ArrayList<>();
     String firstFailure = null;
-    long events = 0;
+    long[] stats = new long[5];
     for (long seed : seeds) {
       try {
-        events += new Sim(seed, false).run();
+        Sim sim = new Sim(seed, false);
+        stats[0] += sim.run();
+        stats[1] += sim.leaderOfEpoch.size();
+        stats[2] += sim.committed.size();
+        stats[3] += sim.truncations;
+        stats[4] += sim.crashes;
       } catch (SimFailure e) {
         failed.add(seed);
         if (firstFailure == null) {
@@ -73,7 +78,9 @@ class RaftSimulationTest {
     if (!failed.isEmpty()) {
       fail(failed.size() + " of " + seeds.size() + " seeds failed: " + failed + "\nFirst failure: " + firstFailure);
     }
-    System.out.println("RaftSimulationTest: " + seeds.size() + " seeds, " + events + " events, all properties held");
+    System.out.println("RaftSimulationTest: " + seeds.size() + " seeds, all properties held; " + stats[0] + " events, "
+        + stats[1] + " leaders elected, " + stats[2] + " entries committed, " + stats[3] + " truncations, " + stats[4]
+        + " crashes");
   }
 
   /** A property violation; the message names the seed and the property. */
@@ -89,7 +96,7 @@ class RaftSimulationTest {
 
   // ----------------------------------------------------------------------------------------------
 
-  enum Kind { START, DELIVER, TICK, FSYNC, CRASH, RESTART, PROPOSE, CHAOS, HEAL_ALL, LIVENESS }
+  enum Kind { ISOLATE, START, DELIVER, TICK, FSYNC, CRASH, RESTART, PROPOSE, CHAOS, HEAL_ALL, LIVENESS }
 
   record Event(long time, long seq, Kind kind, int node, long incarnation, RaftMessage msg) {}
 
@@ -186,6 +193,8 @@ class RaftSimulationTest {
     boolean healed;
 
     final long faultPhaseEndMs;
+    final boolean fast;
+    final int scale;
     static final long LIVENESS_BOUND_MS = 30_000;
 
     // global knowledge for the checks
@@ -195,6 +204,8 @@ class RaftSimulationTest {
     final HashMap<PrefixKey, Long> prefixOf = new HashMap<>();
     final ArrayDeque<String> trace = new ArrayDeque<>();
     int proposals;
+    long truncations;
+    long crashes;
     // liveness
     int markerCount;
     final List<String> markers = new ArrayList<>();
@@ -211,11 +222,22 @@ class RaftSimulationTest {
       this.nVoters = rng.nextBoolean() ? 3 : 5;
       this.nObservers = 1 + rng.nextInt(2);
       for (int i = 1; i <= nVoters; i++) voterIds.add(i);
+      // Half the seeds use Kafka's default timeouts; the other half run them 5x faster (relative to the
+      // same network delays), which packs far more elections, and more divergent logs, into a run.
+      fast = rng.nextBoolean();
+      int[] fetchSizes = {1, 2, 3, 1000};
+      int maxFetchEntries = fetchSizes[rng.nextInt(fetchSizes.length)];
       nodes = new SimNode[nVoters + nObservers];
       for (int i = 0; i < nodes.length; i++) {
         int id = i < nVoters ? i + 1 : 100 + (i - nVoters) + 1;
-        nodes[i] = new SimNode(id, i < nVoters, RaftConfig.of(id, voterIds));
+        RaftConfig c = RaftConfig.of(id, voterIds);
+        if (fast) c = c.withElection(200, 200).withFetch(400, 100, 200);
+        // Tiny fetch responses make followers hold partial copies of a leader's log, which is where
+        // the subtle cases live (an older epoch's entry on a majority without the new leader's entry).
+        c = c.withLimits(maxFetchEntries, c.maxFetchBytes(), c.maxBatchEntries());
+        nodes[i] = new SimNode(id, i < nVoters, c);
       }
+      scale = fast ? 5 : 1;
       cut = new boolean[nodes.length][nodes.length];
       // Some seeds get a clean network, most a lossy one.
       int profile = rng.nextInt(4);
@@ -275,6 +297,9 @@ class RaftSimulationTest {
           drain(sn);
         }
         case CRASH -> crash(nodes[ev.node()]);
+        case ISOLATE -> {
+          if (!healed) isolate(ev.node());
+        }
         case PROPOSE -> {
           proposeSomewhere();
           push(now + 10 + rng.nextInt(150), Kind.PROPOSE, -1, 0, null);
@@ -282,7 +307,7 @@ class RaftSimulationTest {
         case CHAOS -> {
           if (!healed) {
             chaos();
-            push(now + 300 + rng.nextInt(2500), Kind.CHAOS, -1, 0, null);
+            push(now + (100 + rng.nextInt(2000)) / scale, Kind.CHAOS, -1, 0, null);
           }
         }
         case HEAL_ALL -> {
@@ -316,11 +341,12 @@ class RaftSimulationTest {
       // Usually the page cache is lost; sometimes an fsync completed but was never reported.
       if (rng.nextInt(4) == 0) sn.durable = sn.shell.copy();
       log("crash " + sn.id + " (durable log<" + sn.durable.end() + ")");
+      crashes++;
       sn.node = null;
       sn.incarnation++;
       if (!healed && !sn.restartScheduled) {
         sn.restartScheduled = true;
-        push(now + 100 + rng.nextInt(5000), Kind.RESTART, index(sn.id), 0, null);
+        push(now + (50 + rng.nextInt(5000)) / scale, Kind.RESTART, index(sn.id), 0, null);
       }
     }
 
@@ -369,6 +395,7 @@ class RaftSimulationTest {
             }
           }
           log("truncate " + sn.id + " to " + t);
+          truncations++;
           sn.shell.truncate(t);
         }
         for (LogEntry e : r.entries()) {
@@ -389,6 +416,16 @@ class RaftSimulationTest {
         // 4. commit
         if (r.highWatermark().isPresent()) onHighWatermark(sn, r.highWatermark().getAsLong());
         if (r.roleChange().isPresent()) onRoleChange(sn, r.roleChange().get());
+        // Faults are most revealing right after a leader is elected or moves its HW: sometimes crash or
+        // isolate it a moment later, before the rest of the quorum has caught up.
+        if (!healed && n.role() == RaftRole.LEADER
+            && (r.highWatermark().isPresent() || r.roleChange().isPresent()) && rng.nextInt(100) < 4) {
+          if (rng.nextBoolean()) {
+            push(now + rng.nextInt(20), Kind.CRASH, index(sn.id), 0, null);
+          } else {
+            push(now + rng.nextInt(20), Kind.ISOLATE, index(sn.id), 0, null);
+          }
+        }
       }
       if (sn.shell.end() != n.logEndOffset()) {
         violation("ready", sn.id + " shell log ends at " + sn.shell.end() + " but the core's at " + n.logEndOffset());
@@ -540,14 +577,7 @@ class RaftSimulationTest {
           }
         }
       } else if (action < 48) {
-        int victim = rng.nextInt(nodes.length);
-        for (int j = 0; j < nodes.length; j++) {
-          if (j != victim) {
-            cut[victim][j] = true;
-            cut[j][victim] = true;
-          }
-        }
-        log("isolate " + nodes[victim].id);
+        isolate(rng.nextInt(nodes.length));
       } else if (action < 62) {
         boolean[] side = new boolean[nodes.length];
         for (int i = 0; i < side.length; i++) side[i] = rng.nextBoolean();
@@ -577,6 +607,16 @@ class RaftSimulationTest {
         for (boolean[] row : cut) Arrays.fill(row, false);
         log("heal links");
       }
+    }
+
+    void isolate(int victim) {
+      for (int j = 0; j < nodes.length; j++) {
+        if (j != victim) {
+          cut[victim][j] = true;
+          cut[j][victim] = true;
+        }
+      }
+      log("isolate " + nodes[victim].id);
     }
 
     /** After healing: propose a marker to the leader, and wait until it is committed and known to all. */

@@ -1,0 +1,158 @@
+package io.raftline.client;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Client settings, named as in Kafka's clients. Unknown keys and invalid values fail at creation with
+ * the key named, so a typo never silently falls back to a default.
+ */
+public final class ClientConfig {
+  /** A broker address from {@code bootstrap.servers}. */
+  public record HostPort(String host, int port) {
+    @Override
+    public String toString() {
+      return host + ":" + port;
+    }
+  }
+
+  private record Setting(String key, String defaultValue, String doc) {}
+
+  private static final Map<String, Setting> SETTINGS = new LinkedHashMap<>();
+
+  private static void define(String key, String defaultValue, String doc) {
+    SETTINGS.put(key, new Setting(key, defaultValue, doc));
+  }
+
+  static {
+    define("bootstrap.servers", null, "host:port[,host:port...] of brokers to start from");
+    define("client.id", "", "a name for this client in broker logs");
+    define("acks", "all", "0, 1, all (or -1): how many replicas must have a record before it is acknowledged");
+    define("batch.size", "16384", "the most bytes of records sent for one partition in one request");
+    define("linger.ms", "5", "how long to wait for more records before sending a batch that is not full");
+    define("max.request.size", "1048576", "the largest record (as a batch of one) the producer accepts");
+    define("request.timeout.ms", "30000", "how long to wait for one request's answer");
+    define("delivery.timeout.ms", "120000", "how long a send may take, retries included");
+    define("retry.backoff.ms", "100", "pause before retrying a failed request");
+    define("fetch.min.bytes", "1", "the least data a fetch waits for");
+    define("fetch.max.wait.ms", "500", "the longest a fetch waits for fetch.min.bytes");
+    define("fetch.max.bytes", "52428800", "the most data one fetch returns");
+    define("max.partition.fetch.bytes", "1048576", "the most data one fetch returns per partition");
+    define("max.poll.records", "500", "the most records a consumer buffers ahead of its subscriber");
+    define("auto.offset.reset", "latest", "earliest or latest: where to start without a stored position");
+  }
+
+  private final Map<String, String> values;
+  private final List<HostPort> bootstrapServers;
+
+  private ClientConfig(Map<String, String> values, List<HostPort> bootstrapServers) {
+    this.values = values;
+    this.bootstrapServers = bootstrapServers;
+  }
+
+  /**
+   * @throws IllegalArgumentException naming the key that is unknown, missing or invalid
+   */
+  public static ClientConfig from(Map<String, String> settings) {
+    Map<String, String> values = new LinkedHashMap<>();
+    SETTINGS.values().forEach(s -> values.put(s.key, s.defaultValue));
+    settings.forEach((k, v) -> {
+      if (!SETTINGS.containsKey(k)) {
+        throw new IllegalArgumentException("unknown client setting '" + k + "'; known settings: " + SETTINGS.keySet());
+      }
+      values.put(k, v == null ? null : v.trim());
+    });
+    String bootstrap = values.get("bootstrap.servers");
+    if (bootstrap == null || bootstrap.isBlank()) {
+      throw new IllegalArgumentException("bootstrap.servers is required (host:port[,host:port...])");
+    }
+    List<HostPort> servers = new ArrayList<>();
+    for (String s : bootstrap.split(",")) {
+      servers.add(parseHostPort("bootstrap.servers", s.trim()));
+    }
+    ClientConfig config = new ClientConfig(values, List.copyOf(servers));
+    config.acks();
+    config.autoOffsetReset();
+    for (String key : List.of("batch.size", "max.request.size", "request.timeout.ms", "delivery.timeout.ms",
+        "fetch.max.bytes", "max.partition.fetch.bytes", "max.poll.records")) {
+      config.positiveInt(key);
+    }
+    for (String key : List.of("linger.ms", "retry.backoff.ms", "fetch.min.bytes", "fetch.max.wait.ms")) {
+      config.nonNegativeInt(key);
+    }
+    return config;
+  }
+
+  public static HostPort parseHostPort(String key, String value) {
+    int colon = value.lastIndexOf(':');
+    if (colon <= 0 || colon == value.length() - 1) {
+      throw new IllegalArgumentException(key + ": '" + value + "' is not host:port");
+    }
+    int port;
+    try {
+      port = Integer.parseInt(value.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(key + ": '" + value + "' has a port that is not a number");
+    }
+    if (port < 1 || port > 65535) {
+      throw new IllegalArgumentException(key + ": port " + port + " is not between 1 and 65535");
+    }
+    return new HostPort(value.substring(0, colon), port);
+  }
+
+  public List<HostPort> bootstrapServers() {
+    return bootstrapServers;
+  }
+
+  /** 0, 1 or -1 (all). */
+  public int acks() {
+    String v = values.get("acks").toLowerCase(Locale.ROOT);
+    return switch (v) {
+      case "all", "-1" -> -1;
+      case "0" -> 0;
+      case "1" -> 1;
+      default -> throw new IllegalArgumentException("acks must be one of 0, 1, all, -1; got '" + v + "'");
+    };
+  }
+
+  /** True for earliest, false for latest. */
+  public boolean autoOffsetResetEarliest() {
+    return autoOffsetReset().equals("earliest");
+  }
+
+  private String autoOffsetReset() {
+    String v = values.get("auto.offset.reset").toLowerCase(Locale.ROOT);
+    if (!v.equals("earliest") && !v.equals("latest")) {
+      throw new IllegalArgumentException("auto.offset.reset must be earliest or latest; got '" + v + "'");
+    }
+    return v;
+  }
+
+  public int positiveInt(String key) {
+    int v = intValue(key);
+    if (v < 1) {
+      throw new IllegalArgumentException(key + " must be at least 1; got " + v);
+    }
+    return v;
+  }
+
+  public int nonNegativeInt(String key) {
+    int v = intValue(key);
+    if (v < 0) {
+      throw new IllegalArgumentException(key + " must not be negative; got " + v);
+    }
+    return v;
+  }
+
+  private int intValue(String key) {
+    String v = values.get(key);
+    try {
+      return Integer.parseInt(v);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(key + " must be a whole number; got '" + v + "'");
+    }
+  }
+}

@@ -1,0 +1,279 @@
+package io.raftline.client;
+
+import com.google.protobuf.ByteString;
+import io.raftline.client.ClientConfig.HostPort;
+import io.raftline.protocol.ErrorCode;
+import io.raftline.protocol.client.PartitionProduceResult;
+import io.raftline.protocol.client.PartitionRecords;
+import io.raftline.protocol.client.ProduceRequest;
+import io.raftline.protocol.records.RecordBatch;
+import io.raftline.protocol.records.RecordBatchBuilder;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Sends records in per-partition batches. Each partition has at most one request in flight, and a
+ * failed batch is retried before any later one is sent, so records of a partition are stored in the
+ * order they were sent. While a request is in flight, new records gather into the next batch (up to
+ * {@code batch.size}); an idle partition waits up to {@code linger.ms} for a batch to fill.
+ *
+ * <p>Records without a key or partition go to a "sticky" partition that changes after each batch, as
+ * in Kafka, so small unkeyed records still form large batches.
+ */
+public final class Producer {
+  private final RaftlineClient client;
+  private final int acks;
+  private final int batchSize;
+  private final int lingerMs;
+  private final int maxRequestSize;
+  private final int requestTimeoutMs;
+  private final int deliveryTimeoutMs;
+  private final int retryBackoffMs;
+  private final Map<String, Map<Integer, PartitionQueue>> queues = new HashMap<>();
+  private final Map<String, Integer> stickyPartition = new HashMap<>();
+  private final List<Promise<Void>> flushWaiters = new ArrayList<>();
+  private int unfinished;
+  private boolean closed;
+
+  private static final class Batch {
+    final RecordBatchBuilder builder = new RecordBatchBuilder();
+    final List<Promise<RecordMetadata>> promises = new ArrayList<>();
+    final List<Long> timestamps = new ArrayList<>();
+  }
+
+  private final class PartitionQueue {
+    final String topic;
+    final int partition;
+    final ArrayDeque<Batch> ready = new ArrayDeque<>();
+    Batch building;
+    boolean inFlight;
+    long lingerTimer = -1;
+
+    PartitionQueue(String topic, int partition) {
+      this.topic = topic;
+      this.partition = partition;
+    }
+  }
+
+  Producer(RaftlineClient client) {
+    this.client = client;
+    ClientConfig c = client.config();
+    this.acks = c.acks();
+    this.batchSize = c.positiveInt("batch.size");
+    this.lingerMs = c.nonNegativeInt("linger.ms");
+    this.maxRequestSize = c.positiveInt("max.request.size");
+    this.requestTimeoutMs = c.positiveInt("request.timeout.ms");
+    this.deliveryTimeoutMs = c.positiveInt("delivery.timeout.ms");
+    this.retryBackoffMs = c.nonNegativeInt("retry.backoff.ms");
+  }
+
+  /**
+   * Sends a record; the future completes when the broker acknowledged it (per {@code acks}), or fails
+   * with a {@link RaftlineException} once retries are exhausted or the error cannot be retried.
+   */
+  public Future<RecordMetadata> send(ProducerRecord record) {
+    return client.call(() -> enqueue(record));
+  }
+
+  /** Sends everything buffered now, and completes when every send made so far has finished. */
+  public Future<Void> flush() {
+    return client.call(() -> {
+      Promise<Void> done = Promise.promise();
+      flushWaiters.add(done);
+      queues.values().forEach(byPartition -> byPartition.values().forEach(q -> {
+        if (q.building != null) {
+          q.ready.add(q.building);
+          q.building = null;
+        }
+        trySend(q);
+      }));
+      completeFlushesIfIdle();
+      return done.future();
+    });
+  }
+
+  /** Flushes, then refuses further sends. */
+  public Future<Void> close() {
+    return flush().andThen(ar -> closed = true);
+  }
+
+  private Future<RecordMetadata> enqueue(ProducerRecord record) {
+    if (closed || client.isClosed()) {
+      return Future.failedFuture(new IllegalStateException("the producer is closed"));
+    }
+    int size = RecordBatch.HEADER_SIZE
+        + RecordBatchBuilder.estimateRecordSize(record.key(), record.value(), record.headers());
+    if (size > maxRequestSize) {
+      return Future.failedFuture(new RaftlineException(ErrorCode.RECORD_TOO_LARGE,
+          "the record is " + size + " bytes when serialised, more than max.request.size (" + maxRequestSize + ")"));
+    }
+    unfinished++;
+    Promise<RecordMetadata> promise = Promise.promise();
+    client.topic(record.topic(), false).onComplete(ar -> {
+      if (ar.failed()) {
+        promise.fail(ar.cause());
+        return;
+      }
+      int partitions = ar.result().partitions().size();
+      int partition;
+      if (record.partition() != null) {
+        if (record.partition() < 0 || record.partition() >= partitions) {
+          promise.fail(new RaftlineException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "topic " + record.topic()
+              + " has partitions 0 to " + (partitions - 1) + ", not " + record.partition()));
+          return;
+        }
+        partition = record.partition();
+      } else if (record.key() != null) {
+        partition = Partitioner.partitionForKey(record.key(), partitions);
+      } else {
+        partition = stickyPartition.computeIfAbsent(record.topic(), t -> ThreadLocalRandom.current().nextInt(partitions));
+      }
+      add(queue(record.topic(), partition), record, promise);
+    });
+    return promise.future().andThen(ar -> {
+      unfinished--;
+      completeFlushesIfIdle();
+    });
+  }
+
+  private PartitionQueue queue(String topic, int partition) {
+    return queues.computeIfAbsent(topic, t -> new HashMap<>())
+        .computeIfAbsent(partition, p -> new PartitionQueue(topic, p));
+  }
+
+  private void add(PartitionQueue q, ProducerRecord record, Promise<RecordMetadata> promise) {
+    int size = RecordBatchBuilder.estimateRecordSize(record.key(), record.value(), record.headers());
+    if (q.building != null && q.building.builder.sizeInBytes() + size > batchSize) {
+      seal(q);
+    }
+    if (q.building == null) {
+      q.building = new Batch();
+    }
+    long timestamp = record.timestamp() != null ? record.timestamp() : System.currentTimeMillis();
+    q.building.builder.append(timestamp, record.key(), record.value(), record.headers());
+    q.building.promises.add(promise);
+    q.building.timestamps.add(timestamp);
+    if (q.building.builder.sizeInBytes() >= batchSize) {
+      seal(q);
+    }
+    trySend(q);
+  }
+
+  /** Closes the batch being built; unkeyed records move to another partition from now on. */
+  private void seal(PartitionQueue q) {
+    if (q.building != null) {
+      q.ready.add(q.building);
+      q.building = null;
+      if (Integer.valueOf(q.partition).equals(stickyPartition.get(q.topic))) {
+        stickyPartition.remove(q.topic);
+      }
+    }
+  }
+
+  private void trySend(PartitionQueue q) {
+    if (q.inFlight) {
+      return;
+    }
+    if (q.ready.isEmpty() && q.building != null) {
+      if (lingerMs > 0 && q.lingerTimer < 0 && flushWaiters.isEmpty()) {
+        q.lingerTimer = client.vertx().setTimer(lingerMs, id -> {
+          q.lingerTimer = -1;
+          if (!q.inFlight) {
+            seal(q);
+            trySend(q);
+          }
+        });
+        return;
+      }
+      if (lingerMs > 0 && q.lingerTimer >= 0 && flushWaiters.isEmpty()) {
+        return;
+      }
+      seal(q);
+    }
+    Batch batch = q.ready.poll();
+    if (batch == null) {
+      return;
+    }
+    if (q.lingerTimer >= 0) {
+      client.vertx().cancelTimer(q.lingerTimer);
+      q.lingerTimer = -1;
+    }
+    q.inFlight = true;
+    ProduceRequest request = ProduceRequest.newBuilder().setAcks(acks).setTimeoutMs(requestTimeoutMs)
+        .addPartitions(PartitionRecords.newBuilder().setTopic(q.topic).setPartition(q.partition)
+            .setRecords(ByteString.copyFrom(batch.builder.build())))
+        .build();
+    attempt(q, batch, request, System.currentTimeMillis() + deliveryTimeoutMs, null);
+  }
+
+  private void attempt(PartitionQueue q, Batch batch, ProduceRequest request, long deadline, String lastProblem) {
+    HostPort leader = client.leaderOf(q.topic, q.partition);
+    if (leader == null) {
+      retryLater(q, batch, request, deadline, new RaftlineException(ErrorCode.LEADER_NOT_AVAILABLE,
+          "no known leader for " + q.topic + "-" + q.partition + (lastProblem == null ? "" : "; " + lastProblem)));
+      return;
+    }
+    client.records(leader).produce(request).onComplete(ar -> {
+      RaftlineException problem;
+      if (ar.succeeded()) {
+        PartitionProduceResult r = ar.result().getResults(0);
+        if (r.getError() == ErrorCode.NONE) {
+          for (int i = 0; i < batch.promises.size(); i++) {
+            batch.promises.get(i).tryComplete(
+                new RecordMetadata(q.topic, q.partition, r.getBaseOffset() + i, batch.timestamps.get(i)));
+          }
+          finished(q);
+          return;
+        }
+        problem = new RaftlineException(r.getError(), r.getErrorMessage());
+      } else {
+        problem = new RaftlineException(ErrorCode.REQUEST_TIMED_OUT,
+            "request to " + leader + " failed: " + ar.cause().getMessage());
+      }
+      if (!RaftlineException.isRetriable(problem.errorCode())) {
+        fail(q, batch, problem);
+        return;
+      }
+      retryLater(q, batch, request, deadline, problem);
+    });
+  }
+
+  private void retryLater(PartitionQueue q, Batch batch, ProduceRequest request, long deadline,
+      RaftlineException problem) {
+    if (System.currentTimeMillis() + retryBackoffMs >= deadline) {
+      fail(q, batch, new RaftlineException(problem.errorCode(),
+          "gave up after delivery.timeout.ms (" + deliveryTimeoutMs + " ms): " + problem.getMessage()));
+      return;
+    }
+    client.vertx().setTimer(Math.max(1, retryBackoffMs), id -> client.topic(q.topic, true)
+        .onComplete(ar -> attempt(q, batch, request, deadline, problem.getMessage())));
+  }
+
+  private void fail(PartitionQueue q, Batch batch, Throwable cause) {
+    batch.promises.forEach(p -> p.tryFail(cause));
+    finished(q);
+  }
+
+  private void finished(PartitionQueue q) {
+    q.inFlight = false;
+    if (q.ready.isEmpty() && q.building != null) {
+      // Records gathered while the request was in flight have waited long enough.
+      seal(q);
+    }
+    trySend(q);
+  }
+
+  private void completeFlushesIfIdle() {
+    if (unfinished == 0 && !flushWaiters.isEmpty()) {
+      List<Promise<Void>> done = new ArrayList<>(flushWaiters);
+      flushWaiters.clear();
+      done.forEach(Promise::tryComplete);
+    }
+  }
+}

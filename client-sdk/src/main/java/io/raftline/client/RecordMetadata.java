@@ -1,0 +1,4 @@
+package io.raftline.client;
+
+/** Where an acknowledged record was stored. */
+public record RecordMetadata(String topic, int partition, long offset, long timestamp) {}

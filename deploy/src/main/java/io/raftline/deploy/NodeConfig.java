@@ -1,0 +1,264 @@
+package io.raftline.deploy;
+
+import io.raftline.metadata.QuorumVoter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+
+/**
+ * A node's configuration, read from Kafka-style properties with Kafka's names and defaults. Every
+ * key is known here with its type and range; an unknown key or a bad value is refused with a message
+ * naming the key and what it allows.
+ */
+public final class NodeConfig {
+  /** A listener from {@code listeners}: {@code NAME://host:port}. */
+  public record Listener(String name, String host, int port) {}
+
+  private record Key(String name, String defaultValue, String doc) {}
+
+  private static final Map<String, Key> KEYS = new LinkedHashMap<>();
+
+  private static void key(String name, String defaultValue, String doc) {
+    KEYS.put(name, new Key(name, defaultValue, doc));
+  }
+
+  static {
+    key("process.roles", null, "broker, controller, or broker,controller");
+    key("node.id", null, "this node's id, an integer >= 0, unique in the cluster");
+    key("controller.quorum.voters", null, "the controller quorum: id@host:port[,id@host:port...]");
+    key("listeners", null, "NAME://host:port[,NAME://host:port...]; port 0 picks a free port");
+    key("controller.listener.names", "CONTROLLER", "the listener name(s) controllers serve on");
+    key("log.dirs", null, "comma-separated directories for partition data");
+    key("log.dir", null, "one directory for partition data (log.dirs takes precedence)");
+    key("metadata.log.dir", null, "directory for the metadata log; default: the first of log.dirs");
+    key("num.partitions", "1", "partitions of a topic created without a count (>= 1)");
+    key("default.replication.factor", "1", "replication factor of a topic created without one (>= 1)");
+    key("message.max.bytes", "1048588", "the largest record batch a broker accepts, in bytes (>= 1)");
+    key("broker.rack", "", "this broker's rack, for replica placement");
+    key("controller.quorum.election.timeout.ms", "1000", "Raft election timeout (>= 10)");
+    key("controller.quorum.fetch.timeout.ms", "2000", "Raft fetch timeout (>= 10)");
+  }
+
+  private final Map<String, String> values;
+  private final Set<String> roles;
+  private final int nodeId;
+  private final List<QuorumVoter> voters;
+  private final List<Listener> listeners;
+  private final List<Path> logDirs;
+
+  private NodeConfig(Map<String, String> values) {
+    this.values = values;
+    this.roles = parseRoles(required("process.roles"));
+    this.nodeId = intValue("node.id", 0, Integer.MAX_VALUE);
+    try {
+      this.voters = QuorumVoter.parseList(required("controller.quorum.voters"));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("controller.quorum.voters: " + e.getMessage());
+    }
+    this.listeners = parseListeners(required("listeners"));
+    this.logDirs = parseLogDirs();
+    intValue("num.partitions", 1, 1_000_000);
+    intValue("default.replication.factor", 1, Short.MAX_VALUE);
+    intValue("message.max.bytes", 1, Integer.MAX_VALUE);
+    intValue("controller.quorum.election.timeout.ms", 10, Integer.MAX_VALUE);
+    intValue("controller.quorum.fetch.timeout.ms", 10, Integer.MAX_VALUE);
+    checkRoles();
+  }
+
+  /** Reads properties; every value is trimmed. */
+  public static NodeConfig from(Properties properties) {
+    Map<String, String> values = new LinkedHashMap<>();
+    KEYS.values().forEach(k -> {
+      if (k.defaultValue != null) {
+        values.put(k.name, k.defaultValue);
+      }
+    });
+    for (String name : properties.stringPropertyNames()) {
+      if (!KEYS.containsKey(name)) {
+        throw new ConfigException("unknown configuration key '" + name + "'; known keys: " + String.join(", ", KEYS.keySet()));
+      }
+      values.put(name, properties.getProperty(name).trim());
+    }
+    return new NodeConfig(values);
+  }
+
+  /** The settings of a development node: one combined node on 127.0.0.1:9092/9093 with data in ./data. */
+  public static Properties devDefaults() {
+    Properties p = new Properties();
+    p.setProperty("process.roles", "broker,controller");
+    p.setProperty("node.id", "1");
+    p.setProperty("controller.quorum.voters", "1@127.0.0.1:9093");
+    p.setProperty("listeners", "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093");
+    p.setProperty("controller.listener.names", "CONTROLLER");
+    p.setProperty("log.dirs", "./data");
+    return p;
+  }
+
+  /** The documented keys with their defaults and meaning, for {@code --help} and the README. */
+  public static String describeKeys() {
+    StringBuilder b = new StringBuilder();
+    KEYS.values().forEach(k -> b.append(String.format("  %-40s %s (default: %s)%n", k.name, k.doc,
+        k.defaultValue == null ? "none" : k.defaultValue.isEmpty() ? "empty" : k.defaultValue)));
+    return b.toString();
+  }
+
+  private String required(String key) {
+    String v = values.get(key);
+    if (v == null || v.isEmpty()) {
+      throw new ConfigException("missing required configuration key '" + key + "' (" + KEYS.get(key).doc + ")");
+    }
+    return v;
+  }
+
+  private int intValue(String key, int min, int max) {
+    String v = required(key);
+    int parsed;
+    try {
+      parsed = Integer.parseInt(v);
+    } catch (NumberFormatException e) {
+      throw new ConfigException(key + " must be an integer between " + min + " and " + max + "; got '" + v + "'");
+    }
+    if (parsed < min || parsed > max) {
+      throw new ConfigException(key + " must be between " + min + " and " + max + "; got " + parsed);
+    }
+    return parsed;
+  }
+
+  private static Set<String> parseRoles(String value) {
+    Set<String> roles = new LinkedHashSet<>();
+    for (String r : value.split(",")) {
+      String role = r.trim();
+      if (!role.equals("broker") && !role.equals("controller")) {
+        throw new ConfigException("process.roles: '" + role + "' is not a role; allowed: broker, controller, broker,controller");
+      }
+      roles.add(role);
+    }
+    return roles;
+  }
+
+  private static List<Listener> parseListeners(String value) {
+    List<Listener> out = new ArrayList<>();
+    Set<String> names = new LinkedHashSet<>();
+    for (String raw : value.split(",")) {
+      String l = raw.trim();
+      int sep = l.indexOf("://");
+      int colon = l.lastIndexOf(':');
+      if (sep <= 0 || colon <= sep + 2 || colon == l.length() - 1) {
+        throw new ConfigException("listeners: '" + l + "' is not of the form NAME://host:port");
+      }
+      int port;
+      try {
+        port = Integer.parseInt(l.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        throw new ConfigException("listeners: the port in '" + l + "' is not a number");
+      }
+      if (port < 0 || port > 65535) {
+        throw new ConfigException("listeners: the port in '" + l + "' must be between 0 and 65535");
+      }
+      String name = l.substring(0, sep);
+      if (!names.add(name)) {
+        throw new ConfigException("listeners: the name " + name + " appears twice");
+      }
+      out.add(new Listener(name, l.substring(sep + 3, colon), port));
+    }
+    return List.copyOf(out);
+  }
+
+  private List<Path> parseLogDirs() {
+    String v = values.getOrDefault("log.dirs", values.get("log.dir"));
+    if (v == null || v.isBlank()) {
+      throw new ConfigException("missing required configuration key 'log.dirs' (comma-separated data directories)");
+    }
+    List<Path> dirs = new ArrayList<>();
+    for (String d : v.split(",")) {
+      if (!d.isBlank()) {
+        dirs.add(Path.of(d.trim()));
+      }
+    }
+    return List.copyOf(dirs);
+  }
+
+  private void checkRoles() {
+    boolean voter = voters.stream().anyMatch(v -> v.id() == nodeId);
+    if (isController() && !voter) {
+      throw new ConfigException("node.id " + nodeId + " has the controller role but is not in controller.quorum.voters ("
+          + values.get("controller.quorum.voters") + ")");
+    }
+    if (!isController() && voter) {
+      throw new ConfigException("node.id " + nodeId + " is in controller.quorum.voters but process.roles ("
+          + values.get("process.roles") + ") lacks controller");
+    }
+    if (isController() && controllerListener() == null) {
+      throw new ConfigException("listeners has no listener named in controller.listener.names ("
+          + values.get("controller.listener.names") + ")");
+    }
+    if (isBroker() && brokerListener() == null) {
+      throw new ConfigException("listeners has no broker listener (one whose name is not in controller.listener.names)");
+    }
+  }
+
+  public boolean isBroker() {
+    return roles.contains("broker");
+  }
+
+  public boolean isController() {
+    return roles.contains("controller");
+  }
+
+  public int nodeId() {
+    return nodeId;
+  }
+
+  public List<QuorumVoter> voters() {
+    return voters;
+  }
+
+  private Set<String> controllerListenerNames() {
+    Set<String> names = new LinkedHashSet<>();
+    for (String n : values.get("controller.listener.names").split(",")) {
+      names.add(n.trim());
+    }
+    return names;
+  }
+
+  /** The controller's listener, or null. */
+  public Listener controllerListener() {
+    Set<String> names = controllerListenerNames();
+    return listeners.stream().filter(l -> names.contains(l.name())).findFirst().orElse(null);
+  }
+
+  /** The client-facing broker listener (the first not named a controller listener), or null. */
+  public Listener brokerListener() {
+    Set<String> names = controllerListenerNames();
+    return listeners.stream().filter(l -> !names.contains(l.name())).findFirst().orElse(null);
+  }
+
+  public List<Path> logDirs() {
+    return logDirs;
+  }
+
+  public Path metadataLogDir() {
+    String v = values.get("metadata.log.dir");
+    return v == null || v.isBlank() ? logDirs.get(0) : Path.of(v);
+  }
+
+  /** Every directory that must be formatted: the log dirs and the metadata log dir. */
+  public List<Path> allDirs() {
+    Set<Path> dirs = new LinkedHashSet<>(logDirs);
+    dirs.add(metadataLogDir());
+    return List.copyOf(dirs);
+  }
+
+  public int intSetting(String key) {
+    return Integer.parseInt(values.get(key));
+  }
+
+  public String stringSetting(String key) {
+    return values.getOrDefault(key, "");
+  }
+}

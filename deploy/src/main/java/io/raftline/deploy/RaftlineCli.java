@@ -1,0 +1,559 @@
+package io.raftline.deploy;
+
+import io.raftline.client.ClientConfig;
+import io.raftline.client.ClientConfig.HostPort;
+import io.raftline.client.ConsumerRecord;
+import io.raftline.client.Producer;
+import io.raftline.client.ProducerRecord;
+import io.raftline.client.RaftlineClient;
+import io.raftline.client.RecordMetadata;
+import io.raftline.client.TopicInfo;
+import io.raftline.client.TopicSubscription;
+import io.raftline.protocol.quorum.DescribeQuorumRequest;
+import io.raftline.protocol.quorum.DescribeQuorumResponse;
+import io.raftline.protocol.quorum.RaftQuorumGrpcClient;
+import io.raftline.protocol.quorum.ReplicaDescription;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.grpc.client.GrpcClient;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.net.BindException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/**
+ * The {@code raftline} command line, with Kafka-tool habits: {@code --bootstrap-server},
+ * {@code --topic}, exit 0 on success and 1 with a one-line message on stderr otherwise. Commands that
+ * talk to a cluster run on their own Vert.x instance and wait for its futures from the main thread.
+ */
+@Command(name = "raftline", mixinStandardHelpOptions = true, version = "raftline 0.1.0",
+    description = "A Kafka-style log with a Raft metadata quorum.",
+    subcommands = {RaftlineCli.NodeCommand.class, RaftlineCli.StorageCommand.class, RaftlineCli.TopicsCommand.class,
+        RaftlineCli.ProduceCommand.class, RaftlineCli.ConsumeCommand.class, RaftlineCli.QuorumCommand.class})
+public final class RaftlineCli implements Callable<Integer> {
+  PrintWriter out;
+  PrintWriter err;
+  InputStream in = System.in;
+
+  public static void main(String[] args) {
+    System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true), System.in));
+  }
+
+  /** Runs one command; the exit code is 0 on success, 1 on any failure. */
+  public static int run(String[] args, PrintWriter out, PrintWriter err, InputStream in) {
+    RaftlineCli cli = new RaftlineCli();
+    cli.out = out;
+    cli.err = err;
+    cli.in = in;
+    CommandLine cl = new CommandLine(cli);
+    cl.setOut(out);
+    cl.setErr(err);
+    cl.setParameterExceptionHandler((e, a) -> {
+      err.println("error: " + e.getMessage() + " (see '" + e.getCommandLine().getCommandName() + " --help')");
+      return 1;
+    });
+    cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+      err.println("error: " + oneLine(e));
+      return 1;
+    });
+    return cl.execute(args);
+  }
+
+  static String oneLine(Throwable e) {
+    Throwable t = e;
+    while ((t instanceof java.util.concurrent.CompletionException || t.getMessage() == null) && t.getCause() != null) {
+      t = t.getCause();
+    }
+    if (t instanceof BindException) {
+      return "cannot listen: " + t.getMessage() + " (is another process using the port in 'listeners'?)";
+    }
+    String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    return m.replace('\n', ' ');
+  }
+
+  @Override
+  public Integer call() {
+    new CommandLine(this).usage(out);
+    return 1;
+  }
+
+  /** Waits for a future from a non-Vert.x thread. */
+  static <T> T await(Future<T> future, long timeoutMs) throws Exception {
+    CountDownLatch done = new CountDownLatch(1);
+    future.onComplete(ar -> done.countDown());
+    if (!done.await(timeoutMs, TimeUnit.MILLISECONDS)) {
+      throw new java.util.concurrent.TimeoutException("no answer within " + timeoutMs + " ms");
+    }
+    if (future.failed()) {
+      Throwable cause = future.cause();
+      throw cause instanceof Exception ex ? ex : new RuntimeException(cause);
+    }
+    return future.result();
+  }
+
+  /** Client commands print results, not the connection chatter of the libraries beneath. */
+  static void quietLogs() {
+    Logger.getLogger("").setLevel(Level.WARNING);
+    for (var h : Logger.getLogger("").getHandlers()) {
+      h.setLevel(Level.WARNING);
+    }
+    Logger.getLogger("io.vertx").setLevel(Level.SEVERE);
+    Logger.getLogger("io.netty").setLevel(Level.SEVERE);
+  }
+
+  // ---- node ---------------------------------------------------------------------------------------
+
+  @Command(name = "node", description = "Run a Raftline node. Without --config: a development node (node.id 1, "
+      + "broker 127.0.0.1:9092, controller 127.0.0.1:9093, data in ./data, formatted on first start).")
+  static final class NodeCommand implements Callable<Integer> {
+    @ParentCommand RaftlineCli cli;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "Kafka-style properties file")
+    Path config;
+
+    @Option(names = "--override", paramLabel = "KEY=VALUE", description = "override one property")
+    List<String> overrides = new ArrayList<>();
+
+    @Override
+    public Integer call() throws Exception {
+      Properties props = new Properties();
+      if (config != null) {
+        try (InputStream in = Files.newInputStream(config)) {
+          props.load(in);
+        } catch (java.nio.file.NoSuchFileException e) {
+          throw new ConfigException("config file " + config + " does not exist");
+        }
+      } else {
+        props.putAll(NodeConfig.devDefaults());
+      }
+      for (String o : overrides) {
+        int eq = o.indexOf('=');
+        if (eq <= 0) {
+          throw new ConfigException("--override '" + o + "' is not KEY=VALUE");
+        }
+        props.setProperty(o.substring(0, eq).trim(), o.substring(eq + 1).trim());
+      }
+      NodeConfig nodeConfig = NodeConfig.from(props);
+      if (config == null && !Storage.isFormatted(nodeConfig)) {
+        Storage.format(nodeConfig, Storage.randomClusterId(), true);
+      }
+      String clusterId = Storage.check(nodeConfig);
+      Vertx vertx = Vertx.vertx();
+      RaftlineNode node;
+      try {
+        node = await(RaftlineNode.start(vertx, nodeConfig, clusterId), Long.MAX_VALUE);
+      } catch (Exception e) {
+        await(vertx.close(), 10_000);
+        throw e;
+      }
+      CountDownLatch stopped = new CountDownLatch(1);
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        try {
+          await(node.stop(), 10_000);
+        } catch (Exception e) {
+          cli.err.println("error while stopping: " + oneLine(e));
+        }
+        try {
+          // From this thread, not a Vert.x callback: close completes on the caller's side.
+          await(vertx.close(), 10_000);
+        } catch (Exception e) {
+          cli.err.println("error while stopping: " + oneLine(e));
+        }
+        cli.err.println("Raftline node " + nodeConfig.nodeId() + " stopped");
+        cli.err.flush();
+        stopped.countDown();
+      }, "raftline-shutdown"));
+      cli.out.println(node.describe());
+      cli.out.flush();
+      stopped.await();
+      return 0;
+    }
+  }
+
+  // ---- storage ------------------------------------------------------------------------------------
+
+  @Command(name = "storage", description = "Format and inspect storage.",
+      subcommands = {StorageCommand.RandomUuid.class, StorageCommand.Format.class})
+  static final class StorageCommand implements Callable<Integer> {
+    @ParentCommand RaftlineCli cli;
+
+    @Override
+    public Integer call() {
+      new CommandLine(this).usage(cli.out);
+      return 1;
+    }
+
+    @Command(name = "random-uuid", description = "Print a new cluster id.")
+    static final class RandomUuid implements Callable<Integer> {
+      @ParentCommand StorageCommand parent;
+
+      @Override
+      public Integer call() {
+        parent.cli.out.println(Storage.randomClusterId());
+        return 0;
+      }
+    }
+
+    @Command(name = "format", description = "Write meta.properties into every directory of a node.")
+    static final class Format implements Callable<Integer> {
+      @ParentCommand StorageCommand parent;
+
+      @Option(names = "--config", required = true, paramLabel = "FILE") Path config;
+      @Option(names = "--cluster-id", required = true, paramLabel = "ID") String clusterId;
+      @Option(names = "--ignore-formatted", description = "leave already formatted directories as they are")
+      boolean ignoreFormatted;
+
+      @Override
+      public Integer call() throws Exception {
+        Properties props = new Properties();
+        try (InputStream in = Files.newInputStream(config)) {
+          props.load(in);
+        }
+        NodeConfig nodeConfig = NodeConfig.from(props);
+        int n = Storage.format(nodeConfig, clusterId, ignoreFormatted);
+        parent.cli.out.println("Formatted " + n + " director" + (n == 1 ? "y" : "ies") + " for cluster " + clusterId);
+        return 0;
+      }
+    }
+  }
+
+  // ---- clients ------------------------------------------------------------------------------------
+
+  /** Runs {@code body} with a client connected to {@code bootstrap}, then closes both. */
+  static <T> T withClient(String bootstrap, Map<String, String> extra, ClientBody<T> body) throws Exception {
+    quietLogs();
+    Map<String, String> settings = new HashMap<>(extra);
+    settings.put("bootstrap.servers", bootstrap);
+    Vertx vertx = Vertx.vertx();
+    try {
+      RaftlineClient client = RaftlineClient.create(vertx, settings);
+      try {
+        return body.run(client);
+      } finally {
+        await(client.close(), 10_000);
+      }
+    } finally {
+      await(vertx.close(), 10_000);
+    }
+  }
+
+  interface ClientBody<T> {
+    T run(RaftlineClient client) throws Exception;
+  }
+
+  @Command(name = "topics", description = "Create, list, describe and delete topics.",
+      subcommands = {TopicsCommand.Create.class, TopicsCommand.ListTopics.class, TopicsCommand.Describe.class,
+          TopicsCommand.Delete.class})
+  static final class TopicsCommand implements Callable<Integer> {
+    @ParentCommand RaftlineCli cli;
+
+    @Override
+    public Integer call() {
+      new CommandLine(this).usage(cli.out);
+      return 1;
+    }
+
+    static final long ADMIN_TIMEOUT_MS = 60_000;
+
+    @Command(name = "create", description = "Create a topic.")
+    static final class Create implements Callable<Integer> {
+      @ParentCommand TopicsCommand parent;
+      @Option(names = "--bootstrap-server", required = true, paramLabel = "HOST:PORT") String bootstrap;
+      @Option(names = "--topic", required = true) String topic;
+      @Option(names = "--partitions", defaultValue = "-1", description = "default: the broker's num.partitions")
+      int partitions;
+      @Option(names = "--replication-factor", defaultValue = "-1",
+          description = "default: the broker's default.replication.factor")
+      int replicationFactor;
+
+      @Override
+      public Integer call() throws Exception {
+        if (partitions != -1 && partitions < 1) {
+          throw new IllegalArgumentException("--partitions must be at least 1, got " + partitions);
+        }
+        if (replicationFactor != -1 && replicationFactor < 1) {
+          throw new IllegalArgumentException("--replication-factor must be at least 1, got " + replicationFactor);
+        }
+        withClient(bootstrap, Map.of(), c -> await(c.admin().createTopic(topic, partitions, replicationFactor),
+            ADMIN_TIMEOUT_MS));
+        parent.cli.out.println("Created topic " + topic + ".");
+        return 0;
+      }
+    }
+
+    @Command(name = "list", description = "List topics.")
+    static final class ListTopics implements Callable<Integer> {
+      @ParentCommand TopicsCommand parent;
+      @Option(names = "--bootstrap-server", required = true, paramLabel = "HOST:PORT") String bootstrap;
+      @Option(names = "--exclude-internal", description = "hide internal topics") boolean excludeInternal;
+
+      @Override
+      public Integer call() throws Exception {
+        List<String> names = withClient(bootstrap, Map.of(), c -> await(c.admin().listTopics(!excludeInternal),
+            ADMIN_TIMEOUT_MS));
+        names.forEach(parent.cli.out::println);
+        return 0;
+      }
+    }
+
+    @Command(name = "describe", description = "Describe a topic (or all): partitions, leader, replicas, ISR.")
+    static final class Describe implements Callable<Integer> {
+      @ParentCommand TopicsCommand parent;
+      @Option(names = "--bootstrap-server", required = true, paramLabel = "HOST:PORT") String bootstrap;
+      @Option(names = "--topic") String topic;
+
+      @Override
+      public Integer call() throws Exception {
+        List<TopicInfo> topics = withClient(bootstrap, Map.of(),
+            c -> await(c.admin().describeTopics(topic == null ? List.of() : List.of(topic)), ADMIN_TIMEOUT_MS));
+        for (TopicInfo t : topics) {
+          int rf = t.partitions().isEmpty() ? 0 : t.partitions().get(0).replicas().size();
+          parent.cli.out.printf("Topic: %s\tTopicId: %s\tPartitionCount: %d\tReplicationFactor: %d%n", t.name(),
+              t.topicId(), t.partitions().size(), rf);
+          for (TopicInfo.PartitionInfo p : t.partitions()) {
+            parent.cli.out.printf("\tTopic: %s\tPartition: %d\tLeader: %d\tReplicas: %s\tIsr: %s%n", t.name(),
+                p.partition(), p.leader(), join(p.replicas()), join(p.isr()));
+          }
+        }
+        return 0;
+      }
+
+      private static String join(List<Integer> ids) {
+        return String.join(",", ids.stream().map(String::valueOf).toList());
+      }
+    }
+
+    @Command(name = "delete", description = "Delete a topic and its data.")
+    static final class Delete implements Callable<Integer> {
+      @ParentCommand TopicsCommand parent;
+      @Option(names = "--bootstrap-server", required = true, paramLabel = "HOST:PORT") String bootstrap;
+      @Option(names = "--topic", required = true) String topic;
+
+      @Override
+      public Integer call() throws Exception {
+        withClient(bootstrap, Map.of(), c -> await(c.admin().deleteTopic(topic), ADMIN_TIMEOUT_MS));
+        parent.cli.out.println("Deleted topic " + topic + ".");
+        return 0;
+      }
+    }
+  }
+
+  @Command(name = "produce", description = "Send one record per line of standard input.")
+  static final class ProduceCommand implements Callable<Integer> {
+    @ParentCommand RaftlineCli cli;
+    @Option(names = "--bootstrap-server", required = true, paramLabel = "HOST:PORT") String bootstrap;
+    @Option(names = "--topic", required = true) String topic;
+    @Option(names = "--property", paramLabel = "KEY=VALUE",
+        description = "parse.key=true and key.separator=SEP (default a tab) read keyed lines")
+    Map<String, String> properties = new LinkedHashMap<>();
+    @Option(names = "--producer-property", paramLabel = "KEY=VALUE", description = "a client setting, e.g. acks=1")
+    Map<String, String> producerProperties = new LinkedHashMap<>();
+
+    /** Sends are pipelined; this bounds how many wait for an answer at once. */
+    private static final int MAX_OUTSTANDING = 10_000;
+
+    @Override
+    public Integer call() throws Exception {
+      for (String k : properties.keySet()) {
+        if (!k.equals("parse.key") && !k.equals("key.separator")) {
+          throw new IllegalArgumentException("unknown --property " + k + "; known: parse.key, key.separator");
+        }
+      }
+      boolean parseKey = Boolean.parseBoolean(properties.getOrDefault("parse.key", "false"));
+      String separator = properties.getOrDefault("key.separator", "\t");
+      long sent = withClient(bootstrap, producerProperties, client -> {
+        Producer producer = client.producer();
+        ArrayDeque<Future<RecordMetadata>> outstanding = new ArrayDeque<>();
+        long count = 0;
+        BufferedReader reader = new BufferedReader(new InputStreamReader(cli.in, StandardCharsets.UTF_8));
+        String line;
+        long lineNo = 0;
+        while ((line = reader.readLine()) != null) {
+          lineNo++;
+          byte[] key = null;
+          String value = line;
+          if (parseKey) {
+            int at = line.indexOf(separator);
+            if (at < 0) {
+              throw new IllegalArgumentException("line " + lineNo + " has no key separator '" + separator + "'");
+            }
+            key = line.substring(0, at).getBytes(StandardCharsets.UTF_8);
+            value = line.substring(at + separator.length());
+          }
+          outstanding.add(producer.send(ProducerRecord.of(topic, key, value.getBytes(StandardCharsets.UTF_8))));
+          count++;
+          if (outstanding.size() >= MAX_OUTSTANDING) {
+            await(outstanding.poll(), 300_000);
+          }
+        }
+        await(producer.flush(), 300_000);
+        for (Future<RecordMetadata> f : outstanding) {
+          await(f, 300_000);
+        }
+        return count;
+      });
+      cli.err.println("Sent " + sent + " records to " + topic);
+      return 0;
+    }
+  }
+
+  @Command(name = "consume", description = "Print the values of a topic's records, one per line.")
+  static final class ConsumeCommand implements Callable<Integer> {
+    @ParentCommand RaftlineCli cli;
+    @Option(names = "--bootstrap-server", required = true, paramLabel = "HOST:PORT") String bootstrap;
+    @Option(names = "--topic", required = true) String topic;
+    @Option(names = "--from-beginning", description = "start at the first record instead of the end")
+    boolean fromBeginning;
+    @Option(names = "--max-messages", defaultValue = "-1", description = "exit after this many records")
+    long maxMessages;
+    @Option(names = "--timeout-ms", defaultValue = "-1", description = "exit after this long without a record")
+    long timeoutMs;
+    @Option(names = "--property", paramLabel = "KEY=VALUE", description = "print.key=true, key.separator=SEP")
+    Map<String, String> properties = new LinkedHashMap<>();
+
+    @Override
+    public Integer call() throws Exception {
+      boolean printKey = Boolean.parseBoolean(properties.getOrDefault("print.key", "false"));
+      String separator = properties.getOrDefault("key.separator", "\t");
+      Map<String, String> settings = Map.of("auto.offset.reset", fromBeginning ? "earliest" : "latest");
+      long processed = withClient(bootstrap, settings, client -> {
+        // An unknown topic is an error now, not a silent wait until the timeout.
+        await(client.admin().describeTopics(List.of(topic)), TopicsCommand.ADMIN_TIMEOUT_MS);
+        TopicSubscription subscription = client.subscribe(topic);
+        AtomicLong count = new AtomicLong();
+        AtomicLong lastRecordAt = new AtomicLong(System.currentTimeMillis());
+        Promise<Void> finished = Promise.promise();
+        Vertx vertx = client.vertx();
+        subscription.exceptionHandler(finished::tryFail);
+        subscription.endHandler(v -> finished.tryComplete());
+        subscription.handler((ConsumerRecord r) -> {
+          if (maxMessages >= 0 && count.get() >= maxMessages) {
+            return;
+          }
+          StringBuilder line = new StringBuilder();
+          if (printKey) {
+            line.append(r.key() == null ? "null" : new String(r.key(), StandardCharsets.UTF_8)).append(separator);
+          }
+          line.append(r.value() == null ? "null" : new String(r.value(), StandardCharsets.UTF_8));
+          cli.out.println(line);
+          lastRecordAt.set(System.currentTimeMillis());
+          if (maxMessages >= 0 && count.incrementAndGet() >= maxMessages) {
+            subscription.close();
+          }
+        });
+        if (timeoutMs >= 0) {
+          vertx.setPeriodic(Math.max(10, Math.min(100, timeoutMs)), id -> {
+            if (System.currentTimeMillis() - lastRecordAt.get() >= timeoutMs) {
+              vertx.cancelTimer(id);
+              subscription.close();
+            }
+          });
+        }
+        await(finished.future(), Long.MAX_VALUE);
+        cli.out.flush();
+        return count.get();
+      });
+      cli.err.println("Processed a total of " + processed + " messages");
+      return 0;
+    }
+  }
+
+  @Command(name = "quorum", description = "Inspect the controller quorum.", subcommands = QuorumCommand.Describe.class)
+  static final class QuorumCommand implements Callable<Integer> {
+    @ParentCommand RaftlineCli cli;
+
+    @Override
+    public Integer call() {
+      new CommandLine(this).usage(cli.out);
+      return 1;
+    }
+
+    @Command(name = "describe", description = "Show the quorum's leader, epoch, high watermark and replicas.")
+    static final class Describe implements Callable<Integer> {
+      @ParentCommand QuorumCommand parent;
+      @Option(names = "--bootstrap-controller", required = true, paramLabel = "HOST:PORT") String controller;
+      @Option(names = "--replication", description = "one row per replica") boolean replication;
+
+      @Override
+      public Integer call() throws Exception {
+        quietLogs();
+        HostPort at = ClientConfig.parseHostPort("--bootstrap-controller", controller);
+        Vertx vertx = Vertx.vertx();
+        DescribeQuorumResponse r;
+        try {
+          GrpcClient grpc = GrpcClient.client(vertx);
+          r = await(RaftQuorumGrpcClient.create(grpc, SocketAddress.inetSocketAddress(at.port(), at.host()))
+              .describeQuorum(DescribeQuorumRequest.getDefaultInstance()), 30_000);
+          if (!r.getError().equals("NONE") && r.getLeaderId() >= 0) {
+            throw new IllegalStateException(controller + " is not the quorum leader; the leader is node "
+                + r.getLeaderId() + " (ask it)");
+          }
+          if (!r.getError().equals("NONE")) {
+            throw new IllegalStateException(controller + " knows no quorum leader right now (" + r.getError() + ")");
+          }
+        } finally {
+          await(vertx.close(), 10_000);
+        }
+        PrintWriter out = parent.cli.out;
+        long leaderEnd = r.getHighWatermark();
+        for (ReplicaDescription v : r.getVotersList()) {
+          if (v.getReplicaId() == r.getLeaderId()) {
+            leaderEnd = v.getLogEndOffset();
+          }
+        }
+        if (!replication) {
+          long maxLag = 0;
+          for (ReplicaDescription v : r.getVotersList()) {
+            maxLag = Math.max(maxLag, Math.max(0, leaderEnd - v.getLogEndOffset()));
+          }
+          out.println("LeaderId:       " + r.getLeaderId());
+          out.println("LeaderEpoch:    " + r.getLeaderEpoch());
+          out.println("HighWatermark:  " + r.getHighWatermark());
+          out.println("MaxFollowerLag: " + maxLag);
+          out.println("CurrentVoters:  " + ids(r.getVotersList()));
+          out.println("CurrentObservers: " + ids(r.getObserversList()));
+          return 0;
+        }
+        out.printf("%-8s %-14s %-8s %-20s %s%n", "NodeId", "LogEndOffset", "Lag", "LastFetchTimestamp", "Status");
+        for (ReplicaDescription v : r.getVotersList()) {
+          out.printf("%-8d %-14d %-8d %-20d %s%n", v.getReplicaId(), v.getLogEndOffset(),
+              Math.max(0, leaderEnd - v.getLogEndOffset()), v.getLastFetchTimestamp(),
+              v.getReplicaId() == r.getLeaderId() ? "Leader" : "Follower");
+        }
+        for (ReplicaDescription o : r.getObserversList()) {
+          out.printf("%-8d %-14d %-8d %-20d %s%n", o.getReplicaId(), o.getLogEndOffset(),
+              Math.max(0, leaderEnd - o.getLogEndOffset()), o.getLastFetchTimestamp(), "Observer");
+        }
+        return 0;
+      }
+
+      private static String ids(List<ReplicaDescription> replicas) {
+        return "[" + String.join(",", replicas.stream().map(r -> String.valueOf(r.getReplicaId())).toList()) + "]";
+      }
+    }
+  }
+}
