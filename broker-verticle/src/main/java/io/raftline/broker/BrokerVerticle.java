@@ -89,6 +89,8 @@ public final class BrokerVerticle extends AbstractVerticle {
   private final String incarnationId = UUID.randomUUID().toString();
   private final Map<TopicPartition, HostedPartition> partitions = new HashMap<>();
   private final Map<TopicPartition, List<FetchWaiter>> fetchWaiters = new HashMap<>();
+  /** Logs still being closed or deleted; a partition of the same name opens only after. */
+  private final Map<TopicPartition, Future<Void>> closing = new HashMap<>();
   private final List<OffsetWaiter> offsetWaiters = new ArrayList<>();
   private MetadataImage image = MetadataImage.EMPTY;
   private MessageConsumer<MetadataUpdate> metadataConsumer;
@@ -131,21 +133,21 @@ public final class BrokerVerticle extends AbstractVerticle {
 
   @Override
   public void stop(Promise<Void> stopPromise) {
-    List<Future<?>> closing = new ArrayList<>();
+    List<Future<?>> stopping = new ArrayList<>(closing.values());
     if (metadataConsumer != null) {
-      closing.add(metadataConsumer.unregister());
+      stopping.add(metadataConsumer.unregister());
     }
     if (server != null) {
-      closing.add(server.close());
+      stopping.add(server.close());
     }
     if (grpcClient != null) {
-      closing.add(grpcClient.close());
+      stopping.add(grpcClient.close());
     }
     for (HostedPartition p : partitions.values()) {
-      closing.add(p.close(false));
+      stopping.add(p.close(false));
     }
     partitions.clear();
-    Future.join(closing).<Void>mapEmpty().onComplete(stopPromise);
+    Future.join(stopping).<Void>mapEmpty().onComplete(stopPromise);
   }
 
   // ---- metadata ----------------------------------------------------------------------------------
@@ -185,7 +187,7 @@ public final class BrokerVerticle extends AbstractVerticle {
     for (TopicPartition tp : changes.deletes()) {
       HostedPartition gone = partitions.remove(tp);
       if (gone != null) {
-        gone.close(true).onFailure(t -> LOG.log(System.Logger.Level.WARNING, "deleting " + tp + " failed", t));
+        retire(tp, gone);
       }
       wakeFetchers(tp);
     }
@@ -198,7 +200,10 @@ public final class BrokerVerticle extends AbstractVerticle {
         current.registration = registration;
         return;
       }
-      Future<Void> previousClosed = current == null ? Future.succeededFuture() : current.close(true);
+      if (current != null) {
+        retire(tp, current);
+      }
+      Future<Void> previousClosed = closing.getOrDefault(tp, Future.succeededFuture());
       partitions.put(tp, new HostedPartition(vertx, tp, topicId, registration, previousClosed,
           () -> locateLogDir(tp)));
     });
@@ -211,6 +216,14 @@ public final class BrokerVerticle extends AbstractVerticle {
         w.promise.complete();
       }
     }
+  }
+
+  /** Deletes a partition's log; until that is done, a new partition of the same name waits. */
+  private void retire(TopicPartition tp, HostedPartition partition) {
+    Future<Void> deleted = partition.close(true)
+        .onFailure(t -> LOG.log(System.Logger.Level.WARNING, "deleting " + tp + " failed", t));
+    closing.put(tp, deleted);
+    deleted.onComplete(ar -> closing.remove(tp, deleted));
   }
 
   /** Runs on a worker: an existing directory for the partition, else the log dir holding the fewest. */

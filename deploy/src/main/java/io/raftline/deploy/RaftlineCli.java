@@ -170,26 +170,29 @@ public final class RaftlineCli implements Callable<Integer> {
         await(vertx.close(), 10_000);
         throw e;
       }
-      CountDownLatch stopped = new CountDownLatch(1);
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        try {
-          await(node.stop(), 10_000);
-        } catch (Exception e) {
-          cli.err.println("error while stopping: " + oneLine(e));
+      // Handle TERM and INT ourselves: a first signal stops the node cleanly (exit 0); a second one,
+      // for an operator who will not wait, stops the process at once.
+      CountDownLatch stopRequested = new CountDownLatch(1);
+      AtomicLong signals = new AtomicLong();
+      sun.misc.SignalHandler onSignal = signal -> {
+        if (signals.incrementAndGet() > 1) {
+          Runtime.getRuntime().halt(1);
         }
-        try {
-          // From this thread, not a Vert.x callback: close completes on the caller's side.
-          await(vertx.close(), 10_000);
-        } catch (Exception e) {
-          cli.err.println("error while stopping: " + oneLine(e));
-        }
-        cli.err.println("Raftline node " + nodeConfig.nodeId() + " stopped");
-        cli.err.flush();
-        stopped.countDown();
-      }, "raftline-shutdown"));
+        stopRequested.countDown();
+      };
+      sun.misc.Signal.handle(new sun.misc.Signal("TERM"), onSignal);
+      sun.misc.Signal.handle(new sun.misc.Signal("INT"), onSignal);
       cli.out.println(node.describe());
       cli.out.flush();
-      stopped.await();
+      stopRequested.await();
+      try {
+        await(node.stop(), 30_000);
+      } finally {
+        // From this thread, not a Vert.x callback: close completes on the caller's side.
+        await(vertx.close(), 10_000);
+      }
+      cli.err.println("Raftline node " + nodeConfig.nodeId() + " stopped");
+      cli.err.flush();
       return 0;
     }
   }

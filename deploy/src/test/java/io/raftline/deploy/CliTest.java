@@ -1,0 +1,139 @@
+package io.raftline.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.core.Vertx;
+import java.io.ByteArrayInputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The client commands of the CLI against a node in this JVM: output, exit codes, error lines. */
+class CliTest {
+  @TempDir static Path dir;
+  private static Vertx vertx;
+  private static RaftlineNode node;
+  private static String bootstrap;
+
+  record Result(int exit, String out, String err) {
+    List<String> lines() {
+      return out.isEmpty() ? List.of() : List.of(out.split("\n"));
+    }
+  }
+
+  @BeforeAll
+  static void startNode() throws Exception {
+    NodeConfig config = NodeConfig.from(TestNodes.combined(dir, 0, 0));
+    Storage.format(config, Storage.randomClusterId(), false);
+    vertx = Vertx.vertx();
+    node = SingleNodeTest.await(RaftlineNode.start(vertx, config, Storage.check(config)));
+    bootstrap = "127.0.0.1:" + node.brokerPort();
+  }
+
+  @AfterAll
+  static void stopNode() throws Exception {
+    SingleNodeTest.await(node.stop());
+    SingleNodeTest.await(vertx.close());
+  }
+
+  static Result cli(String stdin, String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int exit = RaftlineCli.run(args, new PrintWriter(out, true), new PrintWriter(err, true),
+        new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
+    return new Result(exit, out.toString().replace("\r", ""), err.toString().replace("\r", ""));
+  }
+
+  private static void assertFailsWithOneLine(Result r, String mention) {
+    assertEquals(1, r.exit(), r.toString());
+    String[] lines = r.err().strip().split("\n");
+    assertEquals(1, lines.length, "one line on stderr: " + r.err());
+    assertTrue(lines[0].startsWith("error: ") && lines[0].contains(mention), lines[0]);
+  }
+
+  @Test
+  void thousandLinesComeBackInOrder() {
+    assertEquals(0, cli("", "topics", "create", "--bootstrap-server", bootstrap, "--topic", "lines").exit());
+    String input = IntStream.rangeClosed(1, 1000).mapToObj(i -> "line " + i).collect(Collectors.joining("\n")) + "\n";
+    Result produced = cli(input, "produce", "--bootstrap-server", bootstrap, "--topic", "lines");
+    assertEquals(0, produced.exit(), produced.err());
+    Result consumed = cli("", "consume", "--bootstrap-server", bootstrap, "--topic", "lines", "--from-beginning",
+        "--max-messages", "1000");
+    assertEquals(0, consumed.exit(), consumed.err());
+    assertEquals(IntStream.rangeClosed(1, 1000).mapToObj(i -> "line " + i).toList(), consumed.lines());
+    assertTrue(consumed.err().contains("Processed a total of 1000 messages"), consumed.err());
+  }
+
+  @Test
+  void keyedLinesAndDescribe() {
+    assertEquals(0, cli("", "topics", "create", "--bootstrap-server", bootstrap, "--topic", "keyed", "--partitions",
+        "3").exit());
+    Result produced = cli("a:1\nb:2\na:3\n", "produce", "--bootstrap-server", bootstrap, "--topic", "keyed",
+        "--property", "parse.key=true", "--property", "key.separator=:");
+    assertEquals(0, produced.exit(), produced.err());
+    Result consumed = cli("", "consume", "--bootstrap-server", bootstrap, "--topic", "keyed", "--from-beginning",
+        "--max-messages", "3", "--property", "print.key=true", "--property", "key.separator=:");
+    assertEquals(0, consumed.exit(), consumed.err());
+    List<String> lines = consumed.lines();
+    assertEquals(3, lines.size());
+    assertTrue(lines.containsAll(List.of("a:1", "b:2", "a:3")), lines.toString());
+    assertTrue(lines.indexOf("a:1") < lines.indexOf("a:3"), "one key keeps its order: " + lines);
+
+    Result described = cli("", "topics", "describe", "--bootstrap-server", bootstrap, "--topic", "keyed");
+    assertEquals(0, described.exit());
+    assertTrue(described.out().contains("PartitionCount: 3"), described.out());
+    assertEquals(4, described.lines().size(), described.out());
+    assertTrue(described.out().contains("Partition: 2\tLeader: 1\tReplicas: 1\tIsr: 1"), described.out());
+    assertTrue(cli("", "topics", "list", "--bootstrap-server", bootstrap).lines().contains("keyed"));
+  }
+
+  @Test
+  void consumeWithTimeoutEndsOnAnEmptyTopic() {
+    assertEquals(0, cli("", "topics", "create", "--bootstrap-server", bootstrap, "--topic", "quiet").exit());
+    Result r = cli("", "consume", "--bootstrap-server", bootstrap, "--topic", "quiet", "--timeout-ms", "300");
+    assertEquals(0, r.exit(), r.err());
+    assertEquals("", r.out());
+    assertTrue(r.err().contains("Processed a total of 0 messages"));
+  }
+
+  @Test
+  void badInputIsOneLineAndExitOne() {
+    assertFailsWithOneLine(cli("", "topics", "create", "--bootstrap-server", bootstrap, "--topic", "bad/name"),
+        "INVALID_TOPIC_EXCEPTION");
+    assertFailsWithOneLine(cli("", "topics", "create", "--bootstrap-server", bootstrap, "--topic", "p0",
+        "--partitions", "0"), "--partitions");
+    assertFailsWithOneLine(cli("x\n", "produce", "--bootstrap-server", bootstrap, "--topic", "nope"),
+        "UNKNOWN_TOPIC_OR_PARTITION");
+    assertFailsWithOneLine(cli("", "consume", "--bootstrap-server", bootstrap, "--topic", "nope", "--timeout-ms", "100"),
+        "UNKNOWN_TOPIC_OR_PARTITION");
+    assertFailsWithOneLine(cli("", "topics", "delete", "--bootstrap-server", bootstrap, "--topic", "nope"),
+        "UNKNOWN_TOPIC_OR_PARTITION");
+    assertFailsWithOneLine(cli("", "topics", "create", "--bootstrap-server", "nohostport", "--topic", "t"),
+        "bootstrap.servers");
+    assertFailsWithOneLine(cli("", "topics", "create", "--topic", "t"), "--bootstrap-server");
+    assertFailsWithOneLine(cli("", "produce", "--bootstrap-server", bootstrap, "--topic", "t", "--property", "x=y"),
+        "unknown --property");
+    assertFailsWithOneLine(cli("", "node", "--config", dir.resolve("missing.properties").toString()), "does not exist");
+    assertFailsWithOneLine(cli("", "node", "--override", "node.id=-3", "--override", "log.dirs=" + dir.resolve("x")),
+        "node.id");
+    assertFailsWithOneLine(cli("", "node", "--override", "colour=blue"), "colour");
+    assertFailsWithOneLine(cli("", "storage", "format", "--config", dir.resolve("missing.properties").toString(),
+        "--cluster-id", Storage.randomClusterId()), "missing.properties");
+  }
+
+  @Test
+  void randomUuidIsAClusterId() {
+    Result r = cli("", "storage", "random-uuid");
+    assertEquals(0, r.exit());
+    Storage.checkClusterId(r.out().strip());
+  }
+}

@@ -1,0 +1,204 @@
+package io.raftline.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.raftline.client.ConsumerRecord;
+import io.raftline.client.Producer;
+import io.raftline.client.ProducerRecord;
+import io.raftline.client.RaftlineClient;
+import io.raftline.client.RaftlineException;
+import io.raftline.client.RecordMetadata;
+import io.raftline.client.TopicInfo;
+import io.raftline.client.TopicSubscription;
+import io.raftline.client.rx.RxRaftline;
+import io.raftline.protocol.ErrorCode;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole path in one process: a combined node on random loopback ports, the client SDK creating
+ * a topic (through the controller and the metadata log), producing and consuming, and the data
+ * surviving a restart of the node on the same directories.
+ */
+class SingleNodeTest {
+  private static final long TIMEOUT_MS = 30_000;
+
+  @TempDir Path dir;
+  private Vertx vertx;
+  private RaftlineNode node;
+  private NodeConfig config;
+  private String clusterId;
+
+  @BeforeEach
+  void start() throws Exception {
+    config = NodeConfig.from(TestNodes.combined(dir, 0, 0));
+    clusterId = Storage.randomClusterId();
+    Storage.format(config, clusterId, false);
+    vertx = Vertx.vertx();
+    node = await(RaftlineNode.start(vertx, config, Storage.check(config)));
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (node != null) {
+      await(node.stop());
+    }
+    await(vertx.close());
+  }
+
+  static <T> T await(Future<T> f) throws Exception {
+    CountDownLatch done = new CountDownLatch(1);
+    f.onComplete(ar -> done.countDown());
+    assertTrue(done.await(TIMEOUT_MS, TimeUnit.MILLISECONDS), "no outcome within " + TIMEOUT_MS + " ms");
+    if (f.failed()) {
+      throw new AssertionError("future failed: " + f.cause(), f.cause());
+    }
+    return f.result();
+  }
+
+  static Throwable failureOf(Future<?> f) throws Exception {
+    CountDownLatch done = new CountDownLatch(1);
+    f.onComplete(ar -> done.countDown());
+    assertTrue(done.await(TIMEOUT_MS, TimeUnit.MILLISECONDS), "no outcome within " + TIMEOUT_MS + " ms");
+    assertTrue(f.failed(), "expected a failure, got " + f.result());
+    return f.cause();
+  }
+
+  private RaftlineClient client() {
+    return RaftlineClient.create(vertx, Map.of("bootstrap.servers", "127.0.0.1:" + node.brokerPort()));
+  }
+
+  /** Reads {@code count} records from the start of every partition. */
+  private List<ConsumerRecord> readFromBeginning(RaftlineClient client, String topic, int count) throws Exception {
+    List<ConsumerRecord> records = new ArrayList<>();
+    Promise<Void> done = Promise.promise();
+    TopicSubscription s = client.subscribeFromBeginning(topic);
+    s.exceptionHandler(done::tryFail);
+    s.handler(r -> {
+      records.add(r);
+      if (records.size() == count) {
+        s.close();
+        done.tryComplete();
+      }
+    });
+    await(done.future());
+    return records;
+  }
+
+  @Test
+  void createProduceConsumeAndSurviveARestart() throws Exception {
+    RaftlineClient client = client();
+    await(client.admin().createTopic("events", 1, 1));
+    assertEquals(List.of("events"), await(client.admin().listTopics(false)));
+    TopicInfo info = await(client.admin().describeTopics(List.of("events"))).get(0);
+    assertEquals(1, info.partitions().size());
+    assertEquals(1, info.partitions().get(0).leader());
+
+    Producer producer = client.producer();
+    List<Future<RecordMetadata>> sends = new ArrayList<>();
+    for (int i = 0; i < 1000; i++) {
+      sends.add(producer.send(ProducerRecord.of("events", null, ("value-" + i).getBytes(StandardCharsets.UTF_8))));
+    }
+    await(producer.flush());
+    for (int i = 0; i < 1000; i++) {
+      assertEquals(i, await(sends.get(i)).offset(), "offsets follow send order");
+    }
+    assertValues(readFromBeginning(client, "events", 1000));
+    await(client.close());
+
+    await(node.stop());
+    node = await(RaftlineNode.start(vertx, config, clusterId));
+    RaftlineClient again = client();
+    assertValues(readFromBeginning(again, "events", 1000));
+    assertEquals(List.of("events"), await(again.admin().listTopics(false)), "the topic came back from the metadata log");
+    await(again.close());
+  }
+
+  private static void assertValues(List<ConsumerRecord> records) {
+    assertEquals(1000, records.size());
+    for (int i = 0; i < 1000; i++) {
+      assertEquals(i, records.get(i).offset());
+      assertEquals("value-" + i, new String(records.get(i).value(), StandardCharsets.UTF_8));
+    }
+  }
+
+  @Test
+  void keyedRecordsLandOnTheirKafkaPartitionAndRxStreamsWork() throws Exception {
+    RaftlineClient client = client();
+    await(client.admin().createTopic("keyed", 6, 1));
+    Producer producer = client.producer();
+    byte[] key = "customer-42".getBytes(StandardCharsets.UTF_8);
+    RecordMetadata md = await(producer.send(ProducerRecord.of("keyed", key, "a".getBytes(StandardCharsets.UTF_8))));
+    assertEquals(io.raftline.client.Partitioner.partitionForKey(key, 6), md.partition());
+
+    RxRaftline rx = new RxRaftline(client);
+    RecordMetadata second = rx.send(producer, ProducerRecord.of("keyed", key, "b".getBytes(StandardCharsets.UTF_8)))
+        .blockingGet();
+    assertEquals(md.partition(), second.partition());
+    assertEquals(md.offset() + 1, second.offset());
+    List<ConsumerRecord> read = rx.recordsFromBeginning("keyed").take(2).toList()
+        .timeout(TIMEOUT_MS, TimeUnit.MILLISECONDS).blockingGet();
+    assertEquals(List.of("a", "b"), read.stream().map(r -> new String(r.value(), StandardCharsets.UTF_8)).toList());
+    await(client.close());
+  }
+
+  @Test
+  void badRequestsGetKafkaErrorCodesAndHarmNothing() throws Exception {
+    RaftlineClient client = client();
+    await(client.admin().createTopic("kept", 1, 1));
+    RecordMetadata stored = await(client.producer().send(ProducerRecord.of("kept", null, "x".getBytes())));
+
+    assertCode(ErrorCode.INVALID_TOPIC_EXCEPTION, client.admin().createTopic("no spaces", 1, 1));
+    assertCode(ErrorCode.INVALID_TOPIC_EXCEPTION, client.admin().createTopic("..", 1, 1));
+    assertCode(ErrorCode.INVALID_TOPIC_EXCEPTION, client.admin().createTopic("x".repeat(250), 1, 1));
+    assertCode(ErrorCode.INVALID_PARTITIONS, client.admin().createTopic("zero", 0, 1));
+    assertCode(ErrorCode.INVALID_REPLICATION_FACTOR, client.admin().createTopic("wide", 1, 2));
+    assertCode(ErrorCode.TOPIC_ALREADY_EXISTS, client.admin().createTopic("kept", 1, 1));
+    assertCode(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, client.admin().deleteTopic("missing"));
+    assertCode(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, client.admin().describeTopics(List.of("missing")));
+    assertCode(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, client.producer().send(ProducerRecord.of("missing", null, "x".getBytes())));
+    assertCode(ErrorCode.RECORD_TOO_LARGE, client.producer().send(ProducerRecord.of("kept", null, new byte[2 * 1024 * 1024])));
+
+    assertEquals(List.of("kept"), await(client.admin().listTopics(false)));
+    List<ConsumerRecord> read = readFromBeginning(client, "kept", 1);
+    assertEquals(stored.offset(), read.get(0).offset());
+    assertEquals("x", new String(read.get(0).value(), StandardCharsets.UTF_8));
+    await(client.close());
+  }
+
+  private static void assertCode(ErrorCode expected, Future<?> f) throws Exception {
+    Throwable t = failureOf(f);
+    RaftlineException e = assertInstanceOf(RaftlineException.class, t);
+    assertEquals(expected, e.errorCode(), e.getMessage());
+  }
+
+  @Test
+  void deletingATopicRemovesItsDataAndARecreatedTopicStartsEmpty() throws Exception {
+    RaftlineClient client = client();
+    await(client.admin().createTopic("gone", 1, 1));
+    await(client.producer().send(ProducerRecord.of("gone", null, "old".getBytes())));
+    Path partitionDir = config.logDirs().get(0).resolve("gone-0");
+    assertTrue(Files.isDirectory(partitionDir));
+    await(client.admin().deleteTopic("gone"));
+    assertEquals(List.of(), await(client.admin().listTopics(false)));
+    await(client.admin().createTopic("gone", 1, 1));
+    RecordMetadata md = await(client.producer().send(ProducerRecord.of("gone", null, "new".getBytes())));
+    assertEquals(0, md.offset(), "the recreated topic does not see the deleted one's records");
+    await(client.close());
+  }
+}
