@@ -63,7 +63,10 @@ public final class ClientConfig {
       if (!SETTINGS.containsKey(k)) {
         throw new IllegalArgumentException("unknown client setting '" + k + "'; known settings: " + SETTINGS.keySet());
       }
-      values.put(k, v == null ? null : v.trim());
+      if (v == null) {
+        throw new IllegalArgumentException("client setting '" + k + "' has no value");
+      }
+      values.put(k, v.trim());
     });
     String bootstrap = values.get("bootstrap.servers");
     if (bootstrap == null || bootstrap.isBlank()) {

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 class ClientConfigTest {
@@ -163,7 +162,6 @@ class ClientConfigTest {
   }
 
   /** A null value (possible with a HashMap) should be refused like any invalid value, naming the key. */
-  @Disabled("bug: ClientConfig.from throws NullPointerException for a null acks/auto.offset.reset value (see report)")
   @Test
   void aNullValueIsRefusedByName() {
     assertRejectedNaming("acks", with("acks", null));

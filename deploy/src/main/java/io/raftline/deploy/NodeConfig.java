@@ -170,7 +170,12 @@ public final class NodeConfig {
   }
 
   private List<Path> parseLogDirs() {
-    String v = values.getOrDefault("log.dirs", values.get("log.dir"));
+    String key = "log.dirs";
+    String v = values.get(key);
+    if (v == null || v.isBlank()) {
+      key = "log.dir";
+      v = values.get(key);
+    }
     if (v == null || v.isBlank()) {
       throw new ConfigException("missing required configuration key 'log.dirs' (comma-separated data directories)");
     }
@@ -179,6 +184,9 @@ public final class NodeConfig {
       if (!d.isBlank()) {
         dirs.add(Path.of(d.trim()));
       }
+    }
+    if (dirs.isEmpty()) {
+      throw new ConfigException(key + " must name at least one directory; got '" + v + "'");
     }
     return List.copyOf(dirs);
   }

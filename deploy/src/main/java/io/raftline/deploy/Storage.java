@@ -49,16 +49,19 @@ public final class Storage {
    */
   public static int format(NodeConfig config, String clusterId, boolean ignoreFormatted) throws IOException {
     checkClusterId(clusterId);
-    int formatted = 0;
+    // Check every directory before writing any, so a refused format leaves nothing half done.
+    java.util.List<Path> toFormat = new java.util.ArrayList<>();
     for (Path dir : config.allDirs()) {
       Path meta = dir.resolve(META_PROPERTIES);
-      if (Files.exists(meta)) {
-        if (ignoreFormatted) {
-          continue;
-        }
+      if (!Files.exists(meta)) {
+        toFormat.add(dir);
+      } else if (!ignoreFormatted) {
         throw new ConfigException("log directory " + dir + " is already formatted (" + meta
             + " exists); use --ignore-formatted to leave formatted directories as they are");
       }
+    }
+    int formatted = 0;
+    for (Path dir : toFormat) {
       Files.createDirectories(dir);
       Properties p = new Properties();
       p.setProperty("version", "1");
@@ -68,7 +71,7 @@ public final class Storage {
       try (OutputStream out = Files.newOutputStream(tmp)) {
         p.store(out, "Raftline storage; do not edit");
       }
-      Files.move(tmp, meta, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      Files.move(tmp, dir.resolve(META_PROPERTIES), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       formatted++;
     }
     return formatted;
@@ -99,6 +102,11 @@ public final class Storage {
       }
       String id = p.getProperty("cluster.id", "");
       String node = p.getProperty("node.id", "");
+      try {
+        checkClusterId(id);
+      } catch (ConfigException e) {
+        throw new ConfigException(meta + " has no valid cluster.id ('" + id + "'); the directory needs formatting again");
+      }
       if (!node.equals(Integer.toString(config.nodeId()))) {
         throw new ConfigException(meta + " belongs to node.id " + node + ", but this node is " + config.nodeId());
       }

@@ -62,7 +62,16 @@ public final class QuorumController {
   public ControllerResult<List<TopicResult>> createTopics(MetadataImage image, CreateTopicsRequest request) {
     List<MetadataRecord> records = new ArrayList<>();
     List<TopicResult> results = new ArrayList<>();
+    // Kafka refuses every entry of a name that appears more than once, not just the repeats.
     Set<String> seen = new HashSet<>();
+    Set<String> repeated = new HashSet<>();
+    for (TopicToCreate t : request.getTopicsList()) {
+      if (!seen.add(t.getName())) {
+        repeated.add(t.getName());
+      }
+    }
+    Set<String> collisionKeys = new HashSet<>();
+    image.topicIdsByName().keySet().forEach(n -> collisionKeys.add(collisionKey(n)));
     List<Integer> brokers = new ArrayList<>(image.brokers().keySet());
     brokers.sort(Integer::compare);
     for (TopicToCreate t : request.getTopicsList()) {
@@ -70,12 +79,15 @@ public final class QuorumController {
       int partitions = t.getNumPartitions() == -1 ? config.defaultPartitions() : t.getNumPartitions();
       int rf = t.getReplicationFactor() == -1 ? config.defaultReplicationFactor() : t.getReplicationFactor();
       Optional<String> nameProblem = TopicName.problem(t.getName());
-      if (!seen.add(t.getName())) {
-        results.add(fail(result, ErrorCode.INVALID_REQUEST, "topic " + t.getName() + " appears twice in the request"));
+      if (repeated.contains(t.getName())) {
+        results.add(fail(result, ErrorCode.INVALID_REQUEST, "topic " + t.getName() + " appears more than once in the request"));
       } else if (nameProblem.isPresent()) {
         results.add(fail(result, ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem.get()));
       } else if (image.topic(t.getName()).isPresent()) {
         results.add(fail(result, ErrorCode.TOPIC_ALREADY_EXISTS, "topic " + t.getName() + " already exists"));
+      } else if (collisionKeys.contains(collisionKey(t.getName()))) {
+        results.add(fail(result, ErrorCode.INVALID_TOPIC_EXCEPTION, "topic " + t.getName()
+            + " collides with an existing topic: '.' and '_' are the same in metric names, so names may not differ only by them"));
       } else if (partitions < 1 || partitions > ControllerConfig.MAX_PARTITIONS_PER_TOPIC) {
         results.add(fail(result, ErrorCode.INVALID_PARTITIONS,
             "number of partitions must be between 1 and " + ControllerConfig.MAX_PARTITIONS_PER_TOPIC + ", got "
@@ -93,6 +105,7 @@ public final class QuorumController {
             "topic configs are not supported yet: " + t.getConfigsMap().keySet()));
       } else {
         UUID id = newTopicId(image);
+        collisionKeys.add(collisionKey(t.getName()));
         if (!request.getValidateOnly()) {
           records.add(new TopicRecord(t.getName(), id));
           int start = random.nextInt(brokers.size());
@@ -130,6 +143,10 @@ public final class QuorumController {
       }
     }
     return new ControllerResult<>(records, results);
+  }
+
+  private static String collisionKey(String topic) {
+    return topic.replace('.', '_');
   }
 
   private UUID newTopicId(MetadataImage image) {

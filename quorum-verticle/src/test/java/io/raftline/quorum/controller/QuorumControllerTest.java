@@ -27,7 +27,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.UUID;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 class QuorumControllerTest {
@@ -237,11 +236,7 @@ class QuorumControllerTest {
     replay(image, result.records()); // the records stay replayable
   }
 
-  /**
-   * Kafka rejects every occurrence of a name that appears twice in one CreateTopics request. Raftline
-   * creates the first occurrence and rejects only the second. Disabled until QuorumController is fixed.
-   */
-  @Disabled("bug: QuorumController.createTopics creates the first of two duplicate names (see report)")
+  /** Kafka rejects every occurrence of a name that appears twice in one CreateTopics request. */
   @Test
   void aDuplicateNameCreatesNothingForThatName() {
     MetadataImage image = withBrokers(1);
@@ -251,6 +246,18 @@ class QuorumControllerTest {
       assertEquals(ErrorCode.INVALID_REQUEST, r.getError());
     }
     assertEquals(List.of(), recordsFor(result.records(), "dup"));
+  }
+
+  @Test
+  void namesThatDifferOnlyByDotAndUnderscoreCollide() {
+    MetadataImage image = withBrokers(1);
+    image = replay(image, controller.createTopics(image, request(topic("a.b", 1, 1))).records());
+    assertRejected(image, topic("a_b", 1, 1), ErrorCode.INVALID_TOPIC_EXCEPTION);
+    ControllerResult<List<TopicResult>> both = controller.createTopics(withBrokers(1),
+        request(topic("x.y", 1, 1), topic("x_y", 1, 1)));
+    assertEquals(ErrorCode.NONE, both.response().get(0).getError());
+    assertEquals(ErrorCode.INVALID_TOPIC_EXCEPTION, both.response().get(1).getError());
+    assertEquals(List.of(), recordsFor(both.records(), "x_y"));
   }
 
   @Test
