@@ -48,6 +48,8 @@ import io.raftline.quorum.raft.RaftNode;
 import io.raftline.quorum.raft.RaftRole;
 import io.raftline.quorum.raft.Ready;
 import io.raftline.quorum.raft.ReplicaState;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.AbstractVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -94,6 +96,9 @@ public final class QuorumVerticle extends AbstractVerticle {
   private static final String CURRENT_SUFFIX = ".current";
 
   private final QuorumConfig config;
+  private final MeterRegistry registry;
+  private QuorumMetrics metrics;
+  private volatile QuorumStatus status = QuorumStatus.STARTING;
   private RaftNode node;
   private MetadataLog log;
   private QuorumStateFile stateFile;
@@ -120,12 +125,23 @@ public final class QuorumVerticle extends AbstractVerticle {
   private boolean halted;
   private long elections;
 
-  private record PendingCommit(int epoch, long endOffset, Promise<Long> promise) {}
+  private record PendingCommit(int epoch, long endOffset, Promise<Long> promise, long proposedAtNanos) {}
 
   private record ReplyKey(int peer, Class<? extends RaftMessage> type) {}
 
-  public QuorumVerticle(QuorumConfig config) {
+  /** A quorum member whose meters go to {@code registry}. */
+  public QuorumVerticle(QuorumConfig config, MeterRegistry registry) {
     this.config = config;
+    this.registry = registry;
+  }
+
+  public QuorumVerticle(QuorumConfig config) {
+    this(config, new SimpleMeterRegistry());
+  }
+
+  /** The latest view of the quorum; safe to call from any thread. */
+  public QuorumStatus status() {
+    return status;
   }
 
   /** The port the controller listener bound to, -1 for an observer. */
@@ -138,6 +154,7 @@ public final class QuorumVerticle extends AbstractVerticle {
     registerLocalCodec(MetadataUpdate.class);
     registerLocalCodec(MetadataImage.class);
     localDelivery = new DeliveryOptions().setLocalOnly(true);
+    metrics = new QuorumMetrics(registry, config.nodeId(), () -> status);
     controller = new QuorumController(config.controller(), new SplittableRandom());
     stateFile = new QuorumStateFile(config.metadataLogDir().resolve("quorum-state"));
     record Recovered(QuorumState state, List<LogEntry> entries, long startOffset) {}
@@ -184,6 +201,9 @@ public final class QuorumVerticle extends AbstractVerticle {
       drain();
     }
     halted = true;
+    if (metrics != null) {
+      metrics.close();
+    }
     if (tickTimer >= 0) {
       vertx.cancelTimer(tickTimer);
     }
@@ -245,7 +265,13 @@ public final class QuorumVerticle extends AbstractVerticle {
     while (node.hasReady()) {
       handle(node.ready());
     }
+    publishStatus();
     scheduleTick();
+  }
+
+  private void publishStatus() {
+    status = new QuorumStatus(node.role(), node.epoch(), node.leaderId(), node.highWatermark(), node.logEndOffset(),
+        image.offset(), elections, halted);
   }
 
   private void handle(Ready ready) {
@@ -332,6 +358,9 @@ public final class QuorumVerticle extends AbstractVerticle {
       return;
     }
     halted = true;
+    if (node != null) {
+      publishStatus();
+    }
     LOG.log(System.Logger.Level.ERROR, "metadata log IO failed on node " + config.nodeId()
         + "; this quorum member stops taking part until restarted", cause);
     failPending(ErrorCode.KAFKA_STORAGE_ERROR, "metadata log IO failed: " + cause.getMessage());
@@ -513,6 +542,7 @@ public final class QuorumVerticle extends AbstractVerticle {
       PendingCommit pc = it.next();
       it.remove();
       if (node.entry(pc.endOffset - 1).epoch() == pc.epoch) {
+        metrics.recordCommit(System.nanoTime() - pc.proposedAtNanos);
         pc.promise.tryComplete(pc.endOffset - 1);
       } else {
         pc.promise.tryFail(new ControllerException(ErrorCode.NOT_CONTROLLER, "the change was lost in a leader change"));
@@ -563,7 +593,7 @@ public final class QuorumVerticle extends AbstractVerticle {
     }
     proposedImage = delta.apply();
     Promise<Long> committed = Promise.promise();
-    pendingCommits.put(accepted.endOffset(), new PendingCommit(accepted.epoch(), accepted.endOffset(), committed));
+    pendingCommits.put(accepted.endOffset(), new PendingCommit(accepted.epoch(), accepted.endOffset(), committed, System.nanoTime()));
     drain();
     return committed.future().map(at -> new Decided<>(result.response(), at));
   }
@@ -607,16 +637,5 @@ public final class QuorumVerticle extends AbstractVerticle {
     private ErrorCode codeOf(Throwable t) {
       return t instanceof ControllerException ce ? ce.errorCode() : ErrorCode.UNKNOWN_SERVER_ERROR;
     }
-  }
-
-  // ---- for tests and tools -----------------------------------------------------------------------
-
-  /** The role, epoch and leader as seen on the event loop; call from this verticle's context. */
-  RaftNode node() {
-    return node;
-  }
-
-  long elections() {
-    return elections;
   }
 }
