@@ -509,11 +509,10 @@ public final class RaftlineCli implements Callable<Integer> {
         DescribeQuorumResponse r;
         try {
           GrpcClient grpc = GrpcClient.client(vertx);
-          r = await(RaftQuorumGrpcClient.create(grpc, SocketAddress.inetSocketAddress(at.port(), at.host()))
-              .describeQuorum(DescribeQuorumRequest.getDefaultInstance()), 30_000);
-          if (!r.getError().equals("NONE") && r.getLeaderId() >= 0) {
-            throw new IllegalStateException(controller + " is not the quorum leader; the leader is node "
-                + r.getLeaderId() + " (ask it)");
+          r = describeAt(grpc, at);
+          if (!r.getError().equals("NONE") && !r.getLeaderHost().isEmpty()) {
+            // Asked a follower: ask the leader it names, as Kafka's tool does.
+            r = describeAt(grpc, new HostPort(r.getLeaderHost(), r.getLeaderPort()));
           }
           if (!r.getError().equals("NONE")) {
             throw new IllegalStateException(controller + " knows no quorum leader right now (" + r.getError() + ")");
@@ -552,6 +551,11 @@ public final class RaftlineCli implements Callable<Integer> {
               Math.max(0, leaderEnd - o.getLogEndOffset()), o.getLastFetchTimestamp(), "Observer");
         }
         return 0;
+      }
+
+      private static DescribeQuorumResponse describeAt(GrpcClient grpc, HostPort at) throws Exception {
+        return await(RaftQuorumGrpcClient.create(grpc, SocketAddress.inetSocketAddress(at.port(), at.host()))
+            .describeQuorum(DescribeQuorumRequest.getDefaultInstance()), 30_000);
       }
 
       private static String ids(List<ReplicaDescription> replicas) {

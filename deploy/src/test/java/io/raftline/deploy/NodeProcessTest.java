@@ -3,20 +3,15 @@ package io.raftline.deploy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,68 +21,33 @@ import org.junit.jupiter.api.io.TempDir;
  * the node with exit code 0. Each test kills only the processes it started.
  */
 class NodeProcessTest {
-  private static final long READY_TIMEOUT_MS = 60_000;
-
   @TempDir Path dir;
-  private final List<Process> started = new ArrayList<>();
+  private NodeProcesses processes;
+
+  @BeforeEach
+  void setUp() {
+    processes = new NodeProcesses(dir);
+  }
 
   @AfterEach
   void killLeftovers() throws InterruptedException {
-    for (Process p : started) {
-      if (p.isAlive()) {
-        p.destroyForcibly();
-        p.waitFor(10, TimeUnit.SECONDS);
-      }
-    }
+    processes.close();
   }
 
   private Process launch(String... args) throws IOException {
-    List<String> command = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-        System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
-        RaftlineCli.class.getName()));
-    command.addAll(List.of(args));
-    Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectError(dir.resolve("node-" + started.size()
-        + ".err").toFile()).start();
-    started.add(p);
-    return p;
+    return processes.launch(args);
   }
 
   private String stderrOf(int index) throws IOException {
-    return Files.readString(dir.resolve("node-" + index + ".err"));
+    return processes.stderr(index);
   }
 
-  /** Reads stdout until the ready line, or fails if the process exits or the deadline passes. */
   private static String awaitReadyLine(Process p) throws Exception {
-    BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-    long deadline = System.currentTimeMillis() + READY_TIMEOUT_MS;
-    StringBuilder seen = new StringBuilder();
-    while (System.currentTimeMillis() < deadline) {
-      if (out.ready()) {
-        String line = out.readLine();
-        if (line == null) {
-          break;
-        }
-        seen.append(line).append('\n');
-        if (line.contains(" ready: ")) {
-          return line;
-        }
-      } else if (!p.isAlive()) {
-        break;
-      } else {
-        Thread.sleep(20);
-      }
-    }
-    throw new AssertionError("no ready line; exit=" + (p.isAlive() ? "running" : p.exitValue()) + " stdout=" + seen);
+    return NodeProcesses.awaitReadyLine(p);
   }
 
   private Path writeConfig(int brokerPort, int controllerPort) throws IOException {
-    Properties props = TestNodes.combined(dir, brokerPort, controllerPort);
-    Path file = dir.resolve("node.properties");
-    try (OutputStream out = Files.newOutputStream(file)) {
-      props.store(out, null);
-    }
-    return file;
+    return processes.writeConfig("node.properties", TestNodes.combined(dir, brokerPort, controllerPort));
   }
 
   @Test

@@ -481,6 +481,8 @@ public final class QuorumVerticle extends AbstractVerticle {
   DescribeQuorumResponse describe() {
     DescribeQuorumResponse.Builder b = DescribeQuorumResponse.newBuilder().setLeaderId(node.leaderId())
         .setLeaderEpoch(node.epoch()).setHighWatermark(node.highWatermark());
+    config.voters().stream().filter(v -> v.id() == node.leaderId()).findFirst()
+        .ifPresent(v -> b.setLeaderHost(v.host()).setLeaderPort(v.port()));
     if (node.role() != RaftRole.LEADER) {
       return b.setError(RaftError.NOT_LEADER_OR_FOLLOWER.name()).build();
     }
