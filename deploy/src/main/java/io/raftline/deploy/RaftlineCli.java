@@ -125,6 +125,17 @@ public final class RaftlineCli implements Callable<Integer> {
     Logger.getLogger("io.netty").setLevel(Level.SEVERE);
   }
 
+  /** A command that only groups subcommands: run bare, it shows its usage and fails. */
+  abstract static class CommandGroup implements Callable<Integer> {
+    @ParentCommand RaftlineCli cli;
+
+    @Override
+    public Integer call() {
+      new CommandLine(this).usage(cli.out);
+      return 1;
+    }
+  }
+
   // ---- node ---------------------------------------------------------------------------------------
 
   @Command(name = "node", description = "Run a Raftline node. Without --config: a development node (node.id 1, "
@@ -201,14 +212,7 @@ public final class RaftlineCli implements Callable<Integer> {
 
   @Command(name = "storage", description = "Format and inspect storage.",
       subcommands = {StorageCommand.RandomUuid.class, StorageCommand.Format.class})
-  static final class StorageCommand implements Callable<Integer> {
-    @ParentCommand RaftlineCli cli;
-
-    @Override
-    public Integer call() {
-      new CommandLine(this).usage(cli.out);
-      return 1;
-    }
+  static final class StorageCommand extends CommandGroup {
 
     @Command(name = "random-uuid", description = "Print a new cluster id.")
     static final class RandomUuid implements Callable<Integer> {
@@ -271,14 +275,7 @@ public final class RaftlineCli implements Callable<Integer> {
   @Command(name = "topics", description = "Create, list, describe and delete topics.",
       subcommands = {TopicsCommand.Create.class, TopicsCommand.ListTopics.class, TopicsCommand.Describe.class,
           TopicsCommand.Delete.class})
-  static final class TopicsCommand implements Callable<Integer> {
-    @ParentCommand RaftlineCli cli;
-
-    @Override
-    public Integer call() {
-      new CommandLine(this).usage(cli.out);
-      return 1;
-    }
+  static final class TopicsCommand extends CommandGroup {
 
     static final long ADMIN_TIMEOUT_MS = 60_000;
 
@@ -486,14 +483,7 @@ public final class RaftlineCli implements Callable<Integer> {
   }
 
   @Command(name = "quorum", description = "Inspect the controller quorum.", subcommands = QuorumCommand.Describe.class)
-  static final class QuorumCommand implements Callable<Integer> {
-    @ParentCommand RaftlineCli cli;
-
-    @Override
-    public Integer call() {
-      new CommandLine(this).usage(cli.out);
-      return 1;
-    }
+  static final class QuorumCommand extends CommandGroup {
 
     @Command(name = "describe", description = "Show the quorum's leader, epoch, high watermark and replicas.")
     static final class Describe implements Callable<Integer> {
