@@ -580,6 +580,17 @@ public final class QuorumVerticle extends AbstractVerticle {
     if (result.records().isEmpty()) {
       return Future.succeededFuture(new Decided<>(result.response(), proposedImage.offset()));
     }
+    // Replay on the proposed image first: a record that cannot apply is refused here, before it
+    // reaches the log, where it would stop every node's replay.
+    MetadataDelta delta = new MetadataDelta(proposedImage);
+    long offset = node.logEndOffset();
+    try {
+      for (MetadataRecord r : result.records()) {
+        delta.replay(offset++, r);
+      }
+    } catch (RuntimeException e) {
+      return Future.failedFuture(new ControllerException(ErrorCode.INVALID_REQUEST, e.getMessage()));
+    }
     List<byte[]> payloads = result.records().stream().map(MetadataRecordCodec::encode).toList();
     ProposeResult proposed = node.propose(payloads, now());
     if (proposed instanceof ProposeResult.Rejected rejected) {
@@ -588,16 +599,24 @@ public final class QuorumVerticle extends AbstractVerticle {
           "the metadata log refused the change: " + rejected.error()));
     }
     ProposeResult.Accepted accepted = (ProposeResult.Accepted) proposed;
-    MetadataDelta delta = new MetadataDelta(proposedImage);
-    long offset = accepted.baseOffset();
-    for (MetadataRecord r : result.records()) {
-      delta.replay(offset++, r);
-    }
     proposedImage = delta.apply();
     Promise<Long> committed = Promise.promise();
     pendingCommits.put(accepted.endOffset(), new PendingCommit(accepted.epoch(), accepted.endOffset(), committed, System.nanoTime()));
     drain();
     return committed.future().map(at -> new Decided<>(result.response(), at));
+  }
+
+  /**
+   * Appends records to the metadata log as the active controller and completes with the offset of the
+   * last one once they commit. Fails with {@link ControllerException} NOT_CONTROLLER on a node that
+   * does not lead, and INVALID_REQUEST for records that do not apply to the current image. Callable
+   * from any thread.
+   */
+  public Future<Long> append(List<MetadataRecord> records) {
+    Promise<Long> result = Promise.promise();
+    context.runOnContext(v -> decide(img -> new ControllerResult<>(records, (Void) null))
+        .map(Decided::offset).onComplete(result));
+    return result.future();
   }
 
   private final class ControllerApi extends ControllerService {
