@@ -53,7 +53,8 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "raftline", mixinStandardHelpOptions = true, version = "raftline 0.1.0",
     description = "A Kafka-style log with a Raft metadata quorum.",
     subcommands = {RaftlineCli.NodeCommand.class, RaftlineCli.StorageCommand.class, RaftlineCli.TopicsCommand.class,
-        RaftlineCli.ProduceCommand.class, RaftlineCli.ConsumeCommand.class, RaftlineCli.QuorumCommand.class})
+        RaftlineCli.ProduceCommand.class, RaftlineCli.ConsumeCommand.class, RaftlineCli.QuorumCommand.class,
+        RaftlineCli.PerfCommand.class})
 public final class RaftlineCli implements Callable<Integer> {
   PrintWriter out;
   PrintWriter err;
@@ -479,6 +480,32 @@ public final class RaftlineCli implements Callable<Integer> {
       });
       cli.err.println("Processed a total of " + processed + " messages");
       return 0;
+    }
+  }
+
+  @Command(name = "perf", description = "Benchmarks.", subcommands = PerfCommand.Quorum.class)
+  static final class PerfCommand extends CommandGroup {
+    @Command(name = "quorum", description = "Commit throughput and latency of an in-process metadata quorum "
+        + "(voters talk gRPC over loopback and fsync to disk).")
+    static final class Quorum implements Callable<Integer> {
+      @ParentCommand PerfCommand parent;
+      @Option(names = "--voters", defaultValue = "3") int voters;
+      @Option(names = "--num-records", defaultValue = "200000") long records;
+      @Option(names = "--records-per-append", defaultValue = "1") int recordsPerAppend;
+      @Option(names = "--in-flight", defaultValue = "2000", description = "appends awaiting commit at once")
+      int inFlight;
+      @Option(names = "--dir", description = "where the logs go (default: a temporary directory, deleted after)")
+      Path dir;
+
+      @Override
+      public Integer call() throws Exception {
+        if (voters < 1 || records < 1 || recordsPerAppend < 1 || inFlight < 1) {
+          throw new IllegalArgumentException("--voters, --num-records, --records-per-append and --in-flight must be >= 1");
+        }
+        quietLogs();
+        QuorumBenchmark.run(voters, records, recordsPerAppend, inFlight, dir, parent.cli.out);
+        return 0;
+      }
     }
   }
 

@@ -94,6 +94,8 @@ public final class QuorumVerticle extends AbstractVerticle {
   private static final System.Logger LOG = System.getLogger(QuorumVerticle.class.getName());
   private static final long MAX_GRPC_MESSAGE_BYTES = 128L * 1024 * 1024;
   private static final String CURRENT_SUFFIX = ".current";
+  private static final int MAX_FETCH_ENTRIES = 50_000;
+  private static final int MAX_FETCH_BYTES = 8 * 1024 * 1024;
 
   private final QuorumConfig config;
   private final MeterRegistry registry;
@@ -114,6 +116,8 @@ public final class QuorumVerticle extends AbstractVerticle {
   private MetadataImage proposedImage;
   /** Proposals waiting to commit, by the offset after their last entry. */
   private final TreeMap<Long, PendingCommit> pendingCommits = new TreeMap<>();
+  /** On the leader: its own proposed records by offset, so a commit applies them without decoding. */
+  private final TreeMap<Long, MetadataRecord> ownProposals = new TreeMap<>();
   /** Requests from peers whose Raft response the core has not produced yet. */
   private final Map<ReplyKey, Promise<RaftMessage>> pendingReplies = new HashMap<>();
 
@@ -166,7 +170,9 @@ public final class QuorumVerticle extends AbstractVerticle {
       RaftConfig raftConfig = RaftConfig.of(config.nodeId(), voterIds)
           .withElection(config.electionTimeoutMs(), config.electionTimeoutMs());
       raftConfig = raftConfig.withFetch(config.fetchTimeoutMs(), raftConfig.fetchMaxWaitMs(),
-          raftConfig.requestTimeoutMs());
+          raftConfig.requestTimeoutMs())
+          // One fetch round trip includes the follower's fsync, so each should carry a lot.
+          .withLimits(MAX_FETCH_ENTRIES, MAX_FETCH_BYTES, raftConfig.maxBatchEntries());
       QuorumState s = recovered.state();
       node = new RaftNode(raftConfig, new PersistentState(s.epoch(), s.votedFor(), s.leaderId()),
           recovered.entries(), recovered.startOffset(), now(), new SplittableRandom());
@@ -520,6 +526,7 @@ public final class QuorumVerticle extends AbstractVerticle {
       proposedImage = delta.apply();
     } else {
       proposedImage = null;
+      ownProposals.clear();
       failPending(ErrorCode.NOT_CONTROLLER, "leadership moved to " + change.leaderId() + " before the change committed");
     }
   }
@@ -531,7 +538,9 @@ public final class QuorumVerticle extends AbstractVerticle {
     MetadataDelta delta = new MetadataDelta(image);
     try {
       for (LogEntry e : node.entries(image.offset() + 1, highWatermark)) {
-        delta.replay(e.offset(), MetadataRecordCodec.decode(e.payload()));
+        MetadataRecord own = ownProposals.remove(e.offset());
+        // An own proposal is used only if the entry still holds it (same epoch as proposed).
+        delta.replay(e.offset(), own != null && e.epoch() == node.epoch() ? own : MetadataRecordCodec.decode(e.payload()));
       }
     } catch (RuntimeException e) {
       // Every node replays the same log; skipping a record would let their images differ.
@@ -600,6 +609,10 @@ public final class QuorumVerticle extends AbstractVerticle {
     }
     ProposeResult.Accepted accepted = (ProposeResult.Accepted) proposed;
     proposedImage = delta.apply();
+    long recordOffset = accepted.baseOffset();
+    for (MetadataRecord r : result.records()) {
+      ownProposals.put(recordOffset++, r);
+    }
     Promise<Long> committed = Promise.promise();
     pendingCommits.put(accepted.endOffset(), new PendingCommit(accepted.epoch(), accepted.endOffset(), committed, System.nanoTime()));
     drain();
