@@ -548,6 +548,8 @@ public final class QuorumVerticle extends AbstractVerticle {
       return;
     }
     image = delta.apply();
+    // Whoever learns of a commit below must already see it in the status.
+    publishStatus();
     vertx.eventBus().publish(config.metadataAddress(), new MetadataUpdate(image, delta), localDelivery);
     for (Iterator<PendingCommit> it = pendingCommits.headMap(highWatermark, true).values().iterator(); it.hasNext(); ) {
       PendingCommit pc = it.next();
