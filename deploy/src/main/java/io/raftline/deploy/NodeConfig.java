@@ -21,6 +21,9 @@ public final class NodeConfig {
 
   private record Key(String name, String defaultValue, String doc) {}
 
+  /** Loopback by default: metrics and health are for a local scraper or probe until an operator opens them. */
+  public static final String DEFAULT_HTTP_LISTENER = "127.0.0.1:9644";
+
   private static final Map<String, Key> KEYS = new LinkedHashMap<>();
 
   private static void key(String name, String defaultValue, String doc) {
@@ -42,6 +45,8 @@ public final class NodeConfig {
     key("broker.rack", "", "this broker's rack, for replica placement");
     key("controller.quorum.election.timeout.ms", "1000", "Raft election timeout (>= 10)");
     key("controller.quorum.fetch.timeout.ms", "2000", "Raft fetch timeout (>= 10)");
+    key("http.listener", DEFAULT_HTTP_LISTENER, "host:port of the HTTP listener serving /metrics, /health/live and "
+        + "/health/ready; port 0 picks a free port; 'none' disables it");
   }
 
   private final Map<String, String> values;
@@ -50,6 +55,7 @@ public final class NodeConfig {
   private final List<QuorumVoter> voters;
   private final List<Listener> listeners;
   private final List<Path> logDirs;
+  private final Listener httpListener;
 
   private NodeConfig(Map<String, String> values) {
     this.values = values;
@@ -62,6 +68,7 @@ public final class NodeConfig {
     }
     this.listeners = parseListeners(required("listeners"));
     this.logDirs = parseLogDirs();
+    this.httpListener = parseHttpListener(required("http.listener"));
     intValue("num.partitions", 1, 1_000_000);
     intValue("default.replication.factor", 1, Short.MAX_VALUE);
     intValue("message.max.bytes", 1, Integer.MAX_VALUE);
@@ -169,6 +176,38 @@ public final class NodeConfig {
     return List.copyOf(out);
   }
 
+  /** {@code host:port} ({@code [v6]:port} too), or {@code none}; the result is named HTTP, or null when disabled. */
+  private static Listener parseHttpListener(String value) {
+    if (value.equalsIgnoreCase("none")) {
+      return null;
+    }
+    String allowed = "; allowed: host:port (port 0 picks a free port) or none";
+    int colon = value.lastIndexOf(':');
+    if (colon <= 0 || colon == value.length() - 1) {
+      throw new ConfigException("http.listener: '" + value + "' is not of the form host:port" + allowed);
+    }
+    String host = value.substring(0, colon);
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    } else if (host.contains(":")) {
+      // Without brackets an IPv6 address cannot be told apart from its port.
+      throw new ConfigException("http.listener: write an IPv6 address in brackets, e.g. [::1]:9644; got '" + value + "'");
+    }
+    if (host.isBlank()) {
+      throw new ConfigException("http.listener: '" + value + "' has no host" + allowed);
+    }
+    int port;
+    try {
+      port = Integer.parseInt(value.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      throw new ConfigException("http.listener: the port in '" + value + "' is not a number" + allowed);
+    }
+    if (port < 0 || port > 65535) {
+      throw new ConfigException("http.listener: the port in '" + value + "' must be between 0 and 65535");
+    }
+    return new Listener("HTTP", host, port);
+  }
+
   private List<Path> parseLogDirs() {
     String key = "log.dirs";
     String v = values.get(key);
@@ -244,6 +283,11 @@ public final class NodeConfig {
   public Listener brokerListener() {
     Set<String> names = controllerListenerNames();
     return listeners.stream().filter(l -> !names.contains(l.name())).findFirst().orElse(null);
+  }
+
+  /** The HTTP listener for metrics and health (named HTTP), or null when {@code http.listener=none}. */
+  public Listener httpListener() {
+    return httpListener;
   }
 
   public List<Path> logDirs() {

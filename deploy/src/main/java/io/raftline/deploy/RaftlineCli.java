@@ -140,7 +140,8 @@ public final class RaftlineCli implements Callable<Integer> {
   // ---- node ---------------------------------------------------------------------------------------
 
   @Command(name = "node", description = "Run a Raftline node. Without --config: a development node (node.id 1, "
-      + "broker 127.0.0.1:9092, controller 127.0.0.1:9093, data in ./data, formatted on first start).")
+      + "broker 127.0.0.1:9092, controller 127.0.0.1:9093, metrics and health on http://127.0.0.1:9644, data in ./data, "
+      + "formatted on first start).")
   static final class NodeCommand implements Callable<Integer> {
     @ParentCommand RaftlineCli cli;
 

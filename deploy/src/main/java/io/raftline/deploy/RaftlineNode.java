@@ -1,5 +1,14 @@
 package io.raftline.deploy;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.raftline.broker.BrokerConfig;
 import io.raftline.broker.BrokerVerticle;
 import io.raftline.metadata.QuorumVoter;
@@ -13,15 +22,23 @@ import java.util.UUID;
 
 /**
  * One Raftline node inside a Vert.x instance: the quorum verticle (a voter on controllers, an
- * observer on broker-only nodes, since every broker follows the metadata log) and, with the broker
- * role, the broker verticle. Any Vert.x application can start one.
+ * observer on broker-only nodes, since every broker follows the metadata log), with the broker role
+ * the broker verticle, and unless {@code http.listener=none} the HTTP listener for metrics and
+ * health. Each node has its own Prometheus registry, so several nodes in one JVM (tests, embedding)
+ * never mix their meters. Any Vert.x application can start one.
  */
 public final class RaftlineNode {
   private final Vertx vertx;
   private final NodeConfig config;
   private final String clusterId;
-  private QuorumVerticle quorum;
-  private BrokerVerticle broker;
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
+  // Volatile: the HTTP verticle reads these from its own event loop to answer /health/ready.
+  private volatile QuorumVerticle quorum;
+  private volatile BrokerVerticle broker;
+  private volatile boolean stopping;
+  private NodeHttpVerticle http;
+  private String httpDeployment;
   private String quorumDeployment;
   private String brokerDeployment;
 
@@ -38,6 +55,26 @@ public final class RaftlineNode {
   }
 
   private Future<Void> deploy() {
+    new JvmMemoryMetrics().bindTo(registry);
+    gcMetrics.bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ClassLoaderMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+    // The HTTP listener goes first, so /health/live answers (and /health/ready says "starting")
+    // while the quorum member recovers its log, which can take a while on a big metadata log.
+    NodeConfig.Listener httpListener = config.httpListener();
+    if (httpListener == null) {
+      return deployVerticles();
+    }
+    http = new NodeHttpVerticle(httpListener.host(), httpListener.port(), registry, this::readiness);
+    return vertx.deployVerticle(http).compose(id -> {
+      httpDeployment = id;
+      return deployVerticles();
+    });
+  }
+
+  private Future<Void> deployVerticles() {
     String metadataAddress = "raftline.node-" + config.nodeId() + "." + UUID.randomUUID() + ".metadata";
     NodeConfig.Listener controllerListener = config.controllerListener();
     quorum = new QuorumVerticle(new QuorumConfig(
@@ -48,7 +85,8 @@ public final class RaftlineNode {
         clusterId, metadataAddress,
         config.intSetting("controller.quorum.election.timeout.ms"),
         config.intSetting("controller.quorum.fetch.timeout.ms"),
-        new ControllerConfig(config.intSetting("num.partitions"), config.intSetting("default.replication.factor"))));
+        new ControllerConfig(config.intSetting("num.partitions"), config.intSetting("default.replication.factor"))),
+        registry);
     return vertx.deployVerticle(quorum).compose(id -> {
       quorumDeployment = id;
       if (!config.isBroker()) {
@@ -72,13 +110,42 @@ public final class RaftlineNode {
         .toList();
   }
 
-  /** Stops the broker, then the quorum member (which resigns leadership first if it leads). */
+  /**
+   * Stops the broker, then the quorum member (which resigns leadership first if it leads), then the
+   * HTTP listener: until the end, /health/ready answers 503 so a load balancer stops sending traffic.
+   */
   public Future<Void> stop() {
+    stopping = true;
     Future<Void> brokerStopped = brokerDeployment == null ? Future.succeededFuture() : vertx.undeploy(brokerDeployment);
     return brokerStopped.transform(ar -> {
       brokerDeployment = null;
       return quorumDeployment == null ? Future.<Void>succeededFuture() : vertx.undeploy(quorumDeployment);
-    }).andThen(ar -> quorumDeployment = null);
+    }).andThen(ar -> quorumDeployment = null).transform(ar -> {
+      Future<Void> httpStopped = httpDeployment == null ? Future.succeededFuture() : vertx.undeploy(httpDeployment);
+      return httpStopped.andThen(ignored -> {
+        httpDeployment = null;
+        gcMetrics.close();
+        registry.close();
+      }).transform(ignored -> ar.succeeded() ? Future.<Void>succeededFuture() : Future.<Void>failedFuture(ar.cause()));
+    });
+  }
+
+  /** Whether the node should receive traffic now; safe from any thread. */
+  public Readiness readiness() {
+    QuorumVerticle q = quorum;
+    BrokerVerticle b = broker;
+    return Readiness.of(config.nodeId(), stopping, q == null ? null : q.status(), config.isBroker(),
+        b == null ? -1 : b.brokerEpoch());
+  }
+
+  /** The node's meters (quorum, JVM), as served on /metrics; an embedding application may add its own. */
+  public MeterRegistry meterRegistry() {
+    return registry;
+  }
+
+  /** The bound HTTP port, -1 when {@code http.listener=none}. */
+  public int httpPort() {
+    return http == null ? -1 : http.port();
   }
 
   public NodeConfig config() {
@@ -109,7 +176,15 @@ public final class RaftlineNode {
       b.append(config.isBroker() ? "," : "").append(" controller at ").append(config.controllerListener().host())
           .append(':').append(controllerPort());
     }
+    NodeConfig.Listener httpListener = config.httpListener();
+    if (httpListener != null) {
+      b.append(", http at ").append(hostForUrl(httpListener.host())).append(':').append(httpPort());
+    }
     return b.append(" (cluster ").append(clusterId).append(", data in ")
         .append(config.logDirs().get(0).toAbsolutePath().normalize()).append(')').toString();
+  }
+
+  private static String hostForUrl(String host) {
+    return host.contains(":") ? "[" + host + "]" : host;
   }
 }

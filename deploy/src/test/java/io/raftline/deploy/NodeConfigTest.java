@@ -221,6 +221,26 @@ class NodeConfigTest {
     }
   }
 
+  @Test
+  void httpListenerDefaultsToLoopbackAndNoneDisablesIt() {
+    assertEquals(new NodeConfig.Listener("HTTP", "127.0.0.1", 9644), NodeConfig.from(combined()).httpListener());
+    assertEquals(null, NodeConfig.from(with(combined(), "http.listener", "none")).httpListener());
+    assertEquals(null, NodeConfig.from(with(combined(), "http.listener", " NONE ")).httpListener());
+    assertEquals(new NodeConfig.Listener("HTTP", "0.0.0.0", 0),
+        NodeConfig.from(with(combined(), "http.listener", "0.0.0.0:0")).httpListener());
+    assertEquals(new NodeConfig.Listener("HTTP", "::1", 9644),
+        NodeConfig.from(with(combined(), "http.listener", "[::1]:9644")).httpListener());
+    assertTrue(NodeConfig.describeKeys().contains("http.listener"));
+  }
+
+  @Test
+  void badHttpListenerIsNamed() {
+    for (String bad : List.of("", "9644", ":9644", "localhost:", "localhost:http", "localhost:65536", "h:-1",
+        "::1:9644", "[]:9644", "off")) {
+      assertRejectedNaming("http.listener", with(combined(), "http.listener", bad));
+    }
+  }
+
   /** log.dirs with no directory in it must be refused at parse time, naming log.dirs. */
   @Test
   void logDirsWithoutADirectoryIsRefused() {

@@ -66,6 +66,7 @@ class NodeProcessTest {
     Process node = launch("node", "--config", config.toString());
     String ready = awaitReadyLine(node);
     assertTrue(ready.contains("127.0.0.1:" + brokerPort) && ready.contains("127.0.0.1:" + controllerPort), ready);
+    HttpProbe.awaitStatus(HttpProbe.httpAddress(ready), "/health/ready", 200);
 
     Process clash = launch("node", "--config", config.toString());
     assertTrue(clash.waitFor(60, TimeUnit.SECONDS));
@@ -98,7 +99,8 @@ class NodeProcessTest {
     int controllerPort = TestNodes.freePort();
     Process node = launch("node",
         "--override", "listeners=PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort,
-        "--override", "controller.quorum.voters=1@127.0.0.1:" + controllerPort);
+        "--override", "controller.quorum.voters=1@127.0.0.1:" + controllerPort,
+        "--override", "http.listener=127.0.0.1:0");
     String ready = awaitReadyLine(node);
     assertTrue(ready.contains("node 1 ready"), ready);
     assertTrue(Files.exists(dir.resolve("data").resolve(Storage.META_PROPERTIES)), "dev data lives in ./data");

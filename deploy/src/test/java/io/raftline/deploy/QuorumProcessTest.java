@@ -56,6 +56,7 @@ class QuorumProcessTest {
       p.setProperty("controller.quorum.voters", voters.toString());
       p.setProperty("listeners", "PLAINTEXT://127.0.0.1:" + brokerPorts[i] + ",CONTROLLER://127.0.0.1:" + controllerPorts[i]);
       p.setProperty("log.dirs", dir.resolve("data-" + (i + 1)).toString());
+      p.setProperty("http.listener", "127.0.0.1:0");
       Path config = processes.writeConfig("node-" + (i + 1) + ".properties", p);
       assertEquals(0, CliTest.cli("", "storage", "format", "--config", config.toString(), "--cluster-id", clusterId).exit());
       nodes.add(processes.launch("node", "--config", config.toString()));

@@ -16,7 +16,11 @@ final class TestNodes {
     }
   }
 
-  /** A combined single-node cluster with both listeners on fresh ports and data under {@code dir}. */
+  /**
+   * A combined single-node cluster with both listeners on the given ports, the HTTP listener on a
+   * port the OS picks (never the fixed default, which parallel runs would fight over), and data
+   * under {@code dir}.
+   */
   static Properties combined(Path dir, int brokerPort, int controllerPort) {
     Properties p = new Properties();
     p.setProperty("process.roles", "broker,controller");
@@ -24,6 +28,7 @@ final class TestNodes {
     p.setProperty("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
     p.setProperty("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
     p.setProperty("log.dirs", dir.resolve("data").toString());
+    p.setProperty("http.listener", "127.0.0.1:0");
     return p;
   }
 }
