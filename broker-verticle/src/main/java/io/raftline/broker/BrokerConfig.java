@@ -17,6 +17,7 @@ import java.util.List;
  * @param maxMessageBytes {@code message.max.bytes}: the largest record batch accepted
  * @param clusterId the formatted cluster id, sent with the registration
  * @param rack {@code broker.rack}, empty if unset
+ * @param heartbeatIntervalMs {@code broker.heartbeat.interval.ms}
  */
 public record BrokerConfig(
     int nodeId,
@@ -28,9 +29,17 @@ public record BrokerConfig(
     String metadataAddress,
     int maxMessageBytes,
     String clusterId,
-    String rack) {
+    String rack,
+    long heartbeatIntervalMs) {
 
   public static final int DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+  public static final long DEFAULT_HEARTBEAT_INTERVAL_MS = 2_000;
+
+  public BrokerConfig(int nodeId, String listenerName, String host, int port, List<Path> logDirs,
+      List<QuorumVoter> voters, String metadataAddress, int maxMessageBytes, String clusterId, String rack) {
+    this(nodeId, listenerName, host, port, logDirs, voters, metadataAddress, maxMessageBytes, clusterId, rack,
+        DEFAULT_HEARTBEAT_INTERVAL_MS);
+  }
 
   public BrokerConfig {
     logDirs = List.copyOf(logDirs);

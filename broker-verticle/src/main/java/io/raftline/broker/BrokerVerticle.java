@@ -38,6 +38,8 @@ import io.raftline.protocol.client.TopicAdminGrpcService;
 import io.raftline.protocol.client.TopicAdminService;
 import io.raftline.protocol.client.TopicDescription;
 import io.raftline.protocol.client.TopicResult;
+import io.raftline.protocol.controller.BrokerHeartbeatRequest;
+import io.raftline.protocol.controller.BrokerHeartbeatResponse;
 import io.raftline.protocol.controller.ControllerTopicsResponse;
 import io.raftline.protocol.controller.RegisterBrokerRequest;
 import io.raftline.protocol.controller.RegisterBrokerResponse;
@@ -98,6 +100,14 @@ public final class BrokerVerticle extends AbstractVerticle {
   private GrpcClient grpcClient;
   private ControllerChannel controller;
   private long brokerEpoch = -1;
+  private long heartbeatTimer = -1;
+  private boolean stopping;
+  private boolean fenced = true;
+  /** Completes the first time the controller reports this broker unfenced: start-up is done then. */
+  private final Promise<Void> unfenced = Promise.promise();
+  private static final long CONTROLLED_SHUTDOWN_TIMEOUT_MS = 5_000;
+  /** While fenced, heartbeat often, so a caught-up broker is unfenced (and serving) soon. */
+  private static final long FENCED_HEARTBEAT_MS = 50;
 
   public BrokerVerticle(BrokerConfig config) {
     this.config = config;
@@ -128,26 +138,55 @@ public final class BrokerVerticle extends AbstractVerticle {
           server = s;
           return registerUntilDone();
         })
+        .compose(v -> {
+          heartbeat();
+          return unfenced.future();
+        })
         .onComplete(startPromise);
   }
 
   @Override
   public void stop(Promise<Void> stopPromise) {
-    List<Future<?>> stopping = new ArrayList<>(closing.values());
+    stopping = true;
+    vertx.cancelTimer(heartbeatTimer);
+    controlledShutdown().onComplete(ar -> release(stopPromise));
+  }
+
+  /**
+   * Asks the controller to move this broker's leaderships away and fence it, so clients move on
+   * before the broker goes. Bounded: a controller that cannot be reached does not hold the stop.
+   */
+  private Future<Void> controlledShutdown() {
+    if (brokerEpoch < 0 || controller == null) {
+      return Future.succeededFuture();
+    }
+    BrokerHeartbeatRequest request = BrokerHeartbeatRequest.newBuilder().setBrokerId(config.nodeId())
+        .setBrokerEpoch(brokerEpoch).setCurrentMetadataOffset(image.offset()).setWantShutDown(true).build();
+    return controller.call(c -> c.brokerHeartbeat(request), BrokerHeartbeatResponse::getError,
+            BrokerHeartbeatResponse::getLeaderId, CONTROLLED_SHUTDOWN_TIMEOUT_MS)
+        .onSuccess(r -> LOG.log(System.Logger.Level.INFO, "broker {0}: controlled shutdown {1}", config.nodeId(),
+            r.getShouldShutDown() ? "done" : "refused: " + r.getError()))
+        .onFailure(t -> LOG.log(System.Logger.Level.WARNING, "broker {0}: controlled shutdown skipped: {1}",
+            config.nodeId(), t.getMessage()))
+        .<Void>mapEmpty().recover(t -> Future.succeededFuture());
+  }
+
+  private void release(Promise<Void> stopPromise) {
+    List<Future<?>> closingAll = new ArrayList<>(closing.values());
     if (metadataConsumer != null) {
-      stopping.add(metadataConsumer.unregister());
+      closingAll.add(metadataConsumer.unregister());
     }
     if (server != null) {
-      stopping.add(server.close());
+      closingAll.add(server.close());
     }
     if (grpcClient != null) {
-      stopping.add(grpcClient.close());
+      closingAll.add(grpcClient.close());
     }
     for (HostedPartition p : partitions.values()) {
-      stopping.add(p.close(false));
+      closingAll.add(p.close(false));
     }
     partitions.clear();
-    Future.join(stopping).<Void>mapEmpty().onComplete(stopPromise);
+    Future.join(closingAll).<Void>mapEmpty().onComplete(stopPromise);
   }
 
   // ---- metadata ----------------------------------------------------------------------------------
@@ -300,6 +339,42 @@ public final class BrokerVerticle extends AbstractVerticle {
           }
           LOG.log(System.Logger.Level.WARNING, "broker registration not done yet, retrying: {0}", t.getMessage());
           return registerUntilDone();
+        });
+  }
+
+  /** One heartbeat, then the next one scheduled; re-registers if the controller forgot this broker. */
+  private void heartbeat() {
+    if (stopping) {
+      return;
+    }
+    BrokerHeartbeatRequest request = BrokerHeartbeatRequest.newBuilder().setBrokerId(config.nodeId())
+        .setBrokerEpoch(brokerEpoch).setCurrentMetadataOffset(image.offset()).build();
+    controller.call(c -> c.brokerHeartbeat(request), BrokerHeartbeatResponse::getError,
+            BrokerHeartbeatResponse::getLeaderId, config.heartbeatIntervalMs())
+        .onComplete(ar -> {
+          if (stopping) {
+            return;
+          }
+          if (ar.succeeded() && (ar.result().getError() == ErrorCode.STALE_BROKER_EPOCH
+              || ar.result().getError() == ErrorCode.BROKER_ID_NOT_REGISTERED)) {
+            LOG.log(System.Logger.Level.WARNING, "broker {0}: {1}; registering again", config.nodeId(),
+                ar.result().getErrorMessage());
+            registerUntilDone().onComplete(v -> heartbeat());
+            return;
+          }
+          if (ar.succeeded() && ar.result().getError() == ErrorCode.NONE) {
+            boolean wasFenced = fenced;
+            fenced = ar.result().getIsFenced();
+            if (wasFenced != fenced) {
+              LOG.log(System.Logger.Level.INFO, "broker {0} is {1}", config.nodeId(), fenced ? "fenced" : "unfenced");
+            }
+            if (!fenced) {
+              // Serve once this broker's own image shows the unfencing and the leaderships it brought.
+              awaitImageOffset(ar.result().getMetadataOffset()).onComplete(x -> unfenced.tryComplete());
+            }
+          }
+          heartbeatTimer = vertx.setTimer(fenced ? FENCED_HEARTBEAT_MS : config.heartbeatIntervalMs(),
+              id -> heartbeat());
         });
   }
 

@@ -66,7 +66,7 @@ final class QuorumBenchmark {
         List<MetadataRecord> batch = new ArrayList<>(recordsPerAppend);
         for (int r = 0; r < recordsPerAppend; r++) {
           int brokerId = (a * recordsPerAppend + r) % 10_000;
-          batch.add(new RegisterBrokerRecord(brokerId, "perf-" + brokerId, 0, List.of(), ""));
+          batch.add(new RegisterBrokerRecord(brokerId, "perf-" + brokerId, 0, List.of(), "", false));
         }
         int index = a;
         long sent = System.nanoTime();

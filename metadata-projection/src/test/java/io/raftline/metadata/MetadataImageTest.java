@@ -43,11 +43,27 @@ class MetadataImageTest {
   @Test
   void everyRecordTypeSurvivesTheCodec() {
     List<MetadataRecord> records = List.of(
-        new RegisterBrokerRecord(3, "inc-1", 17, List.of(new BrokerEndpoint("PLAINTEXT", "127.0.0.1", 9092)), "r1"),
+        new RegisterBrokerRecord(3, "inc-1", 17, List.of(new BrokerEndpoint("PLAINTEXT", "127.0.0.1", 9092)), "r1", false),
         new TopicRecord("orders", ORDERS),
         partition(ORDERS, 0, 3, List.of(3, 1, 2)),
         new RemoveTopicRecord(ORDERS),
-        NoOpRecord.INSTANCE);
+        NoOpRecord.INSTANCE,
+        new io.raftline.metadata.record.UnregisterBrokerRecord(3, 17),
+        new io.raftline.metadata.record.FenceBrokerRecord(3, 17),
+        new io.raftline.metadata.record.UnfenceBrokerRecord(3, 17),
+        new io.raftline.metadata.record.PartitionChangeRecord(ORDERS, 0, 2, List.of(2, 1), null),
+        new io.raftline.metadata.record.PartitionChangeRecord(ORDERS, 1, -2, null, List.of(1, 2, 3)),
+        new io.raftline.metadata.record.ConfigRecord(new io.raftline.metadata.record.ConfigResource(
+            io.raftline.metadata.record.ConfigResource.Type.TOPIC, "orders"), "retention.ms", "1000"),
+        new io.raftline.metadata.record.ConfigRecord(new io.raftline.metadata.record.ConfigResource(
+            io.raftline.metadata.record.ConfigResource.Type.BROKER, ""), "retention.ms", null),
+        new io.raftline.metadata.record.ProducerIdsRecord(3, 17, 2000),
+        new io.raftline.metadata.record.FeatureLevelRecord("metadata.version", 1),
+        new io.raftline.metadata.record.AccessControlEntryRecord(PAYMENTS, "TOPIC", "orders", "LITERAL", "User:alice",
+            "*", "READ", "ALLOW"),
+        new io.raftline.metadata.record.RemoveAccessControlEntryRecord(PAYMENTS),
+        new io.raftline.metadata.record.ClientQuotaRecord(java.util.Map.of("user", "alice"), "producer_byte_rate", 1e6),
+        new io.raftline.metadata.record.ClientQuotaRecord(java.util.Map.of("user", "alice"), "producer_byte_rate", null));
     for (MetadataRecord r : records) {
       assertEquals(r, MetadataRecordCodec.decode(MetadataRecordCodec.encode(r)));
     }
@@ -58,7 +74,7 @@ class MetadataImageTest {
   @Test
   void replayBuildsTopicsAndBrokers() {
     MetadataImage image = replay(MetadataImage.EMPTY, 0,
-        new RegisterBrokerRecord(1, "a", 0, List.of(), ""),
+        new RegisterBrokerRecord(1, "a", 0, List.of(), "", false),
         new TopicRecord("orders", ORDERS),
         partition(ORDERS, 0, 1, List.of(1)),
         partition(ORDERS, 1, 1, List.of(1)));

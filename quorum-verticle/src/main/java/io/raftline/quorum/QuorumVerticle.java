@@ -11,6 +11,8 @@ import io.raftline.protocol.ErrorCode;
 import io.raftline.protocol.client.CreateTopicsRequest;
 import io.raftline.protocol.client.DeleteTopicsRequest;
 import io.raftline.protocol.client.TopicResult;
+import io.raftline.protocol.controller.BrokerHeartbeatRequest;
+import io.raftline.protocol.controller.BrokerHeartbeatResponse;
 import io.raftline.protocol.controller.ControllerGrpcService;
 import io.raftline.protocol.controller.ControllerService;
 import io.raftline.protocol.controller.ControllerTopicsResponse;
@@ -524,6 +526,8 @@ public final class QuorumVerticle extends AbstractVerticle {
         delta.replay(e.offset(), MetadataRecordCodec.decode(e.payload()));
       }
       proposedImage = delta.apply();
+      controller.becomeActive(proposedImage, now());
+      scheduleFencing();
     } else {
       proposedImage = null;
       ownProposals.clear();
@@ -634,6 +638,26 @@ public final class QuorumVerticle extends AbstractVerticle {
     return result.future();
   }
 
+  /** While leading, fences brokers whose session expired; checks a few times per session timeout. */
+  private void scheduleFencing() {
+    long every = Math.max(50, config.controller().brokerSessionTimeoutMs() / 4);
+    int epoch = node.epoch();
+    vertx.setTimer(every, id -> {
+      // One chain per leadership: a chain from an earlier term ends here.
+      if (halted || node.role() != RaftRole.LEADER || node.epoch() != epoch || proposedImage == null) {
+        return;
+      }
+      decide(img -> controller.fenceExpiredBrokers(img, now()))
+          .onSuccess(d -> {
+            if (!d.response().isEmpty()) {
+              LOG.log(System.Logger.Level.INFO, "fenced brokers {0}: no heartbeat within {1} ms", d.response(),
+                  config.controller().brokerSessionTimeoutMs());
+            }
+          })
+          .onComplete(ar -> scheduleFencing());
+    });
+  }
+
   private final class ControllerApi extends ControllerService {
     @Override
     public Future<RegisterBrokerResponse> registerBroker(RegisterBrokerRequest request) {
@@ -650,6 +674,17 @@ public final class QuorumVerticle extends AbstractVerticle {
               .setBrokerEpoch(d.response()).setMetadataOffset(d.offset()).build())
           .recover(t -> Future.succeededFuture(RegisterBrokerResponse.newBuilder().setError(codeOf(t))
               .setErrorMessage(String.valueOf(t.getMessage())).setLeaderId(node.leaderId()).build()));
+    }
+
+    @Override
+    public Future<BrokerHeartbeatResponse> brokerHeartbeat(BrokerHeartbeatRequest request) {
+      return decide(img -> controller.heartbeat(img, now(), request.getBrokerId(), request.getBrokerEpoch(),
+              request.getCurrentMetadataOffset(), request.getWantShutDown()))
+          .map(d -> BrokerHeartbeatResponse.newBuilder().setError(d.response().error())
+              .setErrorMessage(d.response().message()).setLeaderId(config.nodeId()).setIsFenced(d.response().fenced())
+              .setShouldShutDown(d.response().shouldShutDown()).setMetadataOffset(d.offset()).build())
+          .recover(t -> Future.succeededFuture(BrokerHeartbeatResponse.newBuilder().setError(codeOf(t))
+              .setErrorMessage(String.valueOf(t.getMessage())).setLeaderId(node.leaderId()).setIsFenced(true).build()));
     }
 
     @Override

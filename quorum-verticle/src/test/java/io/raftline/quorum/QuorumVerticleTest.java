@@ -79,7 +79,7 @@ class QuorumVerticleTest {
   }
 
   private static RegisterBrokerRecord broker(int id) {
-    return new RegisterBrokerRecord(id, "inc-" + id, 0, List.of(), "");
+    return new RegisterBrokerRecord(id, "inc-" + id, 0, List.of(), "", false);
   }
 
   @Test

@@ -1,22 +1,37 @@
 package io.raftline.metadata.image;
 
+import io.raftline.metadata.record.AccessControlEntryRecord;
+import io.raftline.metadata.record.ClientQuotaRecord;
+import io.raftline.metadata.record.ConfigRecord;
+import io.raftline.metadata.record.ConfigResource;
+import io.raftline.metadata.record.FeatureLevelRecord;
+import io.raftline.metadata.record.FenceBrokerRecord;
 import io.raftline.metadata.record.MetadataRecord;
 import io.raftline.metadata.record.NoOpRecord;
+import io.raftline.metadata.record.PartitionChangeRecord;
 import io.raftline.metadata.record.PartitionRecord;
+import io.raftline.metadata.record.ProducerIdsRecord;
 import io.raftline.metadata.record.RegisterBrokerRecord;
+import io.raftline.metadata.record.RemoveAccessControlEntryRecord;
 import io.raftline.metadata.record.RemoveTopicRecord;
 import io.raftline.metadata.record.TopicRecord;
+import io.raftline.metadata.record.UnfenceBrokerRecord;
+import io.raftline.metadata.record.UnregisterBrokerRecord;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import org.pcollections.HashTreePMap;
 import org.pcollections.PMap;
 
 /**
  * Records applied on top of a base image. Replaying is cheap (persistent-map updates); {@link #apply()}
  * yields the next image, and the delta remembers which topics and brokers it touched so projections
- * look only at those. Not thread-safe: one owner replays, then hands the resulting image around.
+ * look only at those. A record that does not fit the image (a partition of an unknown topic, a fence
+ * with a stale broker epoch) stops replay with {@link MetadataReplayException}. Not thread-safe: one
+ * owner replays, then hands the resulting image around.
  */
 public final class MetadataDelta {
   private final MetadataImage base;
@@ -24,8 +39,13 @@ public final class MetadataDelta {
   private PMap<Integer, BrokerRegistration> brokers;
   private PMap<UUID, TopicImage> topicsById;
   private PMap<String, UUID> topicIdsByName;
+  private PMap<ConfigResource, PMap<String, String>> configs;
+  private long nextProducerId;
+  private PMap<String, Integer> features;
+  private PMap<UUID, AccessControlEntryRecord> acls;
+  private PMap<Map<String, String>, PMap<String, Double>> quotas;
   private final Set<UUID> changedTopics = new HashSet<>();
-  private final Map<UUID, TopicImage> removedTopics = new java.util.HashMap<>();
+  private final Map<UUID, TopicImage> removedTopics = new HashMap<>();
   private final Set<Integer> changedBrokers = new HashSet<>();
 
   public MetadataDelta(MetadataImage base) {
@@ -34,6 +54,11 @@ public final class MetadataDelta {
     this.brokers = base.brokers();
     this.topicsById = base.topicsById();
     this.topicIdsByName = base.topicIdsByName();
+    this.configs = base.configs();
+    this.nextProducerId = base.nextProducerId();
+    this.features = base.features();
+    this.acls = base.acls();
+    this.quotas = base.quotas();
   }
 
   /** Applies one record found at {@code recordOffset}, which must be past everything applied so far. */
@@ -42,39 +67,90 @@ public final class MetadataDelta {
       throw new MetadataReplayException(recordOffset, "already applied (image is at " + offset + ")");
     }
     if (record instanceof RegisterBrokerRecord r) {
-        brokers = brokers.plus(r.brokerId(),
-            new BrokerRegistration(r.brokerId(), r.incarnationId(), r.brokerEpoch(), r.listeners(), r.rack()));
-        changedBrokers.add(r.brokerId());
+      brokers = brokers.plus(r.brokerId(), new BrokerRegistration(r.brokerId(), r.incarnationId(), r.brokerEpoch(),
+          r.listeners(), r.rack(), r.fenced()));
+      changedBrokers.add(r.brokerId());
+    } else if (record instanceof UnregisterBrokerRecord r) {
+      registered(recordOffset, r.brokerId(), r.brokerEpoch());
+      brokers = brokers.minus(r.brokerId());
+      changedBrokers.add(r.brokerId());
+    } else if (record instanceof FenceBrokerRecord r) {
+      brokers = brokers.plus(r.brokerId(), registered(recordOffset, r.brokerId(), r.brokerEpoch()).withFenced(true));
+      changedBrokers.add(r.brokerId());
+    } else if (record instanceof UnfenceBrokerRecord r) {
+      brokers = brokers.plus(r.brokerId(), registered(recordOffset, r.brokerId(), r.brokerEpoch()).withFenced(false));
+      changedBrokers.add(r.brokerId());
     } else if (record instanceof TopicRecord r) {
-        if (topicIdsByName.containsKey(r.name())) {
-          throw new MetadataReplayException(recordOffset, "topic " + r.name() + " already exists");
-        }
-        topicsById = topicsById.plus(r.topicId(), TopicImage.create(r.topicId(), r.name()));
-        topicIdsByName = topicIdsByName.plus(r.name(), r.topicId());
-        changedTopics.add(r.topicId());
+      if (topicIdsByName.containsKey(r.name())) {
+        throw new MetadataReplayException(recordOffset, "topic " + r.name() + " already exists");
+      }
+      topicsById = topicsById.plus(r.topicId(), TopicImage.create(r.topicId(), r.name()));
+      topicIdsByName = topicIdsByName.plus(r.name(), r.topicId());
+      changedTopics.add(r.topicId());
     } else if (record instanceof PartitionRecord r) {
-        TopicImage topic = topicsById.get(r.topicId());
-        if (topic == null) {
-          throw new MetadataReplayException(recordOffset, "partition of unknown topic id " + r.topicId());
-        }
-        topicsById = topicsById.plus(r.topicId(), topic.withPartition(r.partition(),
-            new PartitionRegistration(r.replicas(), r.isr(), r.leader(), r.leaderEpoch(), r.partitionEpoch())));
-        changedTopics.add(r.topicId());
+      TopicImage topic = topic(recordOffset, r.topicId());
+      topicsById = topicsById.plus(r.topicId(), topic.withPartition(r.partition(),
+          new PartitionRegistration(r.replicas(), r.isr(), r.leader(), r.leaderEpoch(), r.partitionEpoch())));
+      changedTopics.add(r.topicId());
+    } else if (record instanceof PartitionChangeRecord r) {
+      TopicImage topic = topic(recordOffset, r.topicId());
+      PartitionRegistration p = topic.partition(r.partition());
+      if (p == null) {
+        throw new MetadataReplayException(recordOffset, "change of unknown partition " + r.partition() + " of "
+            + topic.name());
+      }
+      topicsById = topicsById.plus(r.topicId(), topic.withPartition(r.partition(), p.merge(r)));
+      changedTopics.add(r.topicId());
     } else if (record instanceof RemoveTopicRecord r) {
-        TopicImage topic = topicsById.get(r.topicId());
-        if (topic == null) {
-          throw new MetadataReplayException(recordOffset, "removal of unknown topic id " + r.topicId());
-        }
-        topicsById = topicsById.minus(r.topicId());
-        topicIdsByName = topicIdsByName.minus(topic.name());
-        // A topic created and removed within one delta never existed for the projections.
-        if (!changedTopics.remove(r.topicId()) || base.topicsById().containsKey(r.topicId())) {
-          removedTopics.put(r.topicId(), base.topicsById().getOrDefault(r.topicId(), topic));
-        }
+      TopicImage topic = topic(recordOffset, r.topicId());
+      topicsById = topicsById.minus(r.topicId());
+      topicIdsByName = topicIdsByName.minus(topic.name());
+      configs = configs.minus(new ConfigResource(ConfigResource.Type.TOPIC, topic.name()));
+      // A topic created and removed within one delta never existed for the projections.
+      if (!changedTopics.remove(r.topicId()) || base.topicsById().containsKey(r.topicId())) {
+        removedTopics.put(r.topicId(), base.topicsById().getOrDefault(r.topicId(), topic));
+      }
+    } else if (record instanceof ConfigRecord r) {
+      PMap<String, String> current = configs.getOrDefault(r.resource(), HashTreePMap.empty());
+      PMap<String, String> next = r.value() == null ? current.minus(r.name()) : current.plus(r.name(), r.value());
+      configs = next.isEmpty() ? configs.minus(r.resource()) : configs.plus(r.resource(), next);
+    } else if (record instanceof ProducerIdsRecord r) {
+      if (r.nextProducerId() <= nextProducerId) {
+        throw new MetadataReplayException(recordOffset, "producer id block ends at " + r.nextProducerId()
+            + ", not past the current " + nextProducerId);
+      }
+      nextProducerId = r.nextProducerId();
+    } else if (record instanceof FeatureLevelRecord r) {
+      features = r.level() == 0 ? features.minus(r.name()) : features.plus(r.name(), r.level());
+    } else if (record instanceof AccessControlEntryRecord r) {
+      acls = acls.plus(r.id(), r);
+    } else if (record instanceof RemoveAccessControlEntryRecord r) {
+      acls = acls.minus(r.id());
+    } else if (record instanceof ClientQuotaRecord r) {
+      PMap<String, Double> current = quotas.getOrDefault(r.entity(), HashTreePMap.empty());
+      PMap<String, Double> next = r.value() == null ? current.minus(r.key()) : current.plus(r.key(), r.value());
+      quotas = next.isEmpty() ? quotas.minus(r.entity()) : quotas.plus(r.entity(), next);
     } else if (!(record instanceof NoOpRecord)) {
       throw new MetadataReplayException(recordOffset, "unhandled record type " + record.getClass().getSimpleName());
     }
     offset = recordOffset;
+  }
+
+  private BrokerRegistration registered(long recordOffset, int brokerId, long brokerEpoch) {
+    BrokerRegistration b = brokers.get(brokerId);
+    if (b == null || b.epoch() != brokerEpoch) {
+      throw new MetadataReplayException(recordOffset, "broker " + brokerId + " with epoch " + brokerEpoch
+          + " is not registered" + (b == null ? "" : " (its epoch is " + b.epoch() + ")"));
+    }
+    return b;
+  }
+
+  private TopicImage topic(long recordOffset, UUID topicId) {
+    TopicImage topic = topicsById.get(topicId);
+    if (topic == null) {
+      throw new MetadataReplayException(recordOffset, "unknown topic id " + topicId);
+    }
+    return topic;
   }
 
   /** Moves the image's offset over entries that carry no metadata record (e.g. Raft leader markers). */
@@ -85,7 +161,8 @@ public final class MetadataDelta {
   }
 
   public MetadataImage apply() {
-    return new MetadataImage(offset, brokers, topicsById, topicIdsByName);
+    return new MetadataImage(offset, brokers, topicsById, topicIdsByName, configs, nextProducerId, features, acls,
+        quotas);
   }
 
   public MetadataImage base() {
@@ -102,6 +179,7 @@ public final class MetadataDelta {
     return Collections.unmodifiableMap(removedTopics);
   }
 
+  /** Brokers registered, unregistered, fenced or unfenced by this delta. */
   public Set<Integer> changedBrokers() {
     return Collections.unmodifiableSet(changedBrokers);
   }

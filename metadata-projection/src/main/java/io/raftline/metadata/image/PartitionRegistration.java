@@ -15,4 +15,16 @@ public record PartitionRegistration(
   public boolean hasReplica(int brokerId) {
     return replicas.contains(brokerId);
   }
+
+  /**
+   * This partition after a change. The partition epoch always grows; the leader epoch grows when the
+   * leader changes, so followers and clients can tell the new leadership from the old.
+   */
+  public PartitionRegistration merge(io.raftline.metadata.record.PartitionChangeRecord change) {
+    int newLeader = change.leader() == io.raftline.metadata.record.PartitionChangeRecord.NO_CHANGE ? leader
+        : change.leader();
+    return new PartitionRegistration(change.replicas() == null ? replicas : change.replicas(),
+        change.isr() == null ? isr : change.isr(), newLeader, newLeader != leader ? leaderEpoch + 1 : leaderEpoch,
+        partitionEpoch + 1);
+  }
 }

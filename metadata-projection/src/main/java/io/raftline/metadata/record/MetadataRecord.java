@@ -5,4 +5,6 @@ package io.raftline.metadata.record;
  * the cluster's metadata image.
  */
 public sealed interface MetadataRecord
-    permits RegisterBrokerRecord, TopicRecord, PartitionRecord, RemoveTopicRecord, NoOpRecord {}
+    permits RegisterBrokerRecord, UnregisterBrokerRecord, FenceBrokerRecord, UnfenceBrokerRecord, TopicRecord,
+        PartitionRecord, PartitionChangeRecord, RemoveTopicRecord, ConfigRecord, ProducerIdsRecord,
+        FeatureLevelRecord, AccessControlEntryRecord, RemoveAccessControlEntryRecord, ClientQuotaRecord, NoOpRecord {}

@@ -4,7 +4,11 @@ import io.raftline.metadata.TopicName;
 import io.raftline.metadata.image.BrokerRegistration;
 import io.raftline.metadata.image.MetadataImage;
 import io.raftline.metadata.image.TopicImage;
+import io.raftline.metadata.image.PartitionRegistration;
 import io.raftline.metadata.record.BrokerEndpoint;
+import io.raftline.metadata.record.FenceBrokerRecord;
+import io.raftline.metadata.record.PartitionChangeRecord;
+import io.raftline.metadata.record.UnfenceBrokerRecord;
 import io.raftline.metadata.record.MetadataRecord;
 import io.raftline.metadata.record.PartitionRecord;
 import io.raftline.metadata.record.RegisterBrokerRecord;
@@ -15,7 +19,10 @@ import io.raftline.protocol.client.CreateTopicsRequest;
 import io.raftline.protocol.client.TopicResult;
 import io.raftline.protocol.client.TopicToCreate;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
+import java.util.TreeSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -32,6 +39,9 @@ public final class QuorumController {
 
   private final ControllerConfig config;
   private final RandomGenerator random;
+  /** When each broker last heartbeat, on the injected clock; the active controller's own memory. */
+  private final Map<Integer, Long> lastContactMs = new HashMap<>();
+  private final Set<Integer> shuttingDown = new HashSet<>();
 
   public QuorumController(ControllerConfig config, RandomGenerator random) {
     this.config = config;
@@ -54,8 +64,14 @@ public final class QuorumController {
       // The same process asking again (its first answer was lost): nothing to write.
       return new ControllerResult<>(List.of(), existing.get().epoch());
     }
-    return new ControllerResult<>(
-        List.of(new RegisterBrokerRecord(brokerId, incarnationId, nextOffset, listeners, rack)), nextOffset);
+    List<MetadataRecord> records = new ArrayList<>();
+    records.add(new RegisterBrokerRecord(brokerId, incarnationId, nextOffset, listeners, rack, true));
+    if (existing.isPresent()) {
+      // A new incarnation starts fenced and behind: it leads nothing until it has caught up.
+      records.addAll(moveLeadershipAway(image, Set.of(brokerId)));
+    }
+    shuttingDown.remove(brokerId);
+    return new ControllerResult<>(records, nextOffset);
   }
 
   /** Creates topics; each topic succeeds or fails on its own, as in Kafka's CreateTopics. */
@@ -72,7 +88,13 @@ public final class QuorumController {
     }
     Set<String> collisionKeys = new HashSet<>();
     image.topicIdsByName().keySet().forEach(n -> collisionKeys.add(collisionKey(n)));
-    List<Integer> brokers = new ArrayList<>(image.brokers().keySet());
+    // Only unfenced brokers take new replicas: a fenced one is behind, silent or shutting down.
+    List<Integer> brokers = new ArrayList<>();
+    image.brokers().values().forEach(b -> {
+      if (!b.fenced()) {
+        brokers.add(b.id());
+      }
+    });
     brokers.sort(Integer::compare);
     for (TopicToCreate t : request.getTopicsList()) {
       TopicResult.Builder result = TopicResult.newBuilder().setName(t.getName());
@@ -99,7 +121,8 @@ public final class QuorumController {
             + " is not supported yet: this version keeps one replica per partition (partition replication is to come)"));
       } else if (rf > brokers.size()) {
         results.add(fail(result, ErrorCode.INVALID_REPLICATION_FACTOR,
-            "replication factor " + rf + " is larger than the number of available brokers: " + brokers.size()));
+            "replication factor " + rf + " is larger than the number of available (unfenced) brokers: "
+                + brokers.size()));
       } else if (!t.getConfigsMap().isEmpty()) {
         results.add(fail(result, ErrorCode.INVALID_CONFIG,
             "topic configs are not supported yet: " + t.getConfigsMap().keySet()));
@@ -143,6 +166,118 @@ public final class QuorumController {
       }
     }
     return new ControllerResult<>(records, results);
+  }
+
+  // ---- broker liveness -----------------------------------------------------------------------------
+
+  /** What a heartbeat is answered with. */
+  public record HeartbeatReply(ErrorCode error, String message, boolean fenced, boolean shouldShutDown) {}
+
+  /**
+   * Becoming the active controller: every registered broker gets a whole session from now, since
+   * the heartbeats it sent to the previous controller are not known here.
+   */
+  public void becomeActive(MetadataImage image, long nowMs) {
+    lastContactMs.clear();
+    shuttingDown.clear();
+    image.brokers().keySet().forEach(id -> lastContactMs.put(id, nowMs));
+  }
+
+  /**
+   * A broker's heartbeat. A fenced broker is unfenced once it has applied the metadata up to its own
+   * registration; a broker that wants to shut down is fenced and its leaderships move to other
+   * in-sync replicas first, so clients can carry on elsewhere.
+   */
+  public ControllerResult<HeartbeatReply> heartbeat(MetadataImage image, long nowMs, int brokerId, long brokerEpoch,
+      long appliedMetadataOffset, boolean wantShutDown) {
+    BrokerRegistration b = image.brokers().get(brokerId);
+    if (b == null) {
+      return new ControllerResult<>(List.of(), new HeartbeatReply(ErrorCode.BROKER_ID_NOT_REGISTERED,
+          "broker " + brokerId + " is not registered", true, false));
+    }
+    if (b.epoch() != brokerEpoch) {
+      return new ControllerResult<>(List.of(), new HeartbeatReply(ErrorCode.STALE_BROKER_EPOCH,
+          "broker " + brokerId + " has epoch " + b.epoch() + ", not " + brokerEpoch, true, false));
+    }
+    lastContactMs.put(brokerId, nowMs);
+    List<MetadataRecord> records = new ArrayList<>();
+    if (wantShutDown) {
+      shuttingDown.add(brokerId);
+      if (!b.fenced()) {
+        records.add(new FenceBrokerRecord(brokerId, brokerEpoch));
+      }
+      records.addAll(moveLeadershipAway(image, Set.of(brokerId)));
+      return new ControllerResult<>(records, new HeartbeatReply(ErrorCode.NONE, "", true, true));
+    }
+    if (b.fenced() && appliedMetadataOffset >= b.epoch() && !shuttingDown.contains(brokerId)) {
+      records.add(new UnfenceBrokerRecord(brokerId, brokerEpoch));
+      records.addAll(electWhereOffline(image, brokerId));
+      return new ControllerResult<>(records, new HeartbeatReply(ErrorCode.NONE, "", false, false));
+    }
+    return new ControllerResult<>(records, new HeartbeatReply(ErrorCode.NONE, "", b.fenced(), false));
+  }
+
+  /** Fences every unfenced broker silent for longer than the session timeout; returns their ids. */
+  public ControllerResult<List<Integer>> fenceExpiredBrokers(MetadataImage image, long nowMs) {
+    Set<Integer> expired = new TreeSet<>();
+    for (BrokerRegistration b : image.brokers().values()) {
+      long last = lastContactMs.computeIfAbsent(b.id(), id -> nowMs);
+      if (!b.fenced() && nowMs - last > config.brokerSessionTimeoutMs()) {
+        expired.add(b.id());
+      }
+    }
+    if (expired.isEmpty()) {
+      return new ControllerResult<>(List.of(), List.of());
+    }
+    List<MetadataRecord> records = new ArrayList<>();
+    for (int id : expired) {
+      records.add(new FenceBrokerRecord(id, image.brokers().get(id).epoch()));
+    }
+    records.addAll(moveLeadershipAway(image, expired));
+    return new ControllerResult<>(records, List.copyOf(expired));
+  }
+
+  /**
+   * Partition changes that take {@code gone} brokers out of leadership and the ISR. A new leader
+   * comes from the remaining in-sync replicas that are unfenced; with none, the partition is left
+   * without a leader and keeps its last ISR, so no out-of-sync replica is ever elected (unclean
+   * election is off).
+   */
+  private static List<MetadataRecord> moveLeadershipAway(MetadataImage image, Set<Integer> gone) {
+    List<MetadataRecord> changes = new ArrayList<>();
+    for (TopicImage topic : image.topicsById().values()) {
+      topic.partitions().forEach((index, p) -> {
+        boolean leaderGone = gone.contains(p.leader());
+        boolean isrTouched = p.isr().stream().anyMatch(gone::contains);
+        if (!leaderGone && !isrTouched) {
+          return;
+        }
+        List<Integer> isr = p.isr().stream().filter(r -> !gone.contains(r)).toList();
+        if (isr.isEmpty()) {
+          isr = p.isr();
+        }
+        int leader = PartitionChangeRecord.NO_CHANGE;
+        if (leaderGone) {
+          leader = isr.stream().filter(r -> !gone.contains(r) && image.isUnfenced(r)).findFirst()
+              .orElse(PartitionRegistration.NO_LEADER);
+        }
+        changes.add(new PartitionChangeRecord(topic.id(), index, leader, isr.equals(p.isr()) ? null : isr, null));
+      });
+    }
+    return changes;
+  }
+
+  /** Partitions without a leader that the newly unfenced broker can lead (it is in their ISR). */
+  private static List<MetadataRecord> electWhereOffline(MetadataImage image, int brokerId) {
+    List<MetadataRecord> changes = new ArrayList<>();
+    for (TopicImage topic : image.topicsById().values()) {
+      topic.partitions().forEach((index, p) -> {
+        if (p.leader() == PartitionRegistration.NO_LEADER && p.isr().contains(brokerId)) {
+          changes.add(new PartitionChangeRecord(topic.id(), index, brokerId, null, null));
+        }
+      });
+    }
+    return changes;
   }
 
   private static String collisionKey(String topic) {

@@ -10,8 +10,10 @@ package io.raftline.quorum.raft;
  * @param epoch the current epoch (0 before the first election)
  * @param votedFor the candidate this node voted for in {@code epoch}, or -1
  * @param leaderId the leader of {@code epoch} once known, or -1. It is never cleared within an epoch
- *     (even after the leader resigns): knowing that an epoch had a leader is what stops this node from
- *     granting a vote in that epoch to anybody else.
+ *     (even after the leader resigns), so a restarted node knows whom to fetch from, or that it led the
+ *     epoch itself (then it must not lead it again: it lost the leader's volatile state). A node also
+ *     grants no vote in an epoch whose leader it knows. That is not needed for safety (the persisted
+ *     {@code votedFor} already allows one winner per epoch) but avoids elections that cannot win.
  */
 public record PersistentState(int epoch, int votedFor, int leaderId) {
 

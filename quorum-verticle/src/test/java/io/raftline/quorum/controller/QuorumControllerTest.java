@@ -50,7 +50,7 @@ class QuorumControllerTest {
     MetadataImage image = MetadataImage.EMPTY;
     for (int id : ids) {
       long offset = image.offset() + 1;
-      image = replay(image, List.of(new RegisterBrokerRecord(id, "inc-" + id, offset, listeners(id), "")));
+      image = replay(image, List.of(new RegisterBrokerRecord(id, "inc-" + id, offset, listeners(id), "", false)));
     }
     return image;
   }
@@ -344,7 +344,7 @@ class QuorumControllerTest {
     MetadataImage image = withBrokers(1, 2); // offsets 0 and 1
     ControllerResult<Long> result = controller.registerBroker(image, 17L, 3, "inc-3", listeners(3), "rack-a");
     assertEquals(17L, result.response());
-    assertEquals(List.of(new RegisterBrokerRecord(3, "inc-3", 17L, listeners(3), "rack-a")), result.records());
+    assertEquals(List.of(new RegisterBrokerRecord(3, "inc-3", 17L, listeners(3), "rack-a", true)), result.records());
 
     MetadataDelta delta = new MetadataDelta(image);
     delta.replay(17L, result.records().get(0));
@@ -377,7 +377,7 @@ class QuorumControllerTest {
     List<BrokerEndpoint> moved = List.of(new BrokerEndpoint("PLAINTEXT", "elsewhere", 9999));
     ControllerResult<Long> relisted = controller.registerBroker(image, 11L, 5, "inc-a", moved, "");
     assertEquals(11L, relisted.response());
-    assertEquals(List.of(new RegisterBrokerRecord(5, "inc-a", 11L, moved, "")), relisted.records());
+    assertEquals(List.of(new RegisterBrokerRecord(5, "inc-a", 11L, moved, "", true)), relisted.records());
   }
 
   @Test
@@ -386,5 +386,108 @@ class QuorumControllerTest {
         () -> controller.registerBroker(MetadataImage.EMPTY, 0L, -1, "inc", listeners(0), ""));
     assertEquals(ErrorCode.INVALID_REQUEST, e.errorCode());
     assertTrue(e.getMessage().contains("-1"), e.getMessage());
+  }
+
+  // ---- broker liveness ------------------------------------------------------------------------------
+
+  private static final long SESSION_MS = ControllerConfig.DEFAULT_BROKER_SESSION_TIMEOUT_MS;
+
+  /** Brokers 1..n registered fenced at epochs 0..n-1, as a controller would write them. */
+  private static MetadataImage fencedBrokers(int n) {
+    MetadataImage image = MetadataImage.EMPTY;
+    for (int id = 1; id <= n; id++) {
+      image = replay(image, List.of(new RegisterBrokerRecord(id, "inc-" + id, image.offset() + 1, listeners(id), "", true)));
+    }
+    return image;
+  }
+
+  @Test
+  void aBrokerIsUnfencedOnlyOnceCaughtUpAndOnlyUnfencedBrokersTakeReplicas() {
+    MetadataImage image = fencedBrokers(2);
+    assertRejected(image, topic("early", 1, 1), ErrorCode.INVALID_REPLICATION_FACTOR);
+    long epochOfOne = image.broker(1).orElseThrow().epoch();
+
+    ControllerResult<QuorumController.HeartbeatReply> behind = controller.heartbeat(image, 0, 1, epochOfOne,
+        epochOfOne - 1, false);
+    assertTrue(behind.response().fenced());
+    assertEquals(List.of(), behind.records());
+
+    ControllerResult<QuorumController.HeartbeatReply> caughtUp = controller.heartbeat(image, 0, 1, epochOfOne,
+        epochOfOne, false);
+    assertFalse(caughtUp.response().fenced());
+    image = replay(image, caughtUp.records());
+    assertTrue(image.isUnfenced(1));
+    ControllerResult<List<TopicResult>> created = controller.createTopics(image, request(topic("t", 4, 1)));
+    for (MetadataRecord r : created.records()) {
+      if (r instanceof PartitionRecord p) {
+        assertEquals(List.of(1), p.replicas(), "only the unfenced broker takes replicas");
+      }
+    }
+  }
+
+  @Test
+  void heartbeatsWithAStaleEpochOrFromStrangersAreRefused() {
+    MetadataImage image = fencedBrokers(1);
+    long epoch = image.broker(1).orElseThrow().epoch();
+    assertEquals(ErrorCode.STALE_BROKER_EPOCH, controller.heartbeat(image, 0, 1, epoch + 5, epoch, false).response().error());
+    assertEquals(ErrorCode.BROKER_ID_NOT_REGISTERED, controller.heartbeat(image, 0, 9, 0, 0, false).response().error());
+    assertEquals(List.of(), controller.heartbeat(image, 0, 9, 0, 0, false).records());
+  }
+
+  @Test
+  void aSilentBrokerIsFencedAfterTheSessionTimeoutAndItsLeadershipMoves() {
+    MetadataImage image = fencedBrokers(2);
+    for (int id = 1; id <= 2; id++) {
+      long e = image.broker(id).orElseThrow().epoch();
+      image = replay(image, controller.heartbeat(image, 0, id, e, image.offset(), false).records());
+    }
+    controller.becomeActive(image, 0);
+    // One partition led by 1 with 2 in sync (as replication will make it), one led by 1 alone.
+    UUID id = UUID.randomUUID();
+    image = replay(image, List.of(new TopicRecord("t", id),
+        new PartitionRecord(id, 0, List.of(1, 2), List.of(1, 2), 1, 0, 0),
+        new PartitionRecord(id, 1, List.of(1), List.of(1), 1, 0, 0)));
+
+    long e2 = image.broker(2).orElseThrow().epoch();
+    controller.heartbeat(image, SESSION_MS, 2, e2, image.offset(), false); // broker 2 keeps heartbeating
+    assertEquals(List.of(), controller.fenceExpiredBrokers(image, SESSION_MS).records(), "not yet expired");
+    ControllerResult<List<Integer>> fenced = controller.fenceExpiredBrokers(image, SESSION_MS + 1);
+    assertEquals(List.of(1), fenced.response());
+    image = replay(image, fenced.records());
+    assertFalse(image.isUnfenced(1));
+    PartitionRegistration moved = image.topic("t").orElseThrow().partition(0);
+    assertEquals(2, moved.leader(), "leadership moves to the other in-sync replica");
+    assertEquals(List.of(2), moved.isr());
+    assertEquals(1, moved.leaderEpoch());
+    PartitionRegistration offline = image.topic("t").orElseThrow().partition(1);
+    assertEquals(PartitionRegistration.NO_LEADER, offline.leader(), "no out-of-sync replica is elected");
+    assertEquals(List.of(1), offline.isr(), "the last in-sync replica is remembered");
+
+    // Broker 1 returns (same incarnation, caught up): it leads its offline partition again.
+    long e1 = image.broker(1).orElseThrow().epoch();
+    ControllerResult<QuorumController.HeartbeatReply> back = controller.heartbeat(image, SESSION_MS + 2, 1, e1,
+        image.offset(), false);
+    image = replay(image, back.records());
+    assertEquals(1, image.topic("t").orElseThrow().partition(1).leader());
+  }
+
+  @Test
+  void controlledShutdownFencesAndMovesLeadershipFirst() {
+    MetadataImage image = fencedBrokers(2);
+    for (int b = 1; b <= 2; b++) {
+      long e = image.broker(b).orElseThrow().epoch();
+      image = replay(image, controller.heartbeat(image, 0, b, e, image.offset(), false).records());
+    }
+    UUID id = UUID.randomUUID();
+    image = replay(image, List.of(new TopicRecord("t", id),
+        new PartitionRecord(id, 0, List.of(2, 1), List.of(2, 1), 2, 0, 0)));
+    long e2 = image.broker(2).orElseThrow().epoch();
+    ControllerResult<QuorumController.HeartbeatReply> shutdown = controller.heartbeat(image, 1, 2, e2, image.offset(), true);
+    assertTrue(shutdown.response().shouldShutDown());
+    image = replay(image, shutdown.records());
+    assertFalse(image.isUnfenced(2));
+    assertEquals(1, image.topic("t").orElseThrow().partition(0).leader());
+    ControllerResult<QuorumController.HeartbeatReply> again = controller.heartbeat(image, 2, 2, e2, image.offset(), false);
+    assertTrue(again.response().fenced(), "a broker shutting down stays fenced");
   }
 }
