@@ -32,10 +32,18 @@ class LayeringTest {
   }
 
   @Test
-  void metadataProjectionIsPure() {
+  void metadataProjectionImportsNoVertxAndNoServerModule() {
     noClasses().that().resideInAPackage("io.raftline.metadata..")
-        .should().dependOnClassesThat().resideInAnyPackage("io.vertx..", "io.raftline.quorum..", "io.raftline.broker..",
-            "io.raftline.client..", "io.raftline.deploy..", "java.nio.channels..", "java.io..")
+        .should().dependOnClassesThat().resideInAnyPackage("io.vertx..", "io.netty..", "io.raftline.quorum..",
+            "io.raftline.broker..", "io.raftline.client..", "io.raftline.deploy..", "java.util.concurrent..")
+        .check(classes);
+  }
+
+  @Test
+  void onlySnapshotsTouchFilesInMetadataProjection() {
+    noClasses().that().resideInAPackage("io.raftline.metadata..")
+        .and().resideOutsideOfPackage("io.raftline.metadata.snapshot..")
+        .should().dependOnClassesThat().resideInAnyPackage("java.nio.channels..", "java.nio.file..", "java.io..")
         .check(classes);
   }
 

@@ -66,6 +66,19 @@ public final class MetadataDelta {
     if (recordOffset <= offset) {
       throw new MetadataReplayException(recordOffset, "already applied (image is at " + offset + ")");
     }
+    apply(recordOffset, record);
+    offset = recordOffset;
+  }
+
+  /**
+   * Applies one record of a snapshot. Snapshot records carry no offsets of their own; the caller
+   * moves the image to the snapshot's offset with {@link #advanceTo} afterwards.
+   */
+  public void load(MetadataRecord record) {
+    apply(offset, record);
+  }
+
+  private void apply(long recordOffset, MetadataRecord record) {
     if (record instanceof RegisterBrokerRecord r) {
       brokers = brokers.plus(r.brokerId(), new BrokerRegistration(r.brokerId(), r.incarnationId(), r.brokerEpoch(),
           r.listeners(), r.rack(), r.fenced()));
@@ -133,7 +146,6 @@ public final class MetadataDelta {
     } else if (!(record instanceof NoOpRecord)) {
       throw new MetadataReplayException(recordOffset, "unhandled record type " + record.getClass().getSimpleName());
     }
-    offset = recordOffset;
   }
 
   private BrokerRegistration registered(long recordOffset, int brokerId, long brokerEpoch) {
