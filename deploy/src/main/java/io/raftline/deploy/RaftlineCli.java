@@ -52,7 +52,7 @@ import picocli.CommandLine.ParentCommand;
  */
 @Command(name = "raftline", mixinStandardHelpOptions = true, version = "raftline 0.1.0",
     description = "A Kafka-style log with a Raft metadata quorum.",
-    subcommands = {RaftlineCli.NodeCommand.class, RaftlineCli.StorageCommand.class, RaftlineCli.TopicsCommand.class,
+    subcommands = {RaftlineCli.NodeCommand.class, RaftlineCli.ClusterCommand.class, RaftlineCli.StorageCommand.class, RaftlineCli.TopicsCommand.class,
         RaftlineCli.ProduceCommand.class, RaftlineCli.ConsumeCommand.class, RaftlineCli.QuorumCommand.class,
         RaftlineCli.PerfCommand.class})
 public final class RaftlineCli implements Callable<Integer> {
@@ -151,6 +151,9 @@ public final class RaftlineCli implements Callable<Integer> {
     @Option(names = "--override", paramLabel = "KEY=VALUE", description = "override one property")
     List<String> overrides = new ArrayList<>();
 
+    /** Set by 'raftline cluster' on the nodes it starts; see LocalCluster. */
+    @Option(names = "--stop-with-parent", hidden = true) boolean stopWithParent;
+
     @Override
     public Integer call() throws Exception {
       Properties props = new Properties();
@@ -194,7 +197,15 @@ public final class RaftlineCli implements Callable<Integer> {
         stopRequested.countDown();
       };
       sun.misc.Signal.handle(new sun.misc.Signal("TERM"), onSignal);
-      sun.misc.Signal.handle(new sun.misc.Signal("INT"), onSignal);
+      if (stopWithParent) {
+        // The parent forwards Ctrl-C as one SIGTERM; the terminal's own SIGINT to the whole process
+        // group would otherwise count as a second signal and halt this node mid-stop.
+        sun.misc.Signal.handle(new sun.misc.Signal("INT"), sun.misc.SignalHandler.SIG_IGN);
+        // A parent killed with SIGKILL cannot stop its children; they notice and stop cleanly.
+        ProcessHandle.current().parent().ifPresent(parent -> parent.onExit().thenRun(stopRequested::countDown));
+      } else {
+        sun.misc.Signal.handle(new sun.misc.Signal("INT"), onSignal);
+      }
       cli.out.println(node.describe());
       cli.out.flush();
       stopRequested.await();
@@ -206,6 +217,56 @@ public final class RaftlineCli implements Callable<Integer> {
       }
       cli.err.println("Raftline node " + nodeConfig.nodeId() + " stopped");
       cli.err.flush();
+      return 0;
+    }
+  }
+
+  // ---- cluster ------------------------------------------------------------------------------------
+
+  @Command(name = "cluster", description = "Run a local development cluster of N combined nodes on loopback, each a "
+      + "child process, on free ports. Ctrl-C (or SIGTERM) stops them all; a second signal kills them at once.")
+  static final class ClusterCommand implements Callable<Integer> {
+    @ParentCommand RaftlineCli cli;
+
+    @Option(names = "--nodes", required = true, paramLabel = "N", description = "how many nodes (each a voter)")
+    int nodes;
+
+    @Option(names = "--dir", paramLabel = "DIR", description = "where configs, data and logs go (default: a new "
+        + "temporary directory); a directory from an earlier run restarts that cluster")
+    Path dir;
+
+    @Override
+    public Integer call() throws Exception {
+      Path where = dir != null ? dir : Files.createTempDirectory("raftline-cluster-");
+      LocalCluster cluster = LocalCluster.prepare(where, nodes, cli.out);
+      CountDownLatch stopRequested = new CountDownLatch(1);
+      AtomicLong signals = new AtomicLong();
+      sun.misc.SignalHandler onSignal = signal -> {
+        if (signals.incrementAndGet() > 1) {
+          cluster.kill();
+          Runtime.getRuntime().halt(1);
+        }
+        cluster.requestStop();
+        stopRequested.countDown();
+      };
+      sun.misc.Signal.handle(new sun.misc.Signal("TERM"), onSignal);
+      sun.misc.Signal.handle(new sun.misc.Signal("INT"), onSignal);
+      // Whatever ends this JVM other than a handled signal (an error, System.exit) takes the nodes along.
+      Thread reaper = new Thread(cluster::kill, "raftline-cluster-reaper");
+      Runtime.getRuntime().addShutdownHook(reaper);
+      try {
+        cluster.start(cli.out);
+        cli.out.println("Raftline cluster of " + nodes + " node" + (nodes == 1 ? "" : "s") + " ready; bootstrap servers "
+            + cluster.bootstrapServers() + "; Ctrl-C stops it");
+        cli.out.flush();
+        stopRequested.await();
+      } finally {
+        boolean clean = cluster.stop();
+        cli.err.println("Raftline cluster stopped" + (clean ? "" : " (some nodes did not stop cleanly; see their logs in "
+            + cluster.dir() + ")"));
+        cli.err.flush();
+        Runtime.getRuntime().removeShutdownHook(reaper);
+      }
       return 0;
     }
   }
