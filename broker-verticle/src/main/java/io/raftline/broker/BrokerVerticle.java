@@ -41,6 +41,19 @@ import io.raftline.protocol.client.TopicResult;
 import io.raftline.protocol.controller.BrokerHeartbeatRequest;
 import io.raftline.protocol.controller.BrokerHeartbeatResponse;
 import io.raftline.protocol.controller.ControllerTopicsResponse;
+import io.raftline.protocol.controller.ControllerAlterConfigsResponse;
+import io.raftline.protocol.client.AlterConfigsRequest;
+import io.raftline.protocol.client.AlterConfigsResponse;
+import io.raftline.protocol.client.ConfigEntry;
+import io.raftline.protocol.client.ConfigResourceName;
+import io.raftline.protocol.client.CreatePartitionsRequest;
+import io.raftline.protocol.client.CreatePartitionsResponse;
+import io.raftline.protocol.client.DescribeConfigsRequest;
+import io.raftline.protocol.client.DescribeConfigsResponse;
+import io.raftline.protocol.client.ResourceConfigs;
+import io.raftline.protocol.client.ResourceResult;
+import io.raftline.metadata.TopicConfigs;
+import io.raftline.metadata.record.ConfigResource;
 import io.raftline.protocol.controller.RegisterBrokerRequest;
 import io.raftline.protocol.controller.RegisterBrokerResponse;
 import io.raftline.protocol.records.InvalidRecordBatchException;
@@ -424,6 +437,76 @@ public final class BrokerVerticle extends AbstractVerticle {
       snapshot.brokers().values().stream().sorted(Comparator.comparingInt(b -> b.id())).forEach(b ->
           b.listener(config.listenerName()).ifPresent(l -> response.addBrokers(BrokerNode.newBuilder()
               .setId(b.id()).setHost(l.host()).setPort(l.port()).setRack(b.rack()))));
+      return Future.succeededFuture(response.build());
+    }
+
+    @Override
+    public Future<CreatePartitionsResponse> createPartitions(CreatePartitionsRequest request) {
+      List<String> names = request.getTopicsList().stream().map(t -> t.getTopic()).toList();
+      return forward(c -> c.createPartitions(request), names)
+          .map(results -> CreatePartitionsResponse.newBuilder().addAllResults(results).build());
+    }
+
+    @Override
+    public Future<AlterConfigsResponse> incrementalAlterConfigs(AlterConfigsRequest request) {
+      return controller.call(c -> c.incrementalAlterConfigs(request), ControllerAlterConfigsResponse::getError,
+              ControllerAlterConfigsResponse::getLeaderId, ADMIN_TIMEOUT_MS)
+          .compose(r -> r.getError() != ErrorCode.NONE
+              ? Future.succeededFuture(failAllResources(request, r.getError(), r.getErrorMessage()))
+              : awaitImageOffset(r.getMetadataOffset()).map(v -> AlterConfigsResponse.newBuilder()
+                  .addAllResults(r.getResultsList()).build()))
+          .recover(t -> Future.succeededFuture(failAllResources(request, ErrorCode.REQUEST_TIMED_OUT, t.getMessage())));
+    }
+
+    private AlterConfigsResponse failAllResources(AlterConfigsRequest request, ErrorCode code, String message) {
+      AlterConfigsResponse.Builder b = AlterConfigsResponse.newBuilder();
+      request.getResourcesList().forEach(r -> b.addResults(ResourceResult.newBuilder().setResource(r.getResource())
+          .setError(code).setErrorMessage(String.valueOf(message))));
+      return b.build();
+    }
+
+    /**
+     * Every known topic config with its value and source: set on the topic, set as a cluster-wide
+     * broker default, or Raftline's default. BROKER resources list what was set on them.
+     */
+    @Override
+    public Future<DescribeConfigsResponse> describeConfigs(DescribeConfigsRequest request) {
+      MetadataImage snapshot = image;
+      DescribeConfigsResponse.Builder response = DescribeConfigsResponse.newBuilder();
+      Map<String, String> clusterDefaults = snapshot.configsOf(new ConfigResource(ConfigResource.Type.BROKER, ""));
+      for (ConfigResourceName name : request.getResourcesList()) {
+        ResourceConfigs.Builder out = ResourceConfigs.newBuilder().setResource(name);
+        if (name.getType().equals("TOPIC")) {
+          if (snapshot.topic(name.getName()).isEmpty()) {
+            response.addResults(out.setError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+                .setErrorMessage("topic " + name.getName() + " does not exist"));
+            continue;
+          }
+          Map<String, String> set = snapshot.configsOf(new ConfigResource(ConfigResource.Type.TOPIC, name.getName()));
+          Map<String, String> brokerNames = new HashMap<>();
+          TopicConfigs.BROKER_DEFAULT_NAMES.forEach((brokerKey, topicKey) -> brokerNames.put(topicKey, brokerKey));
+          TopicConfigs.keys().forEach((key, def) -> {
+            String clusterValue = brokerNames.containsKey(key) ? clusterDefaults.get(brokerNames.get(key)) : null;
+            if (set.containsKey(key)) {
+              out.addEntries(ConfigEntry.newBuilder().setName(key).setValue(set.get(key)).setSource("DYNAMIC_TOPIC_CONFIG"));
+            } else if (clusterValue != null) {
+              out.addEntries(ConfigEntry.newBuilder().setName(key).setValue(clusterValue)
+                  .setSource("DYNAMIC_DEFAULT_BROKER_CONFIG"));
+            } else {
+              out.addEntries(ConfigEntry.newBuilder().setName(key).setValue(def.defaultValue()).setSource("DEFAULT_CONFIG"));
+            }
+          });
+          response.addResults(out.setError(ErrorCode.NONE));
+        } else if (name.getType().equals("BROKER")) {
+          snapshot.configsOf(new ConfigResource(ConfigResource.Type.BROKER, name.getName())).forEach((k, v) ->
+              out.addEntries(ConfigEntry.newBuilder().setName(k).setValue(v).setSource(name.getName().isEmpty()
+                  ? "DYNAMIC_DEFAULT_BROKER_CONFIG" : "DYNAMIC_BROKER_CONFIG")));
+          response.addResults(out.setError(ErrorCode.NONE));
+        } else {
+          response.addResults(out.setError(ErrorCode.INVALID_REQUEST)
+              .setErrorMessage("resource type must be TOPIC or BROKER, got '" + name.getType() + "'"));
+        }
+      }
       return Future.succeededFuture(response.build());
     }
 

@@ -1,7 +1,16 @@
 package io.raftline.client;
 
 import io.raftline.protocol.ErrorCode;
+import io.raftline.protocol.client.AlterConfigOp;
+import io.raftline.protocol.client.AlterConfigsRequest;
+import io.raftline.protocol.client.ConfigResourceName;
+import io.raftline.protocol.client.CreatePartitionsRequest;
 import io.raftline.protocol.client.CreateTopicsRequest;
+import io.raftline.protocol.client.DescribeConfigsRequest;
+import io.raftline.protocol.client.PartitionCountChange;
+import io.raftline.protocol.client.ResourceAlteration;
+import io.raftline.protocol.client.ResourceConfigs;
+import io.raftline.protocol.client.ResourceResult;
 import io.raftline.protocol.client.DeleteTopicsRequest;
 import io.raftline.protocol.client.DescribeTopicsRequest;
 import io.raftline.protocol.client.ListTopicsRequest;
@@ -10,7 +19,10 @@ import io.raftline.protocol.client.TopicResult;
 import io.raftline.protocol.client.TopicToCreate;
 import io.vertx.core.Future;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /** Topic administration. Every method answers once the change is visible on the broker that served it. */
 public final class Admin {
@@ -59,6 +71,56 @@ public final class Admin {
             out.add(RaftlineClient.toTopicInfo(d));
           }
           return Future.succeededFuture(List.copyOf(out));
+        });
+  }
+
+  /** Creates a topic with configs (Kafka names, e.g. {@code cleanup.policy=compact}). */
+  public Future<TopicResult> createTopic(String name, int partitions, int replicationFactor, Map<String, String> configs) {
+    CreateTopicsRequest request = CreateTopicsRequest.newBuilder().addTopics(TopicToCreate.newBuilder()
+        .setName(name).setNumPartitions(partitions).setReplicationFactor(replicationFactor).putAllConfigs(configs)).build();
+    return client.call(() -> client.anyBroker(b -> client.topicAdmin(b).createTopics(request)))
+        .compose(r -> single(r.getResultsList()));
+  }
+
+  /** Raises a topic's partition count to {@code count}; existing partitions keep their records. */
+  public Future<TopicResult> createPartitions(String topic, int count) {
+    CreatePartitionsRequest request = CreatePartitionsRequest.newBuilder()
+        .addTopics(PartitionCountChange.newBuilder().setTopic(topic).setCount(count)).build();
+    return client.call(() -> client.anyBroker(b -> client.topicAdmin(b).createPartitions(request)))
+        .compose(r -> single(r.getResultsList()));
+  }
+
+  /**
+   * Every config of a resource ({@code type} TOPIC or BROKER; BROKER with an empty name for the
+   * cluster-wide defaults), by name.
+   */
+  public Future<Map<String, ConfigEntry>> describeConfigs(String type, String name) {
+    DescribeConfigsRequest request = DescribeConfigsRequest.newBuilder()
+        .addResources(ConfigResourceName.newBuilder().setType(type).setName(name)).build();
+    return client.call(() -> client.anyBroker(b -> client.topicAdmin(b).describeConfigs(request)))
+        .compose(r -> {
+          ResourceConfigs rc = r.getResults(0);
+          if (rc.getError() != ErrorCode.NONE) {
+            return Future.failedFuture(new RaftlineException(rc.getError(), rc.getErrorMessage()));
+          }
+          Map<String, ConfigEntry> out = new TreeMap<>();
+          rc.getEntriesList().forEach(e -> out.put(e.getName(), new ConfigEntry(e.getName(), e.getValue(), e.getSource())));
+          return Future.succeededFuture(Collections.unmodifiableMap(out));
+        });
+  }
+
+  /** Sets and deletes config keys of one resource, all or nothing. */
+  public Future<Void> incrementalAlterConfigs(String type, String name, Map<String, String> set, List<String> delete) {
+    ResourceAlteration.Builder alteration = ResourceAlteration.newBuilder()
+        .setResource(ConfigResourceName.newBuilder().setType(type).setName(name));
+    new TreeMap<>(set).forEach((k, v) -> alteration.addOps(AlterConfigOp.newBuilder().setName(k).setValue(v).setOp("SET")));
+    delete.forEach(k -> alteration.addOps(AlterConfigOp.newBuilder().setName(k).setOp("DELETE")));
+    AlterConfigsRequest request = AlterConfigsRequest.newBuilder().addResources(alteration).build();
+    return client.call(() -> client.anyBroker(b -> client.topicAdmin(b).incrementalAlterConfigs(request)))
+        .compose(r -> {
+          ResourceResult rr = r.getResults(0);
+          return rr.getError() == ErrorCode.NONE ? Future.<Void>succeededFuture()
+              : Future.failedFuture(new RaftlineException(rr.getError(), rr.getErrorMessage()));
         });
   }
 

@@ -42,6 +42,7 @@ public final class ClientConfig {
     define("fetch.max.bytes", "52428800", "the most data one fetch returns");
     define("max.partition.fetch.bytes", "1048576", "the most data one fetch returns per partition");
     define("max.poll.records", "500", "the most records a consumer buffers ahead of its subscriber");
+    define("metadata.max.age.ms", "300000", "how long cached topic metadata is used before it is fetched again");
     define("auto.offset.reset", "latest", "earliest or latest: where to start without a stored position");
   }
 
@@ -80,6 +81,7 @@ public final class ClientConfig {
     config.acks();
     config.autoOffsetReset();
     for (String key : List.of("batch.size", "max.request.size", "request.timeout.ms", "delivery.timeout.ms",
+        "metadata.max.age.ms",
         "fetch.max.bytes", "max.partition.fetch.bytes", "max.poll.records")) {
       config.positiveInt(key);
     }

@@ -115,7 +115,11 @@ public final class Producer {
     }
     unfinished++;
     Promise<RecordMetadata> promise = Promise.promise();
-    client.topic(record.topic(), false).onComplete(ar -> {
+    client.topic(record.topic(), false)
+        .compose(info -> record.partition() != null && record.partition() >= info.partitions().size()
+            // Partitions may have been added since the cache was filled: ask once more.
+            ? client.topic(record.topic(), true) : Future.succeededFuture(info))
+        .onComplete(ar -> {
       if (ar.failed()) {
         promise.fail(ar.cause());
         return;

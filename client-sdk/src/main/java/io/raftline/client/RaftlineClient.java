@@ -47,6 +47,8 @@ public final class RaftlineClient {
   private final Map<HostPort, RecordsClient> recordClients = new HashMap<>();
   private final Map<HostPort, TopicAdminClient> adminClients = new HashMap<>();
   private final Map<String, TopicInfo> topics = new HashMap<>();
+  /** When each cached topic was fetched; older than metadata.max.age.ms means fetch again. */
+  private final Map<String, Long> fetchedAt = new HashMap<>();
   private final Map<Integer, HostPort> brokers = new HashMap<>();
   private final Map<String, Future<TopicInfo>> refreshing = new HashMap<>();
   private final Admin admin;
@@ -181,7 +183,8 @@ public final class RaftlineClient {
   /** The cached description of {@code topic}, fetched if absent or if {@code refresh}. */
   Future<TopicInfo> topic(String topic, boolean refresh) {
     TopicInfo cached = topics.get(topic);
-    if (cached != null && !refresh) {
+    long maxAge = config.positiveInt("metadata.max.age.ms");
+    if (cached != null && !refresh && System.currentTimeMillis() - fetchedAt.getOrDefault(topic, 0L) < maxAge) {
       return Future.succeededFuture(cached);
     }
     Future<TopicInfo> inFlight = refreshing.get(topic);
@@ -199,6 +202,7 @@ public final class RaftlineClient {
           }
           TopicInfo info = toTopicInfo(d);
           topics.put(topic, info);
+          fetchedAt.put(topic, System.currentTimeMillis());
           return Future.succeededFuture(info);
         });
     refreshing.put(topic, fetched);

@@ -201,4 +201,40 @@ class SingleNodeTest {
     assertEquals(0, md.offset(), "the recreated topic does not see the deleted one's records");
     await(client.close());
   }
+
+  @Test
+  void topicConfigsAndAddedPartitions() throws Exception {
+    RaftlineClient client = client();
+    await(client.admin().createTopic("configured", 1, 1, Map.of("cleanup.policy", "compact", "retention.ms", "1000")));
+    Map<String, io.raftline.client.ConfigEntry> configs = await(client.admin().describeConfigs("TOPIC", "configured"));
+    assertEquals("compact", configs.get("cleanup.policy").value());
+    assertEquals("DYNAMIC_TOPIC_CONFIG", configs.get("cleanup.policy").source());
+    assertEquals("1048588", configs.get("max.message.bytes").value());
+    assertEquals("DEFAULT_CONFIG", configs.get("max.message.bytes").source());
+
+    await(client.admin().incrementalAlterConfigs("BROKER", "", Map.of("log.retention.ms", "5000"), List.of()));
+    await(client.admin().incrementalAlterConfigs("TOPIC", "configured", Map.of("min.insync.replicas", "1"),
+        List.of("retention.ms")));
+    configs = await(client.admin().describeConfigs("TOPIC", "configured"));
+    assertEquals("5000", configs.get("retention.ms").value(), "back to the cluster-wide default");
+    assertEquals("DYNAMIC_DEFAULT_BROKER_CONFIG", configs.get("retention.ms").source());
+    assertEquals("1", configs.get("min.insync.replicas").value());
+
+    assertCode(ErrorCode.INVALID_CONFIG, client.admin().incrementalAlterConfigs("TOPIC", "configured",
+        Map.of("cleanup.policy", "shred", "retention.ms", "7"), List.of()));
+    assertEquals("5000", await(client.admin().describeConfigs("TOPIC", "configured")).get("retention.ms").value(),
+        "a refused alteration changes nothing, not even its valid ops");
+    assertCode(ErrorCode.INVALID_CONFIG, client.admin().createTopic("bad", 1, 1, Map.of("colour", "blue")));
+    assertCode(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, client.admin().describeConfigs("TOPIC", "nope"));
+
+    await(client.producer().send(ProducerRecord.of("configured", null, "first".getBytes())));
+    await(client.admin().createPartitions("configured", 3));
+    assertEquals(3, await(client.admin().describeTopics(List.of("configured"))).get(0).partitions().size());
+    assertCode(ErrorCode.INVALID_PARTITIONS, client.admin().createPartitions("configured", 2));
+    RecordMetadata md = await(client.producer().send(new ProducerRecord("configured", 2, null, "new".getBytes(), null, null)));
+    assertEquals(2, md.partition());
+    assertEquals("first", new String(readFromBeginning(client, "configured", 2).stream()
+        .filter(r -> r.partition() == 0).findFirst().orElseThrow().value(), StandardCharsets.UTF_8));
+    await(client.close());
+  }
 }

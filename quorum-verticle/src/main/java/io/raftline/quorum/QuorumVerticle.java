@@ -8,7 +8,10 @@ import io.raftline.metadata.record.BrokerEndpoint;
 import io.raftline.metadata.record.MetadataRecord;
 import io.raftline.metadata.record.MetadataRecordCodec;
 import io.raftline.protocol.ErrorCode;
+import io.raftline.protocol.client.AlterConfigsRequest;
+import io.raftline.protocol.client.CreatePartitionsRequest;
 import io.raftline.protocol.client.CreateTopicsRequest;
+import io.raftline.protocol.controller.ControllerAlterConfigsResponse;
 import io.raftline.protocol.client.DeleteTopicsRequest;
 import io.raftline.protocol.client.TopicResult;
 import io.raftline.protocol.controller.BrokerHeartbeatRequest;
@@ -695,6 +698,20 @@ public final class QuorumVerticle extends AbstractVerticle {
     @Override
     public Future<ControllerTopicsResponse> deleteTopics(DeleteTopicsRequest request) {
       return topics(decide(img -> controller.deleteTopics(img, request.getNamesList())));
+    }
+
+    @Override
+    public Future<ControllerTopicsResponse> createPartitions(CreatePartitionsRequest request) {
+      return topics(decide(img -> controller.createPartitions(img, request)));
+    }
+
+    @Override
+    public Future<ControllerAlterConfigsResponse> incrementalAlterConfigs(AlterConfigsRequest request) {
+      return decide(img -> controller.incrementalAlterConfigs(img, request))
+          .map(d -> ControllerAlterConfigsResponse.newBuilder().setError(ErrorCode.NONE).setLeaderId(config.nodeId())
+              .setMetadataOffset(d.offset()).addAllResults(d.response()).build())
+          .recover(t -> Future.succeededFuture(ControllerAlterConfigsResponse.newBuilder().setError(codeOf(t))
+              .setErrorMessage(String.valueOf(t.getMessage())).setLeaderId(node.leaderId()).build()));
     }
 
     private Future<ControllerTopicsResponse> topics(Future<Decided<List<TopicResult>>> decided) {

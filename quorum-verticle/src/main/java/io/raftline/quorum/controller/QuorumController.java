@@ -15,7 +15,17 @@ import io.raftline.metadata.record.RegisterBrokerRecord;
 import io.raftline.metadata.record.RemoveTopicRecord;
 import io.raftline.metadata.record.TopicRecord;
 import io.raftline.protocol.ErrorCode;
+import io.raftline.metadata.TopicConfigs;
+import io.raftline.metadata.record.ConfigRecord;
+import io.raftline.metadata.record.ConfigResource;
+import io.raftline.protocol.client.AlterConfigOp;
+import io.raftline.protocol.client.AlterConfigsRequest;
+import io.raftline.protocol.client.ConfigResourceName;
+import io.raftline.protocol.client.CreatePartitionsRequest;
 import io.raftline.protocol.client.CreateTopicsRequest;
+import io.raftline.protocol.client.PartitionCountChange;
+import io.raftline.protocol.client.ResourceAlteration;
+import io.raftline.protocol.client.ResourceResult;
 import io.raftline.protocol.client.TopicResult;
 import io.raftline.protocol.client.TopicToCreate;
 import java.util.ArrayList;
@@ -89,13 +99,7 @@ public final class QuorumController {
     Set<String> collisionKeys = new HashSet<>();
     image.topicIdsByName().keySet().forEach(n -> collisionKeys.add(collisionKey(n)));
     // Only unfenced brokers take new replicas: a fenced one is behind, silent or shutting down.
-    List<Integer> brokers = new ArrayList<>();
-    image.brokers().values().forEach(b -> {
-      if (!b.fenced()) {
-        brokers.add(b.id());
-      }
-    });
-    brokers.sort(Integer::compare);
+    List<Integer> brokers = unfencedBrokers(image);
     for (TopicToCreate t : request.getTopicsList()) {
       TopicResult.Builder result = TopicResult.newBuilder().setName(t.getName());
       int partitions = t.getNumPartitions() == -1 ? config.defaultPartitions() : t.getNumPartitions();
@@ -123,9 +127,8 @@ public final class QuorumController {
         results.add(fail(result, ErrorCode.INVALID_REPLICATION_FACTOR,
             "replication factor " + rf + " is larger than the number of available (unfenced) brokers: "
                 + brokers.size()));
-      } else if (!t.getConfigsMap().isEmpty()) {
-        results.add(fail(result, ErrorCode.INVALID_CONFIG,
-            "topic configs are not supported yet: " + t.getConfigsMap().keySet()));
+      } else if (configProblem(t.getConfigsMap()).isPresent()) {
+        results.add(fail(result, ErrorCode.INVALID_CONFIG, configProblem(t.getConfigsMap()).get()));
       } else {
         UUID id = newTopicId(image);
         collisionKeys.add(collisionKey(t.getName()));
@@ -133,18 +136,158 @@ public final class QuorumController {
           records.add(new TopicRecord(t.getName(), id));
           int start = random.nextInt(brokers.size());
           for (int p = 0; p < partitions; p++) {
-            List<Integer> replicas = new ArrayList<>(rf);
-            for (int r = 0; r < rf; r++) {
-              replicas.add(brokers.get((start + p + r) % brokers.size()));
-            }
+            List<Integer> replicas = place(brokers, start, p, rf);
             records.add(new PartitionRecord(id, p, replicas, replicas, replicas.get(0), 0, 0));
           }
+          ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, t.getName());
+          new java.util.TreeMap<>(t.getConfigsMap()).forEach((k, v) -> records.add(new ConfigRecord(resource, k, v.trim())));
         }
         results.add(result.setError(ErrorCode.NONE).setTopicId(id.toString()).setNumPartitions(partitions)
             .setReplicationFactor(rf).build());
       }
     }
     return new ControllerResult<>(records, results);
+  }
+
+  /**
+   * Replicas of one partition: consecutive brokers from a per-topic random start, shifted by the
+   * partition index, so leaders (the first replica) and followers spread evenly over the brokers.
+   */
+  private static List<Integer> place(List<Integer> brokers, int start, int partition, int rf) {
+    List<Integer> replicas = new ArrayList<>(rf);
+    for (int r = 0; r < rf; r++) {
+      replicas.add(brokers.get((start + partition + r) % brokers.size()));
+    }
+    return replicas;
+  }
+
+  private static Optional<String> configProblem(Map<String, String> configs) {
+    for (Map.Entry<String, String> e : new java.util.TreeMap<>(configs).entrySet()) {
+      Optional<String> problem = TopicConfigs.problem(e.getKey(), e.getValue());
+      if (problem.isPresent()) {
+        return problem;
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** Adds partitions to topics; the new count must exceed the current one. */
+  public ControllerResult<List<TopicResult>> createPartitions(MetadataImage image, CreatePartitionsRequest request) {
+    List<MetadataRecord> records = new ArrayList<>();
+    List<TopicResult> results = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
+    List<Integer> brokers = unfencedBrokers(image);
+    for (PartitionCountChange change : request.getTopicsList()) {
+      TopicResult.Builder result = TopicResult.newBuilder().setName(change.getTopic());
+      Optional<TopicImage> topic = image.topic(change.getTopic());
+      if (!seen.add(change.getTopic())) {
+        results.add(fail(result, ErrorCode.INVALID_REQUEST, "topic " + change.getTopic() + " appears more than once"));
+        continue;
+      }
+      if (topic.isEmpty()) {
+        results.add(fail(result, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "topic " + change.getTopic() + " does not exist"));
+        continue;
+      }
+      int current = topic.get().partitions().size();
+      int rf = current == 0 ? 1 : topic.get().partition(0).replicas().size();
+      if (change.getCount() <= current) {
+        results.add(fail(result, ErrorCode.INVALID_PARTITIONS, "topic " + change.getTopic() + " has " + current
+            + " partitions; the new count must be larger, got " + change.getCount()));
+      } else if (change.getCount() > ControllerConfig.MAX_PARTITIONS_PER_TOPIC) {
+        results.add(fail(result, ErrorCode.INVALID_PARTITIONS, "at most " + ControllerConfig.MAX_PARTITIONS_PER_TOPIC
+            + " partitions per topic"));
+      } else if (rf > brokers.size()) {
+        results.add(fail(result, ErrorCode.INVALID_REPLICATION_FACTOR, "the topic's replication factor " + rf
+            + " is larger than the number of available (unfenced) brokers: " + brokers.size()));
+      } else {
+        if (!request.getValidateOnly()) {
+          int start = random.nextInt(brokers.size());
+          for (int p = current; p < change.getCount(); p++) {
+            List<Integer> replicas = place(brokers, start, p, rf);
+            records.add(new PartitionRecord(topic.get().id(), p, replicas, replicas, replicas.get(0), 0, 0));
+          }
+        }
+        results.add(result.setError(ErrorCode.NONE).setTopicId(topic.get().id().toString())
+            .setNumPartitions(change.getCount()).setReplicationFactor(rf).build());
+      }
+    }
+    return new ControllerResult<>(records, results);
+  }
+
+  /** SET and DELETE of config keys; a resource with any bad op changes nothing (INVALID_CONFIG). */
+  public ControllerResult<List<ResourceResult>> incrementalAlterConfigs(MetadataImage image, AlterConfigsRequest request) {
+    List<MetadataRecord> records = new ArrayList<>();
+    List<ResourceResult> results = new ArrayList<>();
+    for (ResourceAlteration alteration : request.getResourcesList()) {
+      ConfigResourceName name = alteration.getResource();
+      ResourceResult.Builder result = ResourceResult.newBuilder().setResource(name);
+      ConfigResource resource;
+      String problem = null;
+      ErrorCode code = ErrorCode.INVALID_CONFIG;
+      if (name.getType().equals("TOPIC")) {
+        resource = new ConfigResource(ConfigResource.Type.TOPIC, name.getName());
+        if (image.topic(name.getName()).isEmpty()) {
+          problem = "topic " + name.getName() + " does not exist";
+          code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        }
+      } else if (name.getType().equals("BROKER")) {
+        resource = new ConfigResource(ConfigResource.Type.BROKER, name.getName());
+        if (!name.getName().isEmpty()) {
+          problem = "only cluster-wide broker defaults (an empty broker name) can be altered yet";
+          code = ErrorCode.INVALID_REQUEST;
+        }
+      } else {
+        results.add(result.setError(ErrorCode.INVALID_REQUEST).setErrorMessage("resource type must be TOPIC or BROKER, got '"
+            + name.getType() + "'").build());
+        continue;
+      }
+      List<MetadataRecord> changes = new ArrayList<>();
+      for (AlterConfigOp op : alteration.getOpsList()) {
+        if (problem != null) {
+          break;
+        }
+        String topicKey = resource.type() == ConfigResource.Type.TOPIC ? op.getName() : TopicConfigs.BROKER_DEFAULT_NAMES.get(op.getName());
+        if (topicKey == null) {
+          problem = "unknown broker config '" + op.getName() + "'; alterable: " + new java.util.TreeSet<>(TopicConfigs.BROKER_DEFAULT_NAMES.keySet());
+        } else if (op.getOp().equals("SET")) {
+          Optional<String> bad = TopicConfigs.problem(topicKey, op.getValue());
+          if (bad.isPresent()) {
+            problem = bad.get();
+          } else {
+            changes.add(new ConfigRecord(resource, op.getName(), op.getValue().trim()));
+          }
+        } else if (op.getOp().equals("DELETE")) {
+          if (!TopicConfigs.keys().containsKey(topicKey)) {
+            problem = "unknown topic config '" + op.getName() + "'";
+          } else {
+            changes.add(new ConfigRecord(resource, op.getName(), null));
+          }
+        } else {
+          problem = "op must be SET or DELETE, got '" + op.getOp() + "'";
+          code = ErrorCode.INVALID_REQUEST;
+        }
+      }
+      if (problem != null) {
+        results.add(result.setError(code).setErrorMessage(problem).build());
+      } else {
+        if (!request.getValidateOnly()) {
+          records.addAll(changes);
+        }
+        results.add(result.setError(ErrorCode.NONE).build());
+      }
+    }
+    return new ControllerResult<>(records, results);
+  }
+
+  private static List<Integer> unfencedBrokers(MetadataImage image) {
+    List<Integer> brokers = new ArrayList<>();
+    image.brokers().values().forEach(b -> {
+      if (!b.fenced()) {
+        brokers.add(b.id());
+      }
+    });
+    brokers.sort(Integer::compare);
+    return brokers;
   }
 
   /** Deletes topics by name; an unknown name fails alone with UNKNOWN_TOPIC_OR_PARTITION. */

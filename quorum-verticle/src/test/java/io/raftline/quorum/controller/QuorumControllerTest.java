@@ -264,8 +264,11 @@ class QuorumControllerTest {
   void topicConfigsAreInvalidConfig() {
     MetadataImage image = withBrokers(1);
     TopicToCreate t = TopicToCreate.newBuilder().setName("t").setNumPartitions(1).setReplicationFactor(1)
-        .putConfigs("cleanup.policy", "compact").build();
+        .putConfigs("cleanup.policy", "shred").build();
     assertRejected(image, t, ErrorCode.INVALID_CONFIG);
+    assertRejected(image, t.toBuilder().clearConfigs().putConfigs("retention.mss", "1").build(), ErrorCode.INVALID_CONFIG);
+    assertRejected(image, t.toBuilder().clearConfigs().putConfigs("min.insync.replicas", "0").build(),
+        ErrorCode.INVALID_CONFIG);
   }
 
   @Test
@@ -489,5 +492,60 @@ class QuorumControllerTest {
     assertEquals(1, image.topic("t").orElseThrow().partition(0).leader());
     ControllerResult<QuorumController.HeartbeatReply> again = controller.heartbeat(image, 2, 2, e2, image.offset(), false);
     assertTrue(again.response().fenced(), "a broker shutting down stays fenced");
+  }
+
+  // ---- partitions and configs -----------------------------------------------------------------------
+
+  private static io.raftline.protocol.client.ResourceAlteration alteration(String type, String name, String... ops) {
+    var b = io.raftline.protocol.client.ResourceAlteration.newBuilder()
+        .setResource(io.raftline.protocol.client.ConfigResourceName.newBuilder().setType(type).setName(name));
+    for (int i = 0; i < ops.length; i += 3) {
+      b.addOps(io.raftline.protocol.client.AlterConfigOp.newBuilder().setOp(ops[i]).setName(ops[i + 1])
+          .setValue(ops[i + 2]));
+    }
+    return b.build();
+  }
+
+  @Test
+  void addedPartitionsContinueTheNumberingAndMustGrow() {
+    MetadataImage image = withBrokers(1, 2);
+    image = replay(image, controller.createTopics(image, request(topic("t", 2, 1))).records());
+    var grow = io.raftline.protocol.client.CreatePartitionsRequest.newBuilder()
+        .addTopics(io.raftline.protocol.client.PartitionCountChange.newBuilder().setTopic("t").setCount(5))
+        .addTopics(io.raftline.protocol.client.PartitionCountChange.newBuilder().setTopic("t2").setCount(5)).build();
+    ControllerResult<List<TopicResult>> result = controller.createPartitions(image, grow);
+    assertEquals(ErrorCode.NONE, result.response().get(0).getError());
+    assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, result.response().get(1).getError());
+    assertEquals(3, result.records().size());
+    image = replay(image, result.records());
+    assertEquals(5, image.topic("t").orElseThrow().partitions().size());
+    var shrink = io.raftline.protocol.client.CreatePartitionsRequest.newBuilder()
+        .addTopics(io.raftline.protocol.client.PartitionCountChange.newBuilder().setTopic("t").setCount(5)).build();
+    ControllerResult<List<TopicResult>> same = controller.createPartitions(image, shrink);
+    assertEquals(ErrorCode.INVALID_PARTITIONS, same.response().get(0).getError());
+    assertEquals(List.of(), same.records());
+  }
+
+  @Test
+  void configAlterationsAreValidatedPerResourceAllOrNothing() {
+    MetadataImage image = withBrokers(1);
+    image = replay(image, controller.createTopics(image, request(topic("t", 1, 1))).records());
+    var request = io.raftline.protocol.client.AlterConfigsRequest.newBuilder()
+        .addResources(alteration("TOPIC", "t", "SET", "retention.ms", "1000", "DELETE", "cleanup.policy", ""))
+        .addResources(alteration("TOPIC", "t", "SET", "retention.ms", "5", "SET", "cleanup.policy", "shred"))
+        .addResources(alteration("TOPIC", "nope", "SET", "retention.ms", "5"))
+        .addResources(alteration("BROKER", "", "SET", "log.retention.ms", "9"))
+        .addResources(alteration("BROKER", "", "SET", "log.colour", "9"))
+        .addResources(alteration("GROUP", "g", "SET", "x", "y"))
+        .build();
+    ControllerResult<List<io.raftline.protocol.client.ResourceResult>> result =
+        controller.incrementalAlterConfigs(image, request);
+    assertEquals(List.of(ErrorCode.NONE, ErrorCode.INVALID_CONFIG, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.NONE,
+        ErrorCode.INVALID_CONFIG, ErrorCode.INVALID_REQUEST), result.response().stream().map(r -> r.getError()).toList());
+    image = replay(image, result.records());
+    assertEquals(Map.of("retention.ms", "1000"), image.configsOf(new io.raftline.metadata.record.ConfigResource(
+        io.raftline.metadata.record.ConfigResource.Type.TOPIC, "t")), "the refused resource changed nothing");
+    assertEquals(Map.of("log.retention.ms", "9"), image.configsOf(new io.raftline.metadata.record.ConfigResource(
+        io.raftline.metadata.record.ConfigResource.Type.BROKER, "")));
   }
 }
