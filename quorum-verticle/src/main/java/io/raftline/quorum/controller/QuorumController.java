@@ -279,14 +279,25 @@ public final class QuorumController {
     return new ControllerResult<>(records, results);
   }
 
+  /**
+   * Unfenced brokers in placement order: racks taken in turn (r1, r2, r3, r1, ...), each rack's
+   * brokers by id. Consecutive brokers in this order are on different racks whenever the racks allow,
+   * so the consecutive placement of {@link #place} spreads each partition's replicas over racks.
+   */
   private static List<Integer> unfencedBrokers(MetadataImage image) {
+    java.util.TreeMap<String, java.util.ArrayDeque<Integer>> byRack = new java.util.TreeMap<>();
+    image.brokers().values().stream().filter(b -> !b.fenced()).sorted(java.util.Comparator.comparingInt(b -> b.id()))
+        .forEach(b -> byRack.computeIfAbsent(b.rack(), r -> new java.util.ArrayDeque<>()).add(b.id()));
     List<Integer> brokers = new ArrayList<>();
-    image.brokers().values().forEach(b -> {
-      if (!b.fenced()) {
-        brokers.add(b.id());
+    while (!byRack.isEmpty()) {
+      for (java.util.Iterator<java.util.ArrayDeque<Integer>> it = byRack.values().iterator(); it.hasNext(); ) {
+        java.util.ArrayDeque<Integer> rack = it.next();
+        brokers.add(rack.poll());
+        if (rack.isEmpty()) {
+          it.remove();
+        }
       }
-    });
-    brokers.sort(Integer::compare);
+    }
     return brokers;
   }
 

@@ -548,4 +548,32 @@ class QuorumControllerTest {
     assertEquals(Map.of("log.retention.ms", "9"), image.configsOf(new io.raftline.metadata.record.ConfigResource(
         io.raftline.metadata.record.ConfigResource.Type.BROKER, "")));
   }
+
+  @Test
+  void replicasSpreadOverRacksAndLeadersOverBrokers() {
+    MetadataImage image = MetadataImage.EMPTY;
+    for (int id = 1; id <= 6; id++) {
+      image = replay(image, List.of(new RegisterBrokerRecord(id, "inc-" + id, image.offset() + 1, listeners(id),
+          "rack-" + (id <= 2 ? "a" : id <= 4 ? "b" : "c"), false)));
+    }
+    // Replication above 1 is refused until brokers replicate, so check the order placement uses.
+    QuorumController wide = new QuorumController(new ControllerConfig(6, 1), new SplittableRandom(1));
+    ControllerResult<List<TopicResult>> created = wide.createTopics(image, request(topic("t", 6, 1)));
+    Map<Integer, Integer> leaders = new HashMap<>();
+    List<Integer> order = new java.util.ArrayList<>();
+    for (MetadataRecord r : created.records()) {
+      if (r instanceof PartitionRecord p) {
+        leaders.merge(p.leader(), 1, Integer::sum);
+        order.add(p.leader());
+      }
+    }
+    assertEquals(6, leaders.size(), "each broker leads one of six partitions");
+    for (int i = 0; i + 2 < order.size(); i++) {
+      Set<String> racks = new HashSet<>();
+      for (int j = 0; j < 3; j++) {
+        racks.add(image.broker(order.get(i + j)).orElseThrow().rack());
+      }
+      assertEquals(3, racks.size(), "any three consecutive placements use three racks: " + order);
+    }
+  }
 }
