@@ -14,6 +14,8 @@ import io.raftline.protocol.client.CreateTopicsRequest;
 import io.raftline.protocol.controller.ControllerAlterConfigsResponse;
 import io.raftline.protocol.client.DeleteTopicsRequest;
 import io.raftline.protocol.client.TopicResult;
+import io.raftline.protocol.controller.AllocateProducerIdsRequest;
+import io.raftline.protocol.controller.AllocateProducerIdsResponse;
 import io.raftline.protocol.controller.BrokerHeartbeatRequest;
 import io.raftline.protocol.controller.BrokerHeartbeatResponse;
 import io.raftline.protocol.controller.ControllerGrpcService;
@@ -698,6 +700,15 @@ public final class QuorumVerticle extends AbstractVerticle {
     @Override
     public Future<ControllerTopicsResponse> deleteTopics(DeleteTopicsRequest request) {
       return topics(decide(img -> controller.deleteTopics(img, request.getNamesList())));
+    }
+
+    @Override
+    public Future<AllocateProducerIdsResponse> allocateProducerIds(AllocateProducerIdsRequest request) {
+      return decide(img -> controller.allocateProducerIds(img, request.getBrokerId(), request.getBrokerEpoch()))
+          .map(d -> AllocateProducerIdsResponse.newBuilder().setError(ErrorCode.NONE).setLeaderId(config.nodeId())
+              .setProducerIdStart(d.response().start()).setProducerIdLen(d.response().length()).build())
+          .recover(t -> Future.succeededFuture(AllocateProducerIdsResponse.newBuilder().setError(codeOf(t))
+              .setErrorMessage(String.valueOf(t.getMessage())).setLeaderId(node.leaderId()).build()));
     }
 
     @Override

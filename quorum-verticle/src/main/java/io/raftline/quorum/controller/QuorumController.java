@@ -7,6 +7,7 @@ import io.raftline.metadata.image.TopicImage;
 import io.raftline.metadata.image.PartitionRegistration;
 import io.raftline.metadata.record.BrokerEndpoint;
 import io.raftline.metadata.record.FenceBrokerRecord;
+import io.raftline.metadata.record.ProducerIdsRecord;
 import io.raftline.metadata.record.PartitionChangeRecord;
 import io.raftline.metadata.record.UnfenceBrokerRecord;
 import io.raftline.metadata.record.MetadataRecord;
@@ -320,6 +321,29 @@ public final class QuorumController {
       }
     }
     return new ControllerResult<>(records, results);
+  }
+
+  // ---- producer ids -----------------------------------------------------------------------------------
+
+  /** How many producer ids one allocation hands out, as in Kafka. */
+  public static final int PRODUCER_ID_BLOCK = 1000;
+
+  /** A block of producer ids: {@code [start, start + length)}. */
+  public record ProducerIdBlock(long start, int length) {}
+
+  /** Hands a registered, unfenced broker the next block of producer ids. */
+  public ControllerResult<ProducerIdBlock> allocateProducerIds(MetadataImage image, int brokerId, long brokerEpoch) {
+    BrokerRegistration b = image.brokers().get(brokerId);
+    if (b == null) {
+      throw new ControllerException(ErrorCode.BROKER_ID_NOT_REGISTERED, "broker " + brokerId + " is not registered");
+    }
+    if (b.epoch() != brokerEpoch) {
+      throw new ControllerException(ErrorCode.STALE_BROKER_EPOCH, "broker " + brokerId + " has epoch " + b.epoch()
+          + ", not " + brokerEpoch);
+    }
+    long start = image.nextProducerId();
+    return new ControllerResult<>(List.of(new ProducerIdsRecord(brokerId, brokerEpoch, start + PRODUCER_ID_BLOCK)),
+        new ProducerIdBlock(start, PRODUCER_ID_BLOCK));
   }
 
   // ---- broker liveness -----------------------------------------------------------------------------

@@ -576,4 +576,22 @@ class QuorumControllerTest {
       assertEquals(3, racks.size(), "any three consecutive placements use three racks: " + order);
     }
   }
+
+  @Test
+  void producerIdBlocksNeverOverlap() {
+    MetadataImage image = withBrokers(1, 2);
+    long epoch1 = image.broker(1).orElseThrow().epoch();
+    long epoch2 = image.broker(2).orElseThrow().epoch();
+    ControllerResult<QuorumController.ProducerIdBlock> first = controller.allocateProducerIds(image, 1, epoch1);
+    image = replay(image, first.records());
+    ControllerResult<QuorumController.ProducerIdBlock> second = controller.allocateProducerIds(image, 2, epoch2);
+    assertEquals(0, first.response().start());
+    assertEquals(first.response().start() + first.response().length(), second.response().start());
+    MetadataImage at = image;
+    ControllerException stale = assertThrows(ControllerException.class,
+        () -> controller.allocateProducerIds(at, 1, epoch1 + 100));
+    assertEquals(ErrorCode.STALE_BROKER_EPOCH, stale.errorCode());
+    assertEquals(ErrorCode.BROKER_ID_NOT_REGISTERED,
+        assertThrows(ControllerException.class, () -> controller.allocateProducerIds(at, 9, 0)).errorCode());
+  }
 }
