@@ -112,10 +112,13 @@ public final class BrokerVerticle extends AbstractVerticle {
   private HttpServer server;
   private GrpcClient grpcClient;
   private ControllerChannel controller;
-  private long brokerEpoch = -1;
+  // Read by health checks on other threads.
+  private volatile long brokerEpoch = -1;
   private long heartbeatTimer = -1;
   private boolean stopping;
   private boolean fenced = true;
+  /** This broker's fencing as its metadata image says; read by health checks on other threads. */
+  private volatile boolean fencedInImage = true;
   /** Completes the first time the controller reports this broker unfenced: start-up is done then. */
   private final Promise<Void> unfenced = Promise.promise();
   private static final long CONTROLLED_SHUTDOWN_TIMEOUT_MS = 5_000;
@@ -133,6 +136,11 @@ public final class BrokerVerticle extends AbstractVerticle {
 
   public long brokerEpoch() {
     return brokerEpoch;
+  }
+
+  /** True while this broker's own metadata image shows it fenced (or not registered); any thread. */
+  public boolean isFenced() {
+    return fencedInImage;
   }
 
   @Override
@@ -236,6 +244,11 @@ public final class BrokerVerticle extends AbstractVerticle {
   }
 
   private void apply(MetadataImage next, LocalReplicaChanges changes) {
+    changes.fenced().ifPresent(nowFenced -> {
+      fencedInImage = nowFenced;
+      LOG.log(System.Logger.Level.INFO, "broker {0} is {1} in the metadata image", config.nodeId(),
+          nowFenced ? "fenced" : "unfenced");
+    });
     for (TopicPartition tp : changes.deletes()) {
       HostedPartition gone = partitions.remove(tp);
       if (gone != null) {

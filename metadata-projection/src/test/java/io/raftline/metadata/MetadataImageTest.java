@@ -144,4 +144,20 @@ class MetadataImageTest {
     assertTrue(TopicName.problem("x".repeat(249)).isEmpty());
     assertTrue(TopicName.problem("x".repeat(250)).isPresent());
   }
+
+  @Test
+  void projectionReportsTheBrokersOwnFencing() {
+    MetadataImage registered = replay(MetadataImage.EMPTY, 0,
+        new RegisterBrokerRecord(1, "a", 0, List.of(), "", true), new RegisterBrokerRecord(2, "b", 1, List.of(), "", true));
+    assertEquals(java.util.Optional.empty(), LocalReplicaChanges.between(MetadataImage.EMPTY, registered, 1).fenced(),
+        "not registered counts as fenced, so a fenced registration changes nothing");
+    MetadataDelta unfence = new MetadataDelta(registered);
+    unfence.replay(2, new io.raftline.metadata.record.UnfenceBrokerRecord(1, 0));
+    MetadataImage after = unfence.apply();
+    assertEquals(java.util.Optional.of(false), LocalReplicaChanges.of(unfence, after, 1).fenced());
+    assertEquals(java.util.Optional.empty(), LocalReplicaChanges.of(unfence, after, 2).fenced(), "broker 2 unchanged");
+    MetadataDelta fence = new MetadataDelta(after);
+    fence.replay(3, new io.raftline.metadata.record.FenceBrokerRecord(1, 0));
+    assertEquals(java.util.Optional.of(true), LocalReplicaChanges.of(fence, fence.apply(), 1).fenced());
+  }
 }

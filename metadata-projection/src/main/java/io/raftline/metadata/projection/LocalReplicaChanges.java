@@ -14,13 +14,18 @@ import java.util.UUID;
 
 /**
  * What one broker must do after a metadata change: the partitions it now leads, the ones it follows,
- * and the ones it must drop (topic deleted or replica moved away). Partitions whose registration did
- * not change for this broker are left out, so a broker does work only for what changed.
+ * the ones it must drop (topic deleted or replica moved away), and whether its own fencing changed.
+ * Partitions whose registration did not change for this broker are left out, so a broker does work
+ * only for what changed.
+ *
+ * @param fenced the broker's new fencing state if it changed (fenced, unfenced, or unregistered which
+ *     counts as fenced); empty if unchanged
  */
 public record LocalReplicaChanges(
     Map<TopicPartition, PartitionRegistration> leaders,
     Map<TopicPartition, PartitionRegistration> followers,
-    Set<TopicPartition> deletes) {
+    Set<TopicPartition> deletes,
+    java.util.Optional<Boolean> fenced) {
 
   public LocalReplicaChanges {
     leaders = Map.copyOf(leaders);
@@ -29,7 +34,13 @@ public record LocalReplicaChanges(
   }
 
   public boolean isEmpty() {
-    return leaders.isEmpty() && followers.isEmpty() && deletes.isEmpty();
+    return leaders.isEmpty() && followers.isEmpty() && deletes.isEmpty() && fenced.isEmpty();
+  }
+
+  private static java.util.Optional<Boolean> fencingChange(MetadataImage before, MetadataImage after, int brokerId) {
+    boolean was = !before.isUnfenced(brokerId);
+    boolean is = !after.isUnfenced(brokerId);
+    return was == is ? java.util.Optional.empty() : java.util.Optional.of(is);
   }
 
   /** The changes a delta makes for {@code brokerId}; {@code after} is {@code delta.apply()}. */
@@ -39,7 +50,8 @@ public record LocalReplicaChanges(
       b.dropAll(removed);
     }
     b.compare(delta.base(), after, delta.changedTopics());
-    return b.build();
+    return b.build(delta.changedBrokers().contains(brokerId) ? fencingChange(delta.base(), after, brokerId)
+        : java.util.Optional.empty());
   }
 
   /**
@@ -55,7 +67,7 @@ public record LocalReplicaChanges(
       }
     });
     b.compare(before, after, after.topicsById().keySet());
-    return b.build();
+    return b.build(fencingChange(before, after, brokerId));
   }
 
   private static final class Builder {
@@ -98,8 +110,8 @@ public record LocalReplicaChanges(
       }
     }
 
-    LocalReplicaChanges build() {
-      return new LocalReplicaChanges(leaders, followers, deletes);
+    LocalReplicaChanges build(java.util.Optional<Boolean> fenced) {
+      return new LocalReplicaChanges(leaders, followers, deletes, fenced);
     }
   }
 }
