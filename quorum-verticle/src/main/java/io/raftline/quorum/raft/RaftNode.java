@@ -710,14 +710,16 @@ public final class RaftNode {
     }
     boolean logOk = r.lastEpoch() > log.lastEpoch()
         || (r.lastEpoch() == log.lastEpoch() && r.lastOffset() >= log.endOffset());
+    if (r.preVote() ? r.epoch() <= epoch : r.epoch() < epoch) {
+      // The candidate is behind (a pre-vote names the epoch it would campaign in): our epoch in the
+      // answer brings it up to date.
+      voteAnswer(r, RaftError.FENCED_LEADER_EPOCH, false);
+      return;
+    }
     if (r.preVote()) {
       boolean heardFromLeader = role == RaftRole.LEADER
           || (lastLeaderContactMs != NONE && now - lastLeaderContactMs < config.fetchTimeoutMs());
-      voteAnswer(r, RaftError.NONE, r.epoch() > epoch && logOk && !heardFromLeader);
-      return;
-    }
-    if (r.epoch() < epoch) {
-      voteAnswer(r, RaftError.NONE, false);
+      voteAnswer(r, RaftError.NONE, logOk && !heardFromLeader);
       return;
     }
     if (r.epoch() > epoch) transitionToEpoch(r.epoch(), -1);

@@ -371,6 +371,14 @@ class RaftNodeTest {
     FetchResponse notLeader = onlyFetchResponse(c.take(m -> m.from() == 2));
     assertEquals(RaftError.NOT_LEADER_OR_FOLLOWER, notLeader.error());
     assertEquals(1, notLeader.leaderId(), "and says who is");
+    c.step(new VoteRequest(2, 1, 0, 2, 9, 99, false)); // stale vote
+    VoteResponse staleVote = onlyVoteResponse(c.take(m -> m.from() == 1));
+    assertEquals(RaftError.FENCED_LEADER_EPOCH, staleVote.error());
+    assertEquals(1, staleVote.epoch());
+    c.step(new VoteRequest(2, 1, 1, 2, 9, 99, true)); // a pre-vote for an epoch that already exists
+    assertEquals(RaftError.FENCED_LEADER_EPOCH, onlyVoteResponse(c.take(m -> m.from() == 1)).error());
+    c.step(new VoteRequest(2, 1, 1, 3, 9, 99, false)); // candidateId is not the sender
+    assertEquals(RaftError.INVALID_REQUEST, onlyVoteResponse(c.take(m -> m.from() == 1)).error());
     c.step(new BeginQuorumEpochRequest(3, 1, 1, 2)); // leaderId is not the sender
     assertEquals(RaftError.INVALID_REQUEST, ((BeginQuorumEpochResponse) c.take(m -> m.from() == 1).get(0)).error());
     c.step(new BeginQuorumEpochRequest(3, 1, 1, 3)); // a second leader for epoch 1
