@@ -135,7 +135,7 @@ public final class RaftlineNode {
     QuorumVerticle q = quorum;
     BrokerVerticle b = broker;
     return Readiness.of(config.nodeId(), stopping, q == null ? null : q.status(), config.isBroker(),
-        b == null ? -1 : b.brokerEpoch());
+        b == null ? -1 : b.brokerEpoch(), b == null || b.isFenced());
   }
 
   /** The node's meters (quorum, JVM), as served on /metrics; an embedding application may add its own. */

@@ -12,7 +12,8 @@ import java.util.List;
  *
  * <p>Ready means: the node is not stopping; its quorum member runs, is not halted, knows a leader, and
  * has applied the metadata log up to the high watermark it has learned; and, with the broker role, the
- * broker is registered with the controller. A node that knows no leader counts as not ready because
+ * broker is registered with the controller and unfenced (its own metadata image says so, so a broker
+ * the controller fenced for missed heartbeats stops taking traffic too). A node that knows no leader counts as not ready because
  * the high watermark it holds may be arbitrarily old, so "caught up" would mean nothing.
  *
  * @param missing what keeps the node from being ready, in words; empty when it is ready
@@ -28,8 +29,10 @@ public record Readiness(List<String> missing, JsonObject details) {
    * @param quorum the quorum member's latest status, or null while it is not deployed
    * @param brokerRole whether the node has the broker role
    * @param brokerEpoch the broker's epoch, -1 until it is registered (ignored without the broker role)
+   * @param brokerFenced whether the broker is fenced (ignored without the broker role)
    */
-  public static Readiness of(int nodeId, boolean stopping, QuorumStatus quorum, boolean brokerRole, long brokerEpoch) {
+  public static Readiness of(int nodeId, boolean stopping, QuorumStatus quorum, boolean brokerRole, long brokerEpoch,
+      boolean brokerFenced) {
     List<String> missing = new ArrayList<>();
     JsonObject details = new JsonObject().put("node.id", nodeId);
     if (stopping) {
@@ -55,9 +58,11 @@ public record Readiness(List<String> missing, JsonObject details) {
       }
     }
     if (brokerRole) {
-      details.put("broker.epoch", brokerEpoch);
+      details.put("broker.epoch", brokerEpoch).put("broker.fenced", brokerFenced);
       if (brokerEpoch < 0) {
         missing.add("the broker is not registered with the controller");
+      } else if (brokerFenced) {
+        missing.add("the broker is fenced");
       }
     }
     return new Readiness(List.copyOf(missing), details);

@@ -62,6 +62,7 @@ class NodeHttpTest {
     assertEquals(1, body.getInteger("node.id"));
     assertEquals(1, body.getJsonObject("quorum").getInteger("leader"));
     assertTrue(body.getLong("broker.epoch") >= 0, ready.body());
+    assertEquals(false, body.getBoolean("broker.fenced"), ready.body());
     assertTrue(ready.headers().firstValue("Content-Type").orElse("").startsWith("application/json"));
 
     HttpResponse<String> metrics = get("/metrics");

@@ -28,7 +28,7 @@ class ReadinessTest {
 
   @Test
   void aCaughtUpRegisteredBrokerIsReady() {
-    Readiness r = Readiness.of(4, false, caughtUp(), true, 7);
+    Readiness r = Readiness.of(4, false, caughtUp(), true, 7, false);
     assertTrue(r.ready(), r.missing().toString());
     JsonObject json = r.toJson();
     assertEquals("ready", json.getString("status"));
@@ -41,39 +41,48 @@ class ReadinessTest {
 
   @Test
   void aControllerNeedsNoBrokerEpoch() {
-    assertTrue(Readiness.of(1, false, caughtUp(), false, -1).ready());
-    assertFalse(Readiness.of(1, false, caughtUp(), false, -1).toJson().containsKey("broker.epoch"));
+    assertTrue(Readiness.of(1, false, caughtUp(), false, -1, false).ready());
+    assertFalse(Readiness.of(1, false, caughtUp(), false, -1, false).toJson().containsKey("broker.epoch"));
   }
 
   @Test
   void anUnregisteredBrokerIsNotReady() {
-    assertMissing(Readiness.of(4, false, caughtUp(), true, -1), "not registered");
+    assertMissing(Readiness.of(4, false, caughtUp(), true, -1, false), "not registered");
+  }
+
+  @Test
+  void aFencedBrokerIsNotReady() {
+    Readiness r = Readiness.of(4, false, caughtUp(), true, 7, true);
+    assertMissing(r, "fenced");
+    assertTrue(r.toJson().getBoolean("broker.fenced"));
+    assertTrue(Readiness.of(1, false, caughtUp(), false, -1, true).ready(), "fencing is a broker matter");
   }
 
   @Test
   void appliedMustReachTheHighWatermark() {
-    assertMissing(Readiness.of(1, false, new QuorumStatus(RaftRole.FOLLOWER, 3, 2, 10, 12, 8, 0, false), false, -1),
-        "behind the high watermark 10");
+    assertMissing(Readiness.of(1, false, new QuorumStatus(RaftRole.FOLLOWER, 3, 2, 10, 12, 8, 0, false), false, -1,
+        false), "behind the high watermark 10");
     // An empty log: nothing committed, nothing to apply.
-    assertTrue(Readiness.of(1, false, new QuorumStatus(RaftRole.LEADER, 1, 1, 0, 0, -1, 1, false), false, -1).ready());
+    assertTrue(Readiness.of(1, false, new QuorumStatus(RaftRole.LEADER, 1, 1, 0, 0, -1, 1, false), false, -1, false)
+        .ready());
   }
 
   @Test
   void noLeaderMeansNotReady() {
-    assertMissing(Readiness.of(1, false, new QuorumStatus(RaftRole.CANDIDATE, 4, -1, 10, 12, 9, 0, false), false, -1),
-        "no quorum leader");
+    assertMissing(Readiness.of(1, false, new QuorumStatus(RaftRole.CANDIDATE, 4, -1, 10, 12, 9, 0, false), false, -1,
+        false), "no quorum leader");
   }
 
   @Test
   void aHaltedMemberIsNotReady() {
-    assertMissing(Readiness.of(1, false, new QuorumStatus(RaftRole.FOLLOWER, 3, 2, 10, 12, 9, 0, true), false, -1),
-        "halted");
+    assertMissing(Readiness.of(1, false, new QuorumStatus(RaftRole.FOLLOWER, 3, 2, 10, 12, 9, 0, true), false, -1,
+        false), "halted");
   }
 
   @Test
   void stoppingAndNotStartedAreNamed() {
-    assertMissing(Readiness.of(1, true, caughtUp(), false, -1), "stopping");
-    Readiness notStarted = Readiness.of(4, false, null, true, -1);
+    assertMissing(Readiness.of(1, true, caughtUp(), false, -1, false), "stopping");
+    Readiness notStarted = Readiness.of(4, false, null, true, -1, false);
     assertEquals(List.of("the quorum member has not started", "the broker is not registered with the controller"),
         notStarted.missing());
   }
