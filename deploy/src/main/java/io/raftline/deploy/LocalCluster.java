@@ -47,6 +47,8 @@ final class LocalCluster {
   private volatile boolean stopping;
   /** Completed by a stop request, so a Ctrl-C during start-up need not wait for the nodes to be ready. */
   private final CompletableFuture<Void> stopRequested = new CompletableFuture<>();
+  /** Processes killed on purpose (a benchmark's kill -9), whose exit is no news. */
+  private final java.util.Set<Long> expectedExits = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private LocalCluster(Path dir, int size) {
     this.dir = dir;
@@ -151,11 +153,38 @@ final class LocalCluster {
     }
     for (Node n : nodes) {
       n.process().onExit().thenAccept(p -> {
-        if (!stopping) {
+        if (!stopping && !expectedExits.contains(p.pid())) {
           System.err.println("raftline cluster: node " + n.id() + " (pid " + p.pid() + ") exited with code "
               + p.exitValue() + "; see " + n.log());
         }
       });
+    }
+  }
+
+  /** Kills one node with SIGKILL (no shutdown of any kind) and waits until it is gone. */
+  void killNode(int id) throws InterruptedException {
+    Node n = nodeById(id);
+    expectedExits.add(n.process().pid());
+    n.process().destroyForcibly();
+    n.process().waitFor(STOP_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+  }
+
+  /** Starts a killed node again on its directories and waits for its ready line. */
+  void restartNode(int id) throws Exception {
+    Node n = launch(id);
+    nodes.set(nodes.indexOf(nodeById(id)), n);
+    n.ready().get(READY_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+    n.process().onExit().thenAccept(this::reportUnexpectedExit);
+  }
+
+  private Node nodeById(int id) {
+    return nodes.stream().filter(x -> x.id() == id).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("no node " + id));
+  }
+
+  private void reportUnexpectedExit(Process p) {
+    if (!stopping && !expectedExits.contains(p.pid())) {
+      System.err.println("raftline cluster: pid " + p.pid() + " exited with code " + p.exitValue());
     }
   }
 
@@ -276,6 +305,15 @@ final class LocalCluster {
       out.add(l.host() + ":" + l.port());
     }
     return String.join(",", out);
+  }
+
+  /** Each node's controller listener, by node id. */
+  java.util.Map<Integer, NodeConfig.Listener> controllerListeners() throws IOException {
+    java.util.Map<Integer, NodeConfig.Listener> out = new java.util.TreeMap<>();
+    for (int id = 1; id <= size; id++) {
+      out.put(id, NodeConfig.from(load(configFile(id))).controllerListener());
+    }
+    return out;
   }
 
   List<Node> nodes() {

@@ -54,7 +54,7 @@ import picocli.CommandLine.ParentCommand;
     description = "A Kafka-style log with a Raft metadata quorum.",
     subcommands = {RaftlineCli.NodeCommand.class, RaftlineCli.ClusterCommand.class, RaftlineCli.StorageCommand.class, RaftlineCli.TopicsCommand.class,
         RaftlineCli.ProduceCommand.class, RaftlineCli.ConsumeCommand.class, RaftlineCli.QuorumCommand.class,
-        RaftlineCli.PerfCommand.class})
+        RaftlineCli.PerfCommand.class, RaftlineCli.MetadataShellCommand.class})
 public final class RaftlineCli implements Callable<Integer> {
   PrintWriter out;
   PrintWriter err;
@@ -545,8 +545,47 @@ public final class RaftlineCli implements Callable<Integer> {
     }
   }
 
-  @Command(name = "perf", description = "Benchmarks.", subcommands = PerfCommand.Quorum.class)
+  @Command(name = "perf", description = "Benchmarks.", subcommands = {PerfCommand.Quorum.class,
+      PerfCommand.Failover.class, PerfCommand.MetadataImageScale.class})
   static final class PerfCommand extends CommandGroup {
+    @Command(name = "failover", description = "kill -9 the quorum leader of a local 3-node cluster again and again; "
+        + "time until a new leader is known and until a create-topic commits.")
+    static final class Failover implements Callable<Integer> {
+      @ParentCommand PerfCommand parent;
+      @Option(names = "--kills", defaultValue = "20") int kills;
+      @Option(names = "--dir", description = "where the cluster lives (default: a new temporary directory)") Path dir;
+
+      @Override
+      public Integer call() throws Exception {
+        if (kills < 1) {
+          throw new IllegalArgumentException("--kills must be at least 1");
+        }
+        quietLogs();
+        FailoverBenchmark.run(kills, dir, parent.cli.out);
+        return 0;
+      }
+    }
+
+    @Command(name = "metadata-image", description = "Build an image of many partitions, write it as a snapshot, "
+        + "load it back; report times, file size and heap.")
+    static final class MetadataImageScale implements Callable<Integer> {
+      @ParentCommand PerfCommand parent;
+      @Option(names = "--topics", defaultValue = "10000") int topics;
+      @Option(names = "--partitions", defaultValue = "100", description = "partitions per topic") int partitions;
+      @Option(names = "--replication-factor", defaultValue = "3") int replicationFactor;
+      @Option(names = "--brokers", defaultValue = "6") int brokers;
+      @Option(names = "--dir", description = "keep the snapshot here (default: a temporary file, deleted)") Path dir;
+
+      @Override
+      public Integer call() throws Exception {
+        if (topics < 1 || partitions < 1 || replicationFactor < 1 || brokers < replicationFactor) {
+          throw new IllegalArgumentException("need --topics, --partitions >= 1 and --brokers >= --replication-factor >= 1");
+        }
+        MetadataImageBenchmark.run(topics, partitions, replicationFactor, brokers, dir, parent.cli.out);
+        return 0;
+      }
+    }
+
     @Command(name = "quorum", description = "Commit throughput and latency of an in-process metadata quorum "
         + "(voters talk gRPC over loopback and fsync to disk).")
     static final class Quorum implements Callable<Integer> {
@@ -568,6 +607,28 @@ public final class RaftlineCli implements Callable<Integer> {
         QuorumBenchmark.run(voters, records, recordsPerAppend, inFlight, dir, parent.cli.out);
         return 0;
       }
+    }
+  }
+
+  @Command(name = "metadata-shell", description = "Print the cluster metadata image held in a snapshot file or a "
+      + "metadata log directory (__cluster_metadata-0 of a stopped node, or a copy).")
+  static final class MetadataShellCommand implements Callable<Integer> {
+    @ParentCommand RaftlineCli cli;
+    @Option(names = "--snapshot", paramLabel = "FILE", description = "a <endOffset>-<epoch>.checkpoint file") Path snapshot;
+    @Option(names = "--directory", paramLabel = "DIR", description = "a __cluster_metadata-0 directory") Path directory;
+
+    @Override
+    public Integer call() throws Exception {
+      if ((snapshot == null) == (directory == null)) {
+        throw new IllegalArgumentException("give exactly one of --snapshot FILE or --directory DIR");
+      }
+      Path source = snapshot != null ? snapshot : directory;
+      if (!Files.exists(source)) {
+        throw new IllegalArgumentException(source + " does not exist");
+      }
+      MetadataShell.print(snapshot != null ? MetadataShell.fromSnapshot(snapshot)
+          : MetadataShell.fromLogDirectory(directory), cli.out);
+      return 0;
     }
   }
 

@@ -414,8 +414,28 @@ public final class QuorumVerticle extends AbstractVerticle {
     } else {
       throw new IllegalStateException("unknown Raft message " + m);
     }
-    // A lost request or reply is like a dropped message: the core's timers retry.
-    reply.onSuccess(this::step);
+    // A lost request or reply is like a dropped message: the core's timers retry. A fetch that could
+    // not even reach the leader (refused, or the connection died under it) is worth telling the core.
+    reply.onSuccess(this::step).onFailure(t -> {
+      if (m instanceof RaftMessage.FetchRequest && !halted && isConnectionLoss(t)) {
+        node.leaderUnreachable(m.to(), now());
+        drain();
+      }
+    });
+  }
+
+  /** A refused or dropped connection, as opposed to a slow answer. */
+  private static boolean isConnectionLoss(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof java.net.ConnectException || c instanceof io.vertx.core.http.HttpClosedException
+          || c instanceof java.nio.channels.ClosedChannelException) {
+        return true;
+      }
+      if (c.getCause() == c) {
+        break;
+      }
+    }
+    return false;
   }
 
   /** Steps a peer's request into the core and completes with the response the core produces for it. */

@@ -205,6 +205,10 @@ public final class RaftNode {
     } else {
       becomeUnattached(randomElectionTimeout());
     }
+    if (!observer && majority == 1 && role == RaftRole.UNATTACHED) {
+      // A sole voter is its own majority: waiting out an election timeout would only delay start-up.
+      becomeProspective();
+    }
     afterInput();
   }
 
@@ -288,6 +292,26 @@ public final class RaftNode {
   public void appendDurable(long upToOffsetExclusive) {
     long upTo = Math.min(upToOffsetExclusive, log.endOffset());
     if (upTo > durableEnd) durableEnd = upTo;
+    afterInput();
+  }
+
+  /**
+   * The shell could not reach {@code leaderId} at all (connection refused, or the connection died
+   * under a request), which says more than a lost message. A follower of that leader stops trusting
+   * it and starts a pre-vote within a quarter of the election timeout instead of after the fetch
+   * timeout. Safety does not depend on the
+   * hint: the pre-vote changes no epoch, and voters that still hear from the leader refuse it, so a
+   * wrong hint costs at most a refused pre-vote.
+   */
+  public void leaderUnreachable(int leaderId, long nowMs) {
+    advanceClock(nowMs);
+    if (role == RaftRole.FOLLOWER && leaderId >= 0 && leaderId == fetchLeader && leaderId != self) {
+      lastLeaderContactMs = NONE;
+      // Every survivor sees a dead leader at about the same moment: a short random delay keeps them
+      // from all campaigning at once and splitting the vote. A fetch that succeeds meanwhile moves
+      // the deadline back out, so a wrong hint fades away.
+      fetchDeadlineMs = Math.min(fetchDeadlineMs, now + random.nextInt(Math.max(1, config.electionTimeoutMs() / 4)));
+    }
     afterInput();
   }
 

@@ -60,9 +60,7 @@ class RaftNodeTest {
     TestCluster c = new TestCluster();
     c.autoDurable = false;
     RaftNode n = c.add(RaftConfig.of(1, Set.of(1)));
-    assertEquals(RaftRole.UNATTACHED, n.role());
-    c.tick(1, 2000);
-    assertEquals(RaftRole.LEADER, n.role());
+    assertEquals(RaftRole.LEADER, n.role(), "a sole voter campaigns at once, without an election timeout");
     assertEquals(1, n.epoch());
     assertEquals(new PersistentState(1, 1, 1), c.persisted.get(1));
     assertEquals(List.of(new LogEntry(0, 1, new byte[0])), c.logs.get(1), "the leader-change entry");
@@ -546,5 +544,39 @@ class RaftNodeTest {
       return;
     }
     throw new AssertionError("expected IllegalArgumentException");
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The shell's hint that the leader is unreachable
+  // ---------------------------------------------------------------------------------------------
+
+  @Test
+  void whenEverySurvivorLosesTheLeaderTheyElectANewOneWithoutWaitingForTimeouts() {
+    TestCluster c = electedCluster();
+    c.now += 100; // far below the 2 s fetch timeout: only the hints can start this election
+    c.drop = m -> m.to() == 1 || m.from() == 1; // the old leader is gone
+    c.node(2).leaderUnreachable(1, c.now);
+    c.node(3).leaderUnreachable(1, c.now);
+    c.drain(2);
+    c.drain(3);
+    c.run(300, 5); // well inside the 2 s fetch timeout
+    assertTrue(c.node(2).role() == RaftRole.LEADER || c.node(3).role() == RaftRole.LEADER,
+        "a new leader from the hints alone: " + c.node(2) + " / " + c.node(3));
+  }
+
+  @Test
+  void aWrongHintDoesNotDisruptAHealthyLeader() {
+    TestCluster c = electedCluster();
+    int epoch = c.node(1).epoch();
+    c.now += 100;
+    c.node(2).leaderUnreachable(1, c.now); // node 3 still hears the leader, so it refuses the pre-vote
+    c.drain(2);
+    c.run(300, 5);
+    assertEquals(RaftRole.LEADER, c.node(1).role());
+    assertEquals(epoch, c.node(1).epoch(), "no new epoch was started");
+    assertEquals(epoch, c.node(3).epoch());
+    c.node(3).leaderUnreachable(2, c.now); // not its leader: ignored
+    c.drain(3);
+    assertEquals(RaftRole.FOLLOWER, c.node(3).role());
   }
 }

@@ -370,6 +370,14 @@ class RaftSimulationTest {
       SimNode sn = nodes[to];
       if (sn.node == null || cut[from][to]) {
         log("lost " + m);
+        SimNode sender = nodes[from];
+        // A real shell sees a refused connection to a crashed node; a cut link sometimes looks the
+        // same. Hinting on some cuts too checks that a wrong hint never harms safety.
+        if (m instanceof RaftMessage.FetchRequest && sender.node != null && (sn.node == null || rng.nextInt(3) == 0)) {
+          log("unreachable hint " + m.from() + " -> " + m.to());
+          sender.node.leaderUnreachable(m.to(), now);
+          drain(sender);
+        }
         return;
       }
       log("deliver " + m);
