@@ -545,6 +545,54 @@ public final class MetadataLog implements AutoCloseable {
   }
 
   /**
+   * Deletes the segments that lie wholly below {@code offset}, because a snapshot now holds their
+   * entries. The segment that contains {@code offset} stays, so {@link #startOffset()} may remain below
+   * it; the caller skips entries its snapshot already covers. Oldest first, one directory fsync each, so
+   * a crash never leaves a gap.
+   */
+  public void deleteSegmentsBelow(long offset) throws IOException {
+    ensureWritable();
+    try {
+      while (segments.size() > 1 && segments.get(1).baseOffset <= offset) {
+        Segment s = segments.remove(0);
+        s.close();
+        Files.delete(s.file);
+        FileSync.fsyncDirectory(dir);
+      }
+    } catch (IOException e) {
+      throw fail(e);
+    }
+  }
+
+  /**
+   * Empties the log so the next entry appended takes {@code offset}: after a snapshot was installed from
+   * the leader, nothing the log held is needed (and any tail past the snapshot may have diverged).
+   * {@link #lastEpoch()} is 0 afterwards; the snapshot carries the epoch. Newest segment first, so a
+   * crash part way leaves a shorter prefix of the old log, never a gap.
+   */
+  public void resetTo(long offset) throws IOException {
+    ensureWritable();
+    if (offset < 0) {
+      throw new IllegalArgumentException("offset < 0: " + offset);
+    }
+    try {
+      while (!segments.isEmpty()) {
+        Segment s = segments.remove(segments.size() - 1);
+        s.close();
+        Files.delete(s.file);
+        FileSync.fsyncDirectory(dir);
+      }
+      segments.add(Segment.create(dir, offset));
+      FileSync.fsyncDirectory(dir);
+      endOffset = offset;
+      durableEndOffset = offset;
+      lastEpoch = 0;
+    } catch (IOException e) {
+      throw fail(e);
+    }
+  }
+
+  /**
    * Flushes anything unflushed (a clean shutdown should not leave a torn tail) and closes the files.
    * Idempotent. A failed instance is closed without flushing.
    */
