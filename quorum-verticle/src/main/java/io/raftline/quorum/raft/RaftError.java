@@ -6,7 +6,10 @@ package io.raftline.quorum.raft;
  */
 public enum RaftError {
   NONE(0),
-  /** The fetch offset is below the log start offset (a snapshot would be needed). */
+  /**
+   * The fetch offset is below the log start offset. Not sent by the core: a leader answers such a fetch
+   * with NONE and the id of its snapshot (KIP-630). Kept for the mapping of Kafka's codes.
+   */
   OFFSET_OUT_OF_RANGE(1),
   /** The receiver is not the leader (or not a replica) for the epoch in the request. */
   NOT_LEADER_OR_FOLLOWER(6),

@@ -43,9 +43,10 @@ public sealed interface RaftMessage {
       int maxWaitMs, long highWatermark) implements RaftMessage {}
 
   /**
-   * Leader → fetcher. Exactly one of: an error; a divergence ({@code divergingEpoch >= 0}: truncate to
-   * the end of that epoch as the leader knows it, then fetch again); or entries starting at
-   * {@code fetchOffset} (possibly none) plus the leader's high watermark.
+   * Leader → fetcher. Exactly one of: an error; a snapshot to download ({@code snapshotOffset >= 0}: the
+   * fetch position is below the leader's log start, or the logs diverge below it); a divergence
+   * ({@code divergingEpoch >= 0}: truncate to the end of that epoch as the leader knows it, then fetch
+   * again); or entries starting at {@code fetchOffset} (possibly none) plus the leader's high watermark.
    *
    * @param leaderId the responder's view of the leader of {@code epoch}, -1 if unknown
    * @param fetchOffset echo of the request's fetch offset, so a stale or duplicated answer is recognised
@@ -53,18 +54,43 @@ public sealed interface RaftMessage {
    * @param divergingEpoch -1, or the largest epoch ≤ the fetcher's last epoch that the leader has
    * @param divergingEndOffset -1, or the leader's end offset (exclusive) of {@code divergingEpoch}
    * @param logStartOffset the leader's log start offset
+   * @param snapshotOffset -1, or the end offset of the leader's latest snapshot, which the fetcher must
+   *     download and install before it fetches again (KIP-630); comes with error NONE and no entries
+   * @param snapshotEpoch -1, or the epoch of that snapshot (of its last entry)
    */
   record FetchResponse(int from, int to, int epoch, int leaderId, RaftError error, long fetchOffset,
       int lastFetchedEpoch, List<LogEntry> entries, long highWatermark, int divergingEpoch,
-      long divergingEndOffset, long logStartOffset) implements RaftMessage {
+      long divergingEndOffset, long logStartOffset, long snapshotOffset, int snapshotEpoch)
+      implements RaftMessage {
     public FetchResponse {
       Objects.requireNonNull(error, "error");
       entries = List.copyOf(entries);
     }
 
+    /**
+     * A response without a snapshot id ({@code snapshotOffset = snapshotEpoch = -1}): the form before
+     * snapshots existed, kept so older call sites compile. New code should pass all fields.
+     */
+    public FetchResponse(int from, int to, int epoch, int leaderId, RaftError error, long fetchOffset,
+        int lastFetchedEpoch, List<LogEntry> entries, long highWatermark, int divergingEpoch,
+        long divergingEndOffset, long logStartOffset) {
+      this(from, to, epoch, leaderId, error, fetchOffset, lastFetchedEpoch, entries, highWatermark, divergingEpoch,
+          divergingEndOffset, logStartOffset, -1, -1);
+    }
+
     /** True if the fetcher must truncate its log and fetch again. */
     public boolean diverging() {
       return divergingEpoch >= 0;
+    }
+
+    /** True if the fetcher must download the snapshot {@link #snapshotId()} before fetching again. */
+    public boolean snapshotNeeded() {
+      return snapshotOffset >= 0;
+    }
+
+    /** The snapshot to download, when {@link #snapshotNeeded()}. */
+    public OffsetAndEpoch snapshotId() {
+      return new OffsetAndEpoch(snapshotOffset, snapshotEpoch);
     }
   }
 

@@ -14,6 +14,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -70,8 +71,30 @@ import java.util.random.RandomGenerator;
  *       answer names the leader it follows, and the leader's answer names itself.
  * </ul>
  *
- * <p>The whole log is held in memory; it will be bounded by snapshots (log start offset &gt; 0), which
- * this class does not produce yet.
+ * <h2>Snapshots (KIP-630)</h2>
+ *
+ * <p>The log is held in memory from its start offset on; snapshots bound it. The shell writes a snapshot
+ * of its state machine at any committed offset and reports it with {@link #snapshotTaken}; the node
+ * then drops the entries below it ({@link #logStartOffset()} moves to the snapshot's offset). A leader
+ * answers a fetch that it cannot serve from its log — the fetch offset is below its log start, or the
+ * fetcher's position cannot be matched without the compacted entries — with the id of its latest
+ * snapshot ({@link FetchResponse#snapshotNeeded()}). A fetch at exactly the log start whose last fetched
+ * epoch is the snapshot's epoch matches (the snapshot id acts as the entry at start - 1). The fetcher
+ * emits {@link Ready#snapshotToFetch()} once and stops fetching until the shell reports
+ * {@link #snapshotInstalled} (the log is then empty from the snapshot's offset, the high watermark at
+ * least there) or {@link #snapshotFetchFailed} (it fetches again after the retry backoff and is named
+ * the then-latest snapshot).
+ *
+ * <p>While a download is pending the node does not campaign: its fetch timeout (an unattached voter:
+ * its election timeout) is re-armed instead of starting a pre-vote, and an observer keeps its leader.
+ * The download is evidence of a working leader, and the node could not win with the log it has (it
+ * is behind the leader's committed snapshot); more importantly, a node that led or changed its log in
+ * the meantime could not safely have it replaced by the snapshot afterwards. This is bounded by the
+ * shell, which must end every download with {@code snapshotInstalled} or {@code snapshotFetchFailed}
+ * (a stalled download is a failure); once it fails, the ordinary timers resume, so a dead leader is
+ * replaced as usual. On the leader, {@link #snapshotFetchServed} lets the shell count a replica's
+ * download requests as fetches for check-quorum, so that a majority busy downloading does not make it
+ * resign.
  */
 public final class RaftNode {
 
@@ -87,6 +110,11 @@ public final class RaftNode {
   private final int majority;
   private final RandomGenerator random;
   private final RaftLog log;
+
+  /** The snapshot download the shell is doing for us (named in a Ready), or null. */
+  private Ready.SnapshotFetch snapshotFetch;
+  /** The download to announce in the next Ready (set once per download), or null. */
+  private Ready.SnapshotFetch snapshotToAnnounce;
 
   private long now;
 
@@ -149,21 +177,45 @@ public final class RaftNode {
   private record Parked(FetchRequest request, long deadlineMs) {}
 
   /**
-   * Rebuilds a node from what was durable.
+   * Rebuilds a node that holds no snapshot from what was durable: the same as
+   * {@link #RaftNode(RaftConfig, PersistentState, OffsetAndEpoch, List, long, RandomGenerator)} with the
+   * snapshot {@code (logStartOffset, 0)}. Meant for {@code logStartOffset = 0}; a node whose log starts
+   * later holds a snapshot and should name it (with its epoch) through that constructor.
    *
    * @param config static configuration
    * @param recovered the last persisted quorum state ({@link PersistentState#INITIAL} on first start)
    * @param recoveredLog the durable log entries, contiguous from {@code logStartOffset}; they are taken
    *     as durable
-   * @param logStartOffset offset of the first entry (0 until snapshots exist)
+   * @param logStartOffset offset of the first entry (0 without snapshots)
    * @param nowMs the shell's current time
    * @param random source of election jitter; a seeded generator makes the node fully deterministic
    */
   public RaftNode(RaftConfig config, PersistentState recovered, List<LogEntry> recoveredLog, long logStartOffset,
       long nowMs, RandomGenerator random) {
+    this(config, recovered, new OffsetAndEpoch(logStartOffset, 0), recoveredLog, nowMs, random);
+  }
+
+  /**
+   * Rebuilds a node from what was durable: its quorum state, its newest snapshot and the log after it.
+   *
+   * @param config static configuration
+   * @param recovered the last persisted quorum state ({@link PersistentState#INITIAL} on first start)
+   * @param snapshot the newest snapshot the node holds, {@link OffsetAndEpoch#ZERO} if none: every entry
+   *     below {@code snapshot.offset()} is in it (so they are committed, and the high watermark starts
+   *     there), and {@code snapshot.epoch()} is the epoch of the entry at {@code snapshot.offset() - 1}
+   * @param entries the durable log entries from {@code snapshot.offset()} on, contiguous (possibly none,
+   *     also when the log on disk ended below the snapshot); they are taken as durable. The log starts at
+   *     {@code snapshot.offset()}, and {@link #lastEpoch()} is {@code snapshot.epoch()} while it is empty
+   * @param nowMs the shell's current time
+   * @param random source of election jitter; a seeded generator makes the node fully deterministic
+   */
+  public RaftNode(RaftConfig config, PersistentState recovered, OffsetAndEpoch snapshot, List<LogEntry> entries,
+      long nowMs, RandomGenerator random) {
     this.config = Objects.requireNonNull(config, "config");
     Objects.requireNonNull(recovered, "recovered");
-    Objects.requireNonNull(recoveredLog, "recoveredLog");
+    Objects.requireNonNull(snapshot, "snapshot");
+    Objects.requireNonNull(entries, "entries");
+    if (snapshot.offset() < 0 || snapshot.epoch() < 0) throw new IllegalArgumentException("bad snapshot id " + snapshot);
     this.random = Objects.requireNonNull(random, "random");
     this.self = config.localId();
     this.observer = config.observer();
@@ -174,10 +226,17 @@ public final class RaftNode {
     this.majority = config.majority();
     this.now = nowMs;
 
-    this.log = new RaftLog(logStartOffset);
-    for (LogEntry e : recoveredLog) log.append(e);
+    this.log = new RaftLog(snapshot.offset(), snapshot.epoch());
+    for (LogEntry e : entries) {
+      if (e.offset() != log.endOffset() || e.epoch() < log.lastEpoch()) {
+        throw new IllegalArgumentException("entries must be contiguous from the snapshot offset " + snapshot.offset()
+            + " with epochs from " + snapshot.epoch() + " on, never decreasing: " + e + " after end " + log.endOffset()
+            + " epoch " + log.lastEpoch());
+      }
+      log.append(e);
+    }
     this.durableEnd = log.endOffset();
-    this.highWatermark = logStartOffset;
+    this.highWatermark = snapshot.offset();
 
     this.handedOutState = recovered;
     this.epoch = recovered.epoch();
@@ -238,10 +297,17 @@ public final class RaftNode {
     switch (role) {
       case LEADER -> tickLeader();
       case FOLLOWER -> {
-        if (now >= fetchDeadlineMs) becomeProspective();
+        if (now >= fetchDeadlineMs) {
+          // A pending snapshot download stands for contact with the leader (see the class comment).
+          if (snapshotFetch != null) fetchDeadlineMs = now + config.fetchTimeoutMs();
+          else becomeProspective();
+        }
       }
       case UNATTACHED -> {
-        if (now >= electionDeadlineMs) becomeProspective();
+        if (now >= electionDeadlineMs) {
+          if (snapshotFetch != null) electionDeadlineMs = now + randomElectionTimeout();
+          else becomeProspective();
+        }
       }
       case PROSPECTIVE -> {
         if (now >= electionDeadlineMs) becomeProspective();
@@ -256,7 +322,10 @@ public final class RaftNode {
         }
       }
       case OBSERVER -> {
-        if (fetchLeader >= 0 && now >= fetchDeadlineMs) stopFetching();
+        if (fetchLeader >= 0 && now >= fetchDeadlineMs) {
+          if (snapshotFetch != null) fetchDeadlineMs = now + config.fetchTimeoutMs();
+          else stopFetching();
+        }
       }
     }
     afterInput();
@@ -330,6 +399,106 @@ public final class RaftNode {
   }
 
   /**
+   * The shell wrote (durably) a snapshot holding every entry below {@code id.offset()}: it must be at most
+   * {@link #highWatermark()} (only committed entries go into a snapshot), and {@code id.epoch()} must be
+   * the epoch of the entry at {@code id.offset() - 1}. The node drops the entries below it from memory,
+   * moves {@link #logStartOffset()} to it (the shell may delete its log below it whenever it likes), and
+   * counts them as durable. As leader it answers fetches below its log start by naming this snapshot.
+   * An id not newer than {@link #latestSnapshot()} is ignored.
+   *
+   * @throws IllegalArgumentException if the offset is above the high watermark or the epoch is wrong
+   */
+  public void snapshotTaken(OffsetAndEpoch id) {
+    Objects.requireNonNull(id, "id");
+    if (id.offset() <= log.startOffset()) return;
+    if (id.offset() > highWatermark) {
+      throw new IllegalArgumentException("snapshot " + id + " is above the high watermark " + highWatermark);
+    }
+    int e = log.entry(id.offset() - 1).epoch();
+    if (e != id.epoch()) {
+      throw new IllegalArgumentException("snapshot " + id + ": the entry at " + (id.offset() - 1) + " has epoch " + e);
+    }
+    log.compactTo(id.offset());
+    if (durableEnd < id.offset()) durableEnd = id.offset(); // the snapshot holds them durably
+    afterInput();
+  }
+
+  /** The newest snapshot the node knows (taken or installed); {@link OffsetAndEpoch#ZERO} if none. */
+  public OffsetAndEpoch latestSnapshot() {
+    return new OffsetAndEpoch(log.startOffset(), log.startEpoch());
+  }
+
+  /**
+   * The shell finished downloading the snapshot named in {@link Ready#snapshotToFetch()} (or a newer
+   * one: {@code id.offset()} at least the named one's), made it and an empty log starting at
+   * {@code id.offset()} durable, and loaded it into its state machine. The node replaces its log with an
+   * empty one starting there ({@link #lastEpoch()} = {@code id.epoch()}), raises the high watermark and
+   * the durable end to {@code id.offset()} (the next Ready reports the high watermark), and fetches from
+   * {@code id.offset()} on. An fsync of the old log still running must be reported (if at all) as at
+   * most {@code id.offset()}. If {@code id.epoch()} is newer than the node's epoch (a snapshot from a
+   * replica ahead of it), the node moves to that epoch, without a leader.
+   *
+   * @throws IllegalStateException if no download is pending (none was asked for since the last
+   *     install, failure or restart)
+   * @throws IllegalArgumentException if {@code id} is older than the snapshot asked for, or negative
+   */
+  public void snapshotInstalled(OffsetAndEpoch id, long nowMs) {
+    Objects.requireNonNull(id, "id");
+    if (snapshotFetch == null) throw new IllegalStateException("no snapshot download pending; installed " + id);
+    if (id.offset() < snapshotFetch.snapshot().offset() || id.epoch() < 0) {
+      throw new IllegalArgumentException("installed snapshot " + id + " is older than the one asked for, "
+          + snapshotFetch.snapshot());
+    }
+    advanceClock(nowMs);
+    snapshotFetch = null;
+    snapshotToAnnounce = null;
+    // The shell's log now is the empty log at id.offset(): nothing pending for the old one applies.
+    log.resetTo(id.offset(), id.epoch());
+    pendingAppends.clear();
+    pendingTruncate = -1;
+    durableEnd = id.offset();
+    // Everything in the snapshot is committed. It was named because our fetch position lay below the
+    // leader's log start or diverged below it, so our HW (frozen while we did not fetch) is below it.
+    advanceHighWatermark(id.offset());
+    if (id.epoch() > epoch) {
+      transitionToEpoch(id.epoch(), -1);
+    } else {
+      fetchInFlight = false;
+      nextFetchMs = now;
+      if (fetchLeader >= 0) fetchDeadlineMs = now + config.fetchTimeoutMs();
+    }
+    afterInput();
+  }
+
+  /**
+   * The download asked for in {@link Ready#snapshotToFetch()} failed (or stalled, and the shell gave up
+   * on it): the node fetches again after the retry backoff, and the leader names its latest snapshot
+   * again. Ignored if no download is pending.
+   */
+  public void snapshotFetchFailed(long nowMs) {
+    advanceClock(nowMs);
+    if (snapshotFetch == null) return;
+    snapshotFetch = null;
+    snapshotToAnnounce = null;
+    fetchInFlight = false;
+    nextFetchMs = now + config.retryBackoffMs();
+    afterInput();
+  }
+
+  /**
+   * Leader only, optional: the shell served part of a snapshot download to {@code replicaId}, which is
+   * in {@code replicaEpoch}. A replica that downloads a snapshot does not fetch meanwhile; this counts
+   * its download requests as fetches for check-quorum (and {@link #replicaStates()}), as Kafka counts
+   * FetchSnapshot requests. Ignored unless this node leads {@code replicaEpoch}.
+   */
+  public void snapshotFetchServed(int replicaId, int replicaEpoch, long nowMs) {
+    advanceClock(nowMs);
+    if (role != RaftRole.LEADER || replicaEpoch != epoch || replicaId == self || replicaId < 0) return;
+    replica(replicaId).lastFetchMs = now;
+    afterInput();
+  }
+
+  /**
    * Drains the work accumulated by the inputs since the previous call. See {@link Ready} for the order
    * in which the shell must carry it out.
    */
@@ -348,13 +517,15 @@ public final class RaftNode {
     Ready.RoleChange rc = new Ready.RoleChange(role, epoch, leaderId());
     Optional<Ready.RoleChange> roleChange = rc.equals(reportedRole) ? Optional.empty() : Optional.of(rc);
     reportedRole = rc;
-    return new Ready(state, truncate, entries, messages, hw, roleChange);
+    Optional<Ready.SnapshotFetch> snapshotToFetch = Optional.ofNullable(snapshotToAnnounce);
+    snapshotToAnnounce = null;
+    return new Ready(state, truncate, entries, messages, hw, roleChange, snapshotToFetch);
   }
 
   /** True if {@link #ready()} would return a non-empty Ready. */
   public boolean hasReady() {
     return !outbox.isEmpty() || pendingTruncate >= 0 || !pendingAppends.isEmpty() || hwChanged
-        || !persistentState().equals(handedOutState)
+        || snapshotToAnnounce != null || !persistentState().equals(handedOutState)
         || !new Ready.RoleChange(role, epoch, leaderId()).equals(reportedRole);
   }
 
@@ -400,6 +571,7 @@ public final class RaftNode {
     return highWatermark;
   }
 
+  /** The first offset in the log: the offset of {@link #latestSnapshot()}, 0 without snapshots. */
   public long logStartOffset() {
     return log.startOffset();
   }
@@ -413,18 +585,45 @@ public final class RaftNode {
     return durableEnd;
   }
 
-  /** Epoch of the last log entry, 0 if the log is empty. */
+  /** Epoch of the last log entry; if the log is empty, the epoch of {@link #latestSnapshot()} (0 if none). */
   public int lastEpoch() {
     return log.lastEpoch();
   }
 
+  /**
+   * The log entry at {@code offset}.
+   *
+   * @throws IllegalArgumentException if {@code offset} is below {@link #logStartOffset()} (compacted)
+   * @throws IndexOutOfBoundsException if it is at or above {@link #logEndOffset()}
+   */
   public LogEntry entry(long offset) {
     return log.entry(offset);
   }
 
-  /** The log entries in {@code [from, to)}. */
+  /**
+   * The log entries in {@code [from, to)}.
+   *
+   * @throws IllegalArgumentException if {@code from} is below {@link #logStartOffset()} (compacted)
+   * @throws IndexOutOfBoundsException if {@code to} is above {@link #logEndOffset()} or below {@code from}
+   */
   public List<LogEntry> entries(long from, long to) {
     return log.range(from, to);
+  }
+
+  /**
+   * The epoch of the entry at {@code offset}, where the node knows it: for offsets in
+   * [{@link #logStartOffset()} - 1, {@link #logEndOffset()}) (at the start - 1 it is the snapshot's
+   * epoch); empty otherwise. Unlike {@link #entry} it never throws, which suits checks such as "is the
+   * entry a client was promised still of its epoch?".
+   */
+  public OptionalInt entryEpoch(long offset) {
+    int e = log.epochAt(offset);
+    return e < 0 ? OptionalInt.empty() : OptionalInt.of(e);
+  }
+
+  /** The snapshot the shell is downloading for this node (named in a Ready), if any. */
+  public Optional<OffsetAndEpoch> pendingSnapshotFetch() {
+    return snapshotFetch == null ? Optional.empty() : Optional.of(snapshotFetch.snapshot());
   }
 
   /**
@@ -466,7 +665,7 @@ public final class RaftNode {
         if (fetchLeader >= 0) d = fetchDeadlineMs;
       }
     }
-    if (fetchTargetNow() >= 0) {
+    if (fetchTargetNow() >= 0 && snapshotFetch == null) { // no fetching while a snapshot downloads
       if (fetchInFlight) d = Math.min(d, fetchSentMs + config.requestTimeoutMs());
       else if (durableEnd >= log.endOffset() && nextFetchMs != NONE) d = Math.min(d, nextFetchMs);
     }
@@ -476,8 +675,9 @@ public final class RaftNode {
   @Override
   public String toString() {
     return "RaftNode[id=" + self + ", role=" + role + ", epoch=" + epoch + ", leader=" + leaderId()
-        + ", votedFor=" + votedFor + ", end=" + log.endOffset() + ", durable=" + durableEnd + ", hw="
-        + highWatermark + "]";
+        + ", votedFor=" + votedFor + ", start=" + log.startOffset() + ", end=" + log.endOffset() + ", durable="
+        + durableEnd + ", hw=" + highWatermark
+        + (snapshotFetch != null ? ", downloading=" + snapshotFetch.snapshot() : "") + "]";
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -507,21 +707,37 @@ public final class RaftNode {
       fetchError(r, RaftError.INVALID_REQUEST);
       return;
     }
-    if (r.fetchOffset() < log.startOffset()) {
-      fetchError(r, RaftError.OFFSET_OUT_OF_RANGE);
+    Replica rep = replica(r.from());
+    rep.lastFetchMs = now; // a live replica of our epoch, whatever we answer
+    parked.remove(r.from()); // a newer fetch from the same replica replaces a held one
+    long start = log.startOffset();
+    if (r.fetchOffset() < start) {
+      // The entries it needs are compacted: it must install our snapshot (KIP-630).
+      answerWithSnapshot(r);
       return;
     }
-    Replica rep = replica(r.from());
-    rep.lastFetchMs = now;
-    parked.remove(r.from()); // a newer fetch from the same replica replaces a held one
-    if (r.fetchOffset() > log.startOffset()) {
+    if (r.fetchOffset() == start) {
+      // The snapshot id stands for the entry at start - 1. A different epoch there means the logs
+      // diverge below our log start, where we cannot say where: the snapshot replaces its log.
+      if (start > 0 && r.lastFetchedEpoch() != log.startEpoch()) {
+        answerWithSnapshot(r);
+        return;
+      }
+    } else {
       // The fetcher's entry at fetchOffset-1 has epoch lastFetchedEpoch. It matches ours iff we have
       // that epoch and it extends at least to fetchOffset: all entries of one epoch were written by its
       // single leader at the same offsets, so same (offset, epoch) means same entry and same prefix.
       RaftLog.EpochEnd ee = log.endOffsetForEpoch(r.lastFetchedEpoch());
+      if (ee == null) {
+        // Its last epoch is older than our snapshot's: its log diverges somewhere in our compacted prefix.
+        answerWithSnapshot(r);
+        return;
+      }
       if (ee.epoch() != r.lastFetchedEpoch() || ee.endOffset() < r.fetchOffset()) {
+        // ee.endOffset() >= start: if the fetcher's truncation lands below our start, its next fetch
+        // is answered with the snapshot.
         outbox.add(new FetchResponse(self, r.from(), epoch, self, RaftError.NONE, r.fetchOffset(),
-            r.lastFetchedEpoch(), List.of(), highWatermark, ee.epoch(), ee.endOffset(), log.startOffset()));
+            r.lastFetchedEpoch(), List.of(), highWatermark, ee.epoch(), ee.endOffset(), start, -1, -1));
         return;
       }
     }
@@ -542,12 +758,19 @@ public final class RaftNode {
   private void answerFetch(FetchRequest r) {
     List<LogEntry> entries = log.read(r.fetchOffset(), config.maxFetchEntries(), config.maxFetchBytes());
     outbox.add(new FetchResponse(self, r.from(), epoch, self, RaftError.NONE, r.fetchOffset(),
-        r.lastFetchedEpoch(), entries, highWatermark, -1, -1, log.startOffset()));
+        r.lastFetchedEpoch(), entries, highWatermark, -1, -1, log.startOffset(), -1, -1));
+  }
+
+  /** "Install my latest snapshot": its id is our log start boundary, which is at most our HW. */
+  private void answerWithSnapshot(FetchRequest r) {
+    outbox.add(new FetchResponse(self, r.from(), epoch, self, RaftError.NONE, r.fetchOffset(),
+        r.lastFetchedEpoch(), List.of(), highWatermark, -1, -1, log.startOffset(), log.startOffset(),
+        log.startEpoch()));
   }
 
   private void fetchError(FetchRequest r, RaftError error) {
     outbox.add(new FetchResponse(self, r.from(), epoch, leaderId(), error, r.fetchOffset(), r.lastFetchedEpoch(),
-        List.of(), highWatermark, -1, -1, log.startOffset()));
+        List.of(), highWatermark, -1, -1, log.startOffset(), -1, -1));
   }
 
   private void completeParked() {
@@ -636,6 +859,7 @@ public final class RaftNode {
   }
 
   private void maybeSendFetch() {
+    if (snapshotFetch != null) return; // the shell is downloading a snapshot for us
     if (fetchTargetNow() < 0) return;
     if (fetchInFlight) {
       if (now < fetchSentMs + config.requestTimeoutMs()) return;
@@ -681,9 +905,10 @@ public final class RaftNode {
     if (p.error() == RaftError.NONE && p.leaderId() == p.from()) {
       leaderContact();
       if (role == RaftRole.PROSPECTIVE) follow(fetchLeader); // the leader is alive after all
-      if (p.diverging()) truncateOnDivergence(p);
-      else appendFromLeader(p);
       nextFetchMs = now;
+      if (p.snapshotNeeded()) startSnapshotFetch(p);
+      else if (p.diverging()) truncateOnDivergence(p);
+      else appendFromLeader(p);
     } else if (p.error() == RaftError.NOT_LEADER_OR_FOLLOWER) {
       // Our leader no longer leads this epoch (it resigned or restarted): elect a new one.
       if (role == RaftRole.FOLLOWER) becomeUnattached(randomElectionTimeout());
@@ -694,11 +919,28 @@ public final class RaftNode {
     }
   }
 
+  /**
+   * The leader names a snapshot to install instead of entries. It holds only committed entries, and it
+   * was named because our position lies below the leader's log start or diverges below it, so it lies
+   * above our HW, and whatever of our log it replaces is either in it or not committed.
+   */
+  private void startSnapshotFetch(FetchResponse p) {
+    OffsetAndEpoch id = p.snapshotId();
+    if (id.offset() <= highWatermark || id.epoch() < 0 || id.epoch() > p.epoch() || !p.entries().isEmpty()) {
+      nextFetchMs = now + config.retryBackoffMs(); // malformed: ignore it, ask again later
+      return;
+    }
+    snapshotFetch = new Ready.SnapshotFetch(p.from(), id);
+    snapshotToAnnounce = snapshotFetch;
+  }
+
   private void truncateOnDivergence(FetchResponse p) {
     int de = p.divergingEpoch();
     long deo = p.divergingEndOffset();
     if (de > epoch || deo < 0) return; // malformed
     RaftLog.EpochEnd own = log.endOffsetForEpoch(de);
+    // Our snapshot (committed) would have to be wrong: a malformed answer.
+    if (own == null) return;
     long to = Math.min(own.endOffset(), deo);
     // A well-formed divergence always removes something, and never a committed entry.
     if (to >= log.endOffset() || to < highWatermark || to < log.startOffset()) return;
@@ -799,6 +1041,12 @@ public final class RaftNode {
 
   private void becomeProspective() {
     if (observer) return;
+    if (snapshotFetch != null) {
+      // Never campaign while the shell may still replace our log with a snapshot (the callers in tick
+      // re-arm their own timers; this only guards against a path that forgets).
+      electionDeadlineMs = now + randomElectionTimeout();
+      return;
+    }
     role = RaftRole.PROSPECTIVE;
     votesGranted.clear();
     votesRejected.clear();

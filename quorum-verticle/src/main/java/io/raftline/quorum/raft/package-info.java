@@ -21,6 +21,13 @@
  * <p>Conventions: offsets are Kafka-style (the log end offset is exclusive; the high watermark is the
  * exclusive end of the committed prefix); epochs start at 0 and the first leader has epoch 1; every new
  * leader appends one entry with an empty payload, which the metadata state machine must skip.
- * Snapshots (log start offset &gt; 0) and dynamic voter sets are not implemented yet.
+ *
+ * <p>Snapshots (KIP-630): the shell snapshots its state machine at a committed offset and reports it
+ * ({@link io.raftline.quorum.raft.RaftNode#snapshotTaken}); the log then starts there
+ * ({@link io.raftline.quorum.raft.OffsetAndEpoch} names both a snapshot and a log's start boundary). A
+ * leader names its latest snapshot to a fetcher it cannot serve from its log; the fetcher's shell
+ * downloads and installs it ({@link io.raftline.quorum.raft.Ready#snapshotToFetch()},
+ * {@link io.raftline.quorum.raft.RaftNode#snapshotInstalled}). Dynamic voter sets are not implemented
+ * yet.
  */
 package io.raftline.quorum.raft;

@@ -396,11 +396,11 @@ class RaftNodeTest {
     long end = f2.logEndOffset();
     List<LogEntry> bogus = List.of(new LogEntry(0, 1, bytes("other")));
     // An answer for a position the follower is no longer at.
-    c.step(new FetchResponse(1, 2, 1, 1, RaftError.NONE, 0, 0, bogus, 1, -1, -1, 0));
+    c.step(new FetchResponse(1, 2, 1, 1, RaftError.NONE, 0, 0, bogus, 1, -1, -1, 0, -1, -1));
     assertEquals(end, f2.logEndOffset());
     assertEquals(c.logs.get(1), c.logs.get(2));
     // A divergence from an older epoch.
-    c.step(new FetchResponse(1, 2, 0, 1, RaftError.NONE, end, 1, List.of(), 0, 0, 0, 0));
+    c.step(new FetchResponse(1, 2, 0, 1, RaftError.NONE, end, 1, List.of(), 0, 0, 0, 0, -1, -1));
     assertEquals(end, f2.logEndOffset());
   }
 
@@ -578,5 +578,367 @@ class RaftNodeTest {
     c.node(3).leaderUnreachable(2, c.now); // not its leader: ignored
     c.drain(3);
     assertEquals(RaftRole.FOLLOWER, c.node(3).role());
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Snapshots (KIP-630)
+  // ---------------------------------------------------------------------------------------------
+
+  /** Proposes {@code n} single-entry batches on leader 1 and lets everything reachable settle. */
+  private static void proposeAndSettle(TestCluster c, int n) {
+    for (int i = 0; i < n; i++) {
+      c.node(1).propose(List.of(bytes("p" + c.now + "-" + i)), c.now);
+      c.drainAll();
+      c.deliverAll();
+    }
+  }
+
+  private static long fetchesSentBy(TestCluster c, int id) {
+    return c.sentBy(id).stream().filter(m -> m instanceof FetchRequest).count();
+  }
+
+  private static void assertThrowsIae(Runnable r, String what) {
+    try {
+      r.run();
+    } catch (IllegalArgumentException expected) {
+      return;
+    }
+    throw new AssertionError("expected IllegalArgumentException: " + what);
+  }
+
+  @Test
+  void snapshotTakenCompactsTheLogAndMovesItsStart() {
+    TestCluster c = electedCluster();
+    RaftNode leader = c.node(1);
+    proposeAndSettle(c, 3);
+    assertEquals(4, leader.highWatermark());
+    assertEquals(OffsetAndEpoch.ZERO, leader.latestSnapshot());
+
+    OffsetAndEpoch snap = c.takeSnapshot(1, 3);
+    assertEquals(new OffsetAndEpoch(3, 1), snap);
+    assertEquals(snap, leader.latestSnapshot());
+    assertEquals(3, leader.logStartOffset());
+    assertEquals(4, leader.logEndOffset());
+    assertEquals(4, leader.highWatermark());
+    assertEquals(1, leader.lastEpoch());
+    assertEquals(c.log(1), leader.entries(3, 4));
+    assertThrowsIae(() -> leader.entry(2), "entry below the log start");
+    assertThrowsIae(() -> leader.entries(0, 4), "range below the log start");
+    assertEquals(1, leader.entryEpoch(2).getAsInt(), "the snapshot id gives the epoch at start - 1");
+    assertTrue(leader.entryEpoch(1).isEmpty());
+
+    leader.snapshotTaken(new OffsetAndEpoch(2, 1)); // older: ignored
+    leader.snapshotTaken(new OffsetAndEpoch(3, 1)); // the same: ignored
+    assertEquals(3, leader.logStartOffset());
+    assertThrowsIae(() -> leader.snapshotTaken(new OffsetAndEpoch(5, 1)), "above the HW");
+    assertThrowsIae(() -> leader.snapshotTaken(new OffsetAndEpoch(4, 7)), "wrong epoch");
+
+    // Followers at or above the new log start keep fetching entries; none is sent a snapshot.
+    proposeAndSettle(c, 2);
+    assertEquals(6, leader.highWatermark());
+    for (int id = 2; id <= 3; id++) {
+      assertEquals(6, c.node(id).highWatermark());
+      assertTrue(c.snapshotFetches.get(id).isEmpty());
+    }
+    // A snapshot of the whole log leaves it empty; the log end and last epoch stay.
+    c.takeSnapshot(1, 6);
+    assertEquals(6, leader.logStartOffset());
+    assertEquals(6, leader.logEndOffset());
+    assertEquals(1, leader.lastEpoch());
+    assertEquals(List.of(), leader.entries(6, 6));
+    proposeAndSettle(c, 1);
+    assertEquals(7, c.node(3).highWatermark());
+  }
+
+  @Test
+  void theLogStartIsMatchedByTheSnapshotId() {
+    TestCluster c = electedCluster();
+    RaftNode leader = c.node(1);
+    proposeAndSettle(c, 3);
+    c.takeSnapshot(1, 3); // (3, 1)
+    c.take(m -> true);
+
+    c.step(new FetchRequest(2, 1, 1, 3, 1, 2, 0, 4)); // at the start, with the snapshot's epoch: entries
+    FetchResponse ok = onlyFetchResponse(c.take(m -> m.from() == 1));
+    assertFalse(ok.snapshotNeeded());
+    assertFalse(ok.diverging());
+    assertEquals(List.of(leader.entry(3)), ok.entries());
+    assertEquals(3, ok.logStartOffset());
+
+    c.step(new FetchRequest(2, 1, 1, 3, 0, 2, 0, 4)); // at the start, but another epoch below it
+    FetchResponse mismatch = onlyFetchResponse(c.take(m -> m.from() == 1));
+    assertTrue(mismatch.snapshotNeeded());
+    assertEquals(new OffsetAndEpoch(3, 1), mismatch.snapshotId());
+    assertEquals(RaftError.NONE, mismatch.error());
+    assertTrue(mismatch.entries().isEmpty());
+
+    c.step(new FetchRequest(2, 1, 1, 2, 1, 2, 0, 4)); // below the start
+    FetchResponse below = onlyFetchResponse(c.take(m -> m.from() == 1));
+    assertTrue(below.snapshotNeeded());
+    assertEquals(new OffsetAndEpoch(3, 1), below.snapshotId());
+    assertEquals(-1, below.divergingEpoch());
+  }
+
+  @Test
+  void laggingFollowerAndObserverInstallTheLeadersSnapshotThenCatchUp() {
+    TestCluster c = electedCluster();
+    RaftNode leader = c.node(1);
+    RaftNode f3 = c.node(3);
+    c.drop = m -> m.from() == 3 || m.to() == 3;
+    proposeAndSettle(c, 5);
+    assertEquals(6, leader.highWatermark());
+    assertEquals(1, f3.logEndOffset());
+    OffsetAndEpoch snap = c.takeSnapshot(1, 4);
+
+    c.drop = m -> false;
+    c.run(1500, 10); // node 3's lost fetch times out and is sent again; it is below the log start
+    assertEquals(List.of(new Ready.SnapshotFetch(1, snap)), c.snapshotFetches.get(3));
+    assertEquals(snap, f3.pendingSnapshotFetch().orElseThrow());
+    assertEquals(1, f3.logEndOffset(), "nothing changes before the install");
+
+    // While the shell downloads: no fetch, and no campaign, even well past the fetch timeout.
+    long fetches = fetchesSentBy(c, 3);
+    proposeAndSettle(c, 1);
+    c.run(6000, 10);
+    assertEquals(fetches, fetchesSentBy(c, 3));
+    assertEquals(RaftRole.FOLLOWER, f3.role());
+    assertEquals(1, f3.leaderId());
+    assertEquals(1, f3.epoch());
+    assertEquals(1, c.snapshotFetches.get(3).size(), "announced once");
+    assertEquals(RaftRole.LEADER, leader.role());
+
+    int readies = c.readies.get(3).size();
+    c.install(3, snap);
+    assertEquals(4, c.readies.get(3).get(readies).highWatermark().getAsLong(), "the HW jumps to the snapshot");
+    c.deliverAll();
+    assertEquals(4, f3.logStartOffset());
+    assertEquals(snap, f3.latestSnapshot());
+    assertEquals(leader.logEndOffset(), f3.logEndOffset());
+    assertEquals(leader.entries(4, leader.logEndOffset()), c.log(3));
+    assertEquals(leader.entries(4, leader.logEndOffset()), f3.entries(4, f3.logEndOffset()));
+    assertEquals(leader.highWatermark(), f3.highWatermark());
+    assertThrowsIae(() -> f3.entries(0, 4), "the installed log starts at the snapshot");
+
+    // A new observer starts from nothing: it finds the leader, is named the snapshot, installs it.
+    RaftNode obs = c.add(RaftConfig.of(101, THREE));
+    c.run(500, 10);
+    assertEquals(List.of(new Ready.SnapshotFetch(1, snap)), c.snapshotFetches.get(101));
+    c.install(101, snap);
+    c.run(500, 10);
+    assertEquals(RaftRole.OBSERVER, obs.role());
+    assertEquals(leader.highWatermark(), obs.highWatermark());
+    assertEquals(leader.entries(4, leader.logEndOffset()), obs.entries(4, obs.logEndOffset()));
+  }
+
+  @Test
+  void aFailedDownloadIsAskedForAgainAndTheTimersResume() {
+    TestCluster c = electedCluster();
+    RaftNode leader = c.node(1);
+    RaftNode f3 = c.node(3);
+    c.drop = m -> m.from() == 3 || m.to() == 3;
+    proposeAndSettle(c, 5);
+    OffsetAndEpoch first = c.takeSnapshot(1, 3);
+    c.drop = m -> false;
+    c.run(1500, 10);
+    assertEquals(List.of(new Ready.SnapshotFetch(1, first)), c.snapshotFetches.get(3));
+
+    // Meanwhile the leader compacts further; the download fails; the next fetch names the newer one.
+    OffsetAndEpoch second = c.takeSnapshot(1, 6);
+    f3.snapshotFetchFailed(c.now);
+    c.drain(3);
+    c.run(200, 10);
+    assertEquals(List.of(new Ready.SnapshotFetch(1, first), new Ready.SnapshotFetch(1, second)),
+        c.snapshotFetches.get(3));
+
+    // The shell may not install an older snapshot than the one named, nor one nobody asked for.
+    try {
+      f3.snapshotInstalled(first, c.now);
+      throw new AssertionError("an older snapshot than the one named was accepted");
+    } catch (IllegalArgumentException expected) {
+      // fine
+    }
+    RaftNode f2 = c.node(2);
+    try {
+      f2.snapshotInstalled(second, c.now);
+      throw new AssertionError("an install without a pending download was accepted");
+    } catch (IllegalStateException expected) {
+      // fine
+    }
+
+    // Node 3 loses everyone mid-download: it does not campaign (nor drop its leader) until the shell
+    // gives the download up; then its ordinary timers run: it fetches, times out, starts a pre-vote.
+    c.drop = m -> m.from() == 3 || m.to() == 3;
+    c.run(6000, 10);
+    assertEquals(RaftRole.FOLLOWER, f3.role());
+    assertEquals(1, f3.leaderId());
+    long fetches = fetchesSentBy(c, 3);
+    f3.snapshotFetchFailed(c.now);
+    c.drain(3);
+    c.run(100, 10);
+    assertTrue(fetchesSentBy(c, 3) > fetches, "fetches again after the backoff");
+    c.run(3000, 10);
+    assertEquals(RaftRole.PROSPECTIVE, f3.role());
+    assertEquals(RaftRole.LEADER, leader.role(), "the healthy leader was not disturbed");
+  }
+
+  @Test
+  void aLeaderCountsSnapshotDownloadsForCheckQuorum() {
+    TestCluster c = electedCluster();
+    RaftNode leader = c.node(1);
+    c.drop = m -> m.from() == 3 || m.to() == 3;
+    proposeAndSettle(c, 3);
+    c.takeSnapshot(1, 4);
+    c.drop = m -> false;
+    c.run(1500, 10);
+    assertEquals(1, c.snapshotFetches.get(3).size());
+
+    // Node 2 is cut off; node 3 only downloads. Its download requests keep the leader in office.
+    c.drop = m -> m.from() == 2 || m.to() == 2;
+    for (int i = 0; i < 12; i++) {
+      c.run(500, 10);
+      leader.snapshotFetchServed(3, 1, c.now);
+      c.drain(1);
+    }
+    assertEquals(RaftRole.LEADER, leader.role());
+    c.run(2600, 10); // without them, check-quorum fires
+    assertEquals(RaftRole.UNATTACHED, leader.role());
+  }
+
+  @Test
+  void aNodeRestartsFromItsSnapshotAndTheLogAfterIt() {
+    TestCluster c = electedCluster();
+    RaftNode leader = c.node(1);
+    proposeAndSettle(c, 5);
+    assertEquals(6, c.node(2).highWatermark());
+
+    // Node 2: snapshot at 4 plus the tail [4, 6).
+    OffsetAndEpoch s2 = c.takeSnapshot(2, 4);
+    RaftNode n2 = c.restart(2);
+    assertEquals(s2, n2.latestSnapshot());
+    assertEquals(4, n2.logStartOffset());
+    assertEquals(6, n2.logEndOffset());
+    assertEquals(4, n2.highWatermark(), "the snapshot is committed");
+    assertEquals(6, n2.durableEndOffset());
+    assertEquals(1, n2.lastEpoch());
+    // Node 3: a snapshot of its whole log, so no tail.
+    OffsetAndEpoch s3 = c.takeSnapshot(3, 6);
+    RaftNode n3 = c.restart(3);
+    assertEquals(6, n3.logStartOffset());
+    assertEquals(6, n3.logEndOffset());
+    assertEquals(1, n3.lastEpoch(), "an empty log's last epoch is the snapshot's");
+    assertEquals(s3, n3.latestSnapshot());
+
+    c.run(500, 10);
+    assertEquals(6, n2.highWatermark());
+    proposeAndSettle(c, 1);
+    assertEquals(7, n2.highWatermark());
+    assertEquals(7, n3.highWatermark());
+    assertEquals(leader.entries(6, 7), n3.entries(6, 7));
+
+    // The leader restarts from a snapshot of everything: a new leader is elected and all converge.
+    c.takeSnapshot(1, 7);
+    c.restart(1);
+    assertEquals(7, c.node(1).logStartOffset());
+    c.run(4000, 10);
+    RaftNode newLeader = c.leader();
+    assertNotNull(newLeader);
+    assertTrue(newLeader.epoch() >= 2);
+    newLeader.propose(List.of(bytes("after")), c.now);
+    c.drainAll();
+    c.run(500, 10);
+    long hw = newLeader.highWatermark();
+    assertEquals(newLeader.logEndOffset(), hw);
+    for (int id = 1; id <= 3; id++) assertEquals(hw, c.node(id).highWatermark(), c.node(id).toString());
+
+    // Entries must start at the snapshot and never go back in epoch.
+    assertThrowsIae(() -> new RaftNode(RaftConfig.of(2, THREE), PersistentState.INITIAL, new OffsetAndEpoch(4, 1),
+        List.of(entry(5, 1)), 0, new SplittableRandom(1)), "a gap after the snapshot");
+    assertThrowsIae(() -> new RaftNode(RaftConfig.of(2, THREE), PersistentState.INITIAL, new OffsetAndEpoch(4, 2),
+        List.of(entry(4, 1)), 0, new SplittableRandom(1)), "an epoch below the snapshot's");
+  }
+
+  @Test
+  void aFollowerThatDivergesInACompactedRegionIsSentTheSnapshot() {
+    TestCluster c = new TestCluster();
+    PersistentState s = new PersistentState(3, -1, -1);
+    List<LogEntry> good = List.of(entry(0, 1), entry(1, 1), entry(2, 1), entry(3, 3), entry(4, 3), entry(5, 3),
+        entry(6, 3));
+    List<LogEntry> stale = List.of(entry(0, 1), entry(1, 1), entry(2, 1), entry(3, 2), entry(4, 2), entry(5, 2),
+        entry(6, 2), entry(7, 2));
+    c.add(RaftConfig.of(1, THREE), s, good);
+    c.add(RaftConfig.of(2, THREE), s, good);
+    c.add(RaftConfig.of(3, THREE), s, stale);
+    c.drop = m -> m.from() == 3 || m.to() == 3;
+    c.tick(1, 2000);
+    c.deliverAll();
+    RaftNode leader = c.node(1);
+    assertEquals(RaftRole.LEADER, leader.role());
+    assertEquals(4, leader.epoch());
+    assertEquals(8, leader.highWatermark());
+    // Compact past offset 3, where node 3's log (epoch 2 from offset 3 on) leaves the leader's.
+    OffsetAndEpoch snap = c.takeSnapshot(1, 6);
+    assertEquals(new OffsetAndEpoch(6, 3), snap);
+
+    c.drop = m -> false;
+    c.run(1500, 10);
+    RaftNode f3 = c.node(3);
+    assertEquals(1, f3.leaderId());
+    // Its fetch (offset 8, last epoch 2) cannot be matched: epoch 2 is older than the snapshot's.
+    assertEquals(List.of(new Ready.SnapshotFetch(1, snap)), c.snapshotFetches.get(3));
+    assertTrue(c.readies.get(3).stream().allMatch(r -> r.truncateTo().isEmpty()), "no truncation: the install replaces it");
+    assertEquals(stale, c.log(3));
+
+    c.install(3, snap);
+    c.deliverAll();
+    assertEquals(leader.entries(6, leader.logEndOffset()), c.log(3));
+    assertEquals(8, f3.highWatermark());
+    assertEquals(4, f3.lastEpoch());
+  }
+
+  @Test
+  void aSnapshotAnswerIsAnnouncedOnceAndStopsFetchingWithoutBusyTimers() {
+    RaftNode n = new RaftNode(RaftConfig.of(3, THREE), new PersistentState(1, 1, 1), List.of(entry(0, 1)), 0, 0,
+        new SplittableRandom(3));
+    FetchRequest first = assertInstanceOf(FetchRequest.class, n.ready().messages().get(0));
+    assertEquals(1, first.fetchOffset());
+
+    // A malformed answer (a "snapshot" at or below our HW) is ignored; we ask again after the backoff.
+    n.step(new FetchResponse(1, 3, 1, 1, RaftError.NONE, 1, 1, List.of(), 0, -1, -1, 0, 0, 0), 10);
+    assertTrue(n.ready().snapshotToFetch().isEmpty());
+    n.tick(10 + n.config().retryBackoffMs());
+    assertEquals(1, n.ready().messages().size(), "fetches again");
+
+    n.step(new FetchResponse(1, 3, 1, 1, RaftError.NONE, 1, 1, List.of(), 5, -1, -1, 5, 5, 1), 100);
+    assertEquals(new Ready.SnapshotFetch(1, new OffsetAndEpoch(5, 1)), n.ready().snapshotToFetch().orElseThrow());
+    assertFalse(n.hasReady(), "announced once");
+    assertTrue(n.nextDeadlineMs() > 100, "nothing due while downloading: " + n.nextDeadlineMs());
+    for (long t = 100; t < 10_000; t = n.nextDeadlineMs()) {
+      n.tick(n.nextDeadlineMs());
+      assertTrue(n.ready().messages().isEmpty(), "neither fetches nor campaigns");
+    }
+    assertEquals(RaftRole.FOLLOWER, n.role());
+  }
+
+  @Test
+  void installingASnapshotOfANewerEpochMovesTheNodeToThatEpoch() {
+    RaftNode n = new RaftNode(RaftConfig.of(3, THREE), new PersistentState(1, 1, 1), List.of(entry(0, 1)), 0, 0,
+        new SplittableRandom(3));
+    n.ready();
+    n.step(new FetchResponse(1, 3, 1, 1, RaftError.NONE, 1, 1, List.of(), 5, -1, -1, 5, 5, 1), 10);
+    n.ready();
+    // The shell got a newer snapshot than the one named, from a replica already in epoch 3.
+    n.snapshotInstalled(new OffsetAndEpoch(9, 3), 20);
+    assertEquals(3, n.epoch());
+    assertEquals(RaftRole.UNATTACHED, n.role());
+    assertEquals(-1, n.leaderId());
+    assertEquals(9, n.logStartOffset());
+    assertEquals(9, n.logEndOffset());
+    assertEquals(3, n.lastEpoch());
+    assertEquals(9, n.highWatermark());
+    assertEquals(9, n.durableEndOffset());
+    Ready r = n.ready();
+    assertEquals(new PersistentState(3, -1, -1), r.state().orElseThrow(), "no vote cast in the new epoch");
+    assertEquals(9, r.highWatermark().getAsLong());
+    assertTrue(n.pendingSnapshotFetch().isEmpty());
   }
 }

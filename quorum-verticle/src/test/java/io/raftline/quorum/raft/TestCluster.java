@@ -10,7 +10,10 @@ import java.util.function.Predicate;
 /**
  * A hand-driven cluster for unit tests: plays the IO shell for each node (persist state, apply the log,
  * collect messages, optionally report fsyncs at once) and delivers messages in FIFO order on request.
- * Unlike {@link RaftSimulationTest} nothing happens unless the test asks for it.
+ * Unlike {@link RaftSimulationTest} nothing happens unless the test asks for it. Each node's log is kept
+ * from its log start on ({@link #starts}); snapshots are only ids here (their content is the committed
+ * prefix, which the simulation checks), and a download asked for in a Ready is recorded in
+ * {@link #snapshotFetches} and completed only when the test calls {@link #install}.
  */
 final class TestCluster {
 
@@ -18,6 +21,9 @@ final class TestCluster {
   final TreeMap<Integer, List<LogEntry>> logs = new TreeMap<>();
   final TreeMap<Integer, PersistentState> persisted = new TreeMap<>();
   final TreeMap<Integer, List<Ready>> readies = new TreeMap<>();
+  final TreeMap<Integer, Long> starts = new TreeMap<>();
+  final TreeMap<Integer, OffsetAndEpoch> snapshots = new TreeMap<>();
+  final TreeMap<Integer, List<Ready.SnapshotFetch>> snapshotFetches = new TreeMap<>();
   final ArrayList<RaftMessage> inFlight = new ArrayList<>();
   long now;
   boolean autoDurable = true;
@@ -34,14 +40,57 @@ final class TestCluster {
   }
 
   RaftNode add(RaftConfig config, PersistentState state, List<LogEntry> log) {
+    return add(config, state, OffsetAndEpoch.ZERO, log);
+  }
+
+  /** Adds (or restarts) a node that holds {@code snapshot} and the durable {@code log} after it. */
+  RaftNode add(RaftConfig config, PersistentState state, OffsetAndEpoch snapshot, List<LogEntry> log) {
     int id = config.localId();
-    RaftNode n = new RaftNode(config, state, log, 0, now, new SplittableRandom(id * 7919L));
+    RaftNode n = snapshot.equals(OffsetAndEpoch.ZERO)
+        ? new RaftNode(config, state, log, 0, now, new SplittableRandom(id * 7919L))
+        : new RaftNode(config, state, snapshot, log, now, new SplittableRandom(id * 7919L));
     nodes.put(id, n);
     logs.put(id, new ArrayList<>(log));
+    starts.put(id, snapshot.offset());
+    snapshots.put(id, snapshot);
     persisted.put(id, state);
-    readies.put(id, new ArrayList<>());
+    readies.putIfAbsent(id, new ArrayList<>());
+    snapshotFetches.putIfAbsent(id, new ArrayList<>());
     drain(id);
     return n;
+  }
+
+  /** Restarts node {@code id} from what it persisted: quorum state, snapshot and log (all taken as durable). */
+  RaftNode restart(int id) {
+    return add(nodes.get(id).config(), persisted.get(id), snapshots.get(id), logs.get(id));
+  }
+
+  /** The shell of node {@code id} snapshots its state machine at {@code offset} (at most its HW). */
+  OffsetAndEpoch takeSnapshot(int id, long offset) {
+    RaftNode n = nodes.get(id);
+    OffsetAndEpoch snap = new OffsetAndEpoch(offset, n.entry(offset - 1).epoch());
+    n.snapshotTaken(snap);
+    List<LogEntry> log = logs.get(id);
+    long start = starts.get(id);
+    log.subList(0, (int) (offset - start)).clear();
+    starts.put(id, offset);
+    snapshots.put(id, snap);
+    drain(id);
+    return snap;
+  }
+
+  /** The shell of node {@code id} finished downloading {@code snap}: its log is now empty from there. */
+  void install(int id, OffsetAndEpoch snap) {
+    logs.put(id, new ArrayList<>());
+    starts.put(id, snap.offset());
+    snapshots.put(id, snap);
+    nodes.get(id).snapshotInstalled(snap, now);
+    drain(id);
+  }
+
+  /** The log of node {@code id} as the shell holds it, from its start. */
+  List<LogEntry> log(int id) {
+    return logs.get(id);
   }
 
   RaftNode node(int id) {
@@ -57,12 +106,14 @@ final class TestCluster {
       readies.get(id).add(r);
       r.state().ifPresent(s -> persisted.put(id, s));
       List<LogEntry> log = logs.get(id);
+      long start = starts.get(id);
       r.truncateTo().ifPresent(t -> {
-        while (log.size() > t) log.remove(log.size() - 1);
+        while (start + log.size() > t) log.remove(log.size() - 1);
       });
       log.addAll(r.entries());
       for (RaftMessage m : r.messages()) if (!drop.test(m)) inFlight.add(m);
-      if (autoDurable && (r.truncateTo().isPresent() || !r.entries().isEmpty())) n.appendDurable(log.size());
+      r.snapshotToFetch().ifPresent(f -> snapshotFetches.get(id).add(f));
+      if (autoDurable && (r.truncateTo().isPresent() || !r.entries().isEmpty())) n.appendDurable(start + log.size());
     }
   }
 
