@@ -404,7 +404,12 @@ public final class RaftNode {
    * the epoch of the entry at {@code id.offset() - 1}. The node drops the entries below it from memory,
    * moves {@link #logStartOffset()} to it (the shell may delete its log below it whenever it likes), and
    * counts them as durable. As leader it answers fetches below its log start by naming this snapshot.
-   * An id not newer than {@link #latestSnapshot()} is ignored.
+   * An id not newer than {@link #latestSnapshot()} is ignored. {@link #entryEpoch} gives the epoch.
+   *
+   * <p>The shell must fsync its log (truncations included) before it writes the snapshot: otherwise a
+   * crash could bring back, above the snapshot, log entries that were truncated before it, and the
+   * restarted node would take them for the continuation of the snapshot. On a restart it passes this
+   * snapshot and the durable log from its offset on to the constructor.
    *
    * @throws IllegalArgumentException if the offset is above the high watermark or the epoch is wrong
    */
