@@ -45,6 +45,12 @@ public final class NodeConfig {
     key("broker.rack", "", "this broker's rack, for replica placement");
     key("controller.quorum.election.timeout.ms", "1000", "Raft election timeout (>= 10)");
     key("controller.quorum.fetch.timeout.ms", "2000", "Raft fetch timeout (>= 10)");
+    key("broker.session.timeout.ms", "9000", "a broker silent this long is fenced (>= 10)");
+    key("broker.heartbeat.interval.ms", "2000", "how often a broker heartbeats to the controller (>= 10)");
+    key("metadata.log.max.record.bytes.between.snapshots", "20971520",
+        "snapshot the metadata image after this many bytes of records (>= 1)");
+    key("metadata.log.max.snapshot.interval.ms", "3600000",
+        "snapshot the metadata image at least this often while it changes (>= 1)");
     key("http.listener", DEFAULT_HTTP_LISTENER, "host:port of the HTTP listener serving /metrics, /health/live and "
         + "/health/ready; port 0 picks a free port; 'none' disables it");
   }
@@ -74,6 +80,14 @@ public final class NodeConfig {
     intValue("message.max.bytes", 1, Integer.MAX_VALUE);
     intValue("controller.quorum.election.timeout.ms", 10, Integer.MAX_VALUE);
     intValue("controller.quorum.fetch.timeout.ms", 10, Integer.MAX_VALUE);
+    intValue("broker.session.timeout.ms", 10, Integer.MAX_VALUE);
+    intValue("broker.heartbeat.interval.ms", 10, Integer.MAX_VALUE);
+    intValue("metadata.log.max.record.bytes.between.snapshots", 1, Integer.MAX_VALUE);
+    intValue("metadata.log.max.snapshot.interval.ms", 1, Integer.MAX_VALUE);
+    if (intSetting("broker.heartbeat.interval.ms") >= intSetting("broker.session.timeout.ms")) {
+      throw new ConfigException("broker.heartbeat.interval.ms (" + intSetting("broker.heartbeat.interval.ms")
+          + ") must be below broker.session.timeout.ms (" + intSetting("broker.session.timeout.ms") + ")");
+    }
     checkRoles();
   }
 

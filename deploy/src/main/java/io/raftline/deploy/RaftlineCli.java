@@ -54,7 +54,7 @@ import picocli.CommandLine.ParentCommand;
     description = "A Kafka-style log with a Raft metadata quorum.",
     subcommands = {RaftlineCli.NodeCommand.class, RaftlineCli.ClusterCommand.class, RaftlineCli.StorageCommand.class, RaftlineCli.TopicsCommand.class,
         RaftlineCli.ProduceCommand.class, RaftlineCli.ConsumeCommand.class, RaftlineCli.QuorumCommand.class,
-        RaftlineCli.PerfCommand.class, RaftlineCli.MetadataShellCommand.class})
+        RaftlineCli.PerfCommand.class, RaftlineCli.MetadataShellCommand.class, RaftlineCli.ConfigsCommand.class})
 public final class RaftlineCli implements Callable<Integer> {
   PrintWriter out;
   PrintWriter err;
@@ -605,6 +605,88 @@ public final class RaftlineCli implements Callable<Integer> {
         }
         quietLogs();
         QuorumBenchmark.run(voters, records, recordsPerAppend, inFlight, dir, parent.cli.out);
+        return 0;
+      }
+    }
+  }
+
+  @Command(name = "configs", description = "Describe and alter topic configs and cluster-wide broker defaults.",
+      subcommands = {ConfigsCommand.Describe.class, ConfigsCommand.Alter.class})
+  static final class ConfigsCommand extends CommandGroup {
+    /** The resource the options name: a topic, or the cluster-wide broker defaults. */
+    static final class Entity {
+      @Option(names = "--entity-type", required = true, description = "topics or brokers") String type;
+      @Option(names = "--entity-name", description = "the topic name") String name;
+      @Option(names = "--entity-default", description = "with --entity-type brokers: the cluster-wide defaults")
+      boolean entityDefault;
+
+      String resourceType() {
+        if (type.equals("topics")) {
+          if (name == null || entityDefault) {
+            throw new IllegalArgumentException("--entity-type topics needs --entity-name TOPIC");
+          }
+          return "TOPIC";
+        }
+        if (type.equals("brokers")) {
+          if (!entityDefault || name != null) {
+            throw new IllegalArgumentException("--entity-type brokers supports --entity-default only (cluster-wide defaults)");
+          }
+          return "BROKER";
+        }
+        throw new IllegalArgumentException("--entity-type must be topics or brokers, got '" + type + "'");
+      }
+
+      String resourceName() {
+        return name == null ? "" : name;
+      }
+    }
+
+    @Command(name = "describe", description = "Show every config of a topic with its value and source, or the "
+        + "cluster-wide broker defaults that are set.")
+    static final class Describe implements Callable<Integer> {
+      @ParentCommand ConfigsCommand parent;
+      @Option(names = "--bootstrap-server", required = true, paramLabel = "HOST:PORT") String bootstrap;
+      @CommandLine.ArgGroup(exclusive = false, multiplicity = "1") Entity entity;
+
+      @Override
+      public Integer call() throws Exception {
+        String type = entity.resourceType();
+        Map<String, io.raftline.client.ConfigEntry> entries = withClient(bootstrap, Map.of(),
+            c -> await(c.admin().describeConfigs(type, entity.resourceName()), TopicsCommand.ADMIN_TIMEOUT_MS));
+        parent.cli.out.println((type.equals("TOPIC") ? "Configs for topic " + entity.name
+            : "Cluster-wide broker defaults") + ":");
+        entries.values().forEach(e -> parent.cli.out.println("  " + e.name() + "=" + e.value() + " (" + e.source() + ")"));
+        return 0;
+      }
+    }
+
+    @Command(name = "alter", description = "Set and delete config keys of a topic or of the cluster-wide broker "
+        + "defaults; all or nothing.")
+    static final class Alter implements Callable<Integer> {
+      @ParentCommand ConfigsCommand parent;
+      @Option(names = "--bootstrap-server", required = true, paramLabel = "HOST:PORT") String bootstrap;
+      @CommandLine.ArgGroup(exclusive = false, multiplicity = "1") Entity entity;
+      @Option(names = "--add-config", paramLabel = "K=V[,K=V...]", split = ",") List<String> add = new ArrayList<>();
+      @Option(names = "--delete-config", paramLabel = "K[,K...]", split = ",") List<String> delete = new ArrayList<>();
+
+      @Override
+      public Integer call() throws Exception {
+        String type = entity.resourceType();
+        if (add.isEmpty() && delete.isEmpty()) {
+          throw new IllegalArgumentException("give --add-config and/or --delete-config");
+        }
+        Map<String, String> set = new LinkedHashMap<>();
+        for (String kv : add) {
+          int eq = kv.indexOf('=');
+          if (eq <= 0) {
+            throw new IllegalArgumentException("--add-config '" + kv + "' is not KEY=VALUE");
+          }
+          set.put(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
+        }
+        withClient(bootstrap, Map.of(), c -> await(c.admin().incrementalAlterConfigs(type, entity.resourceName(), set,
+            delete), TopicsCommand.ADMIN_TIMEOUT_MS));
+        parent.cli.out.println("Completed updating config for " + (type.equals("TOPIC") ? "topic " + entity.name
+            : "the cluster-wide broker defaults") + ".");
         return 0;
       }
     }

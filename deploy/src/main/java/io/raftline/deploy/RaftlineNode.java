@@ -85,7 +85,10 @@ public final class RaftlineNode {
         clusterId, metadataAddress,
         config.intSetting("controller.quorum.election.timeout.ms"),
         config.intSetting("controller.quorum.fetch.timeout.ms"),
-        new ControllerConfig(config.intSetting("num.partitions"), config.intSetting("default.replication.factor"))),
+        new ControllerConfig(config.intSetting("num.partitions"), config.intSetting("default.replication.factor"),
+            config.intSetting("broker.session.timeout.ms")),
+        config.intSetting("metadata.log.max.record.bytes.between.snapshots"),
+        config.intSetting("metadata.log.max.snapshot.interval.ms")),
         registry);
     return vertx.deployVerticle(quorum).compose(id -> {
       quorumDeployment = id;
@@ -95,7 +98,7 @@ public final class RaftlineNode {
       NodeConfig.Listener listener = config.brokerListener();
       broker = new BrokerVerticle(new BrokerConfig(config.nodeId(), listener.name(), listener.host(), listener.port(),
           config.logDirs(), votersWithBoundPort(), metadataAddress, config.intSetting("message.max.bytes"),
-          clusterId, config.stringSetting("broker.rack")));
+          clusterId, config.stringSetting("broker.rack"), config.intSetting("broker.heartbeat.interval.ms")));
       return vertx.deployVerticle(broker).map(bid -> {
         brokerDeployment = bid;
         return (Void) null;

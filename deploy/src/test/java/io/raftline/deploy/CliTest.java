@@ -136,4 +136,30 @@ class CliTest {
     assertEquals(0, r.exit());
     Storage.checkClusterId(r.out().strip());
   }
+
+  @Test
+  void configsDescribeAndAlter() {
+    assertEquals(0, cli("", "topics", "create", "--bootstrap-server", bootstrap, "--topic", "conf").exit());
+    Result altered = cli("", "configs", "alter", "--bootstrap-server", bootstrap, "--entity-type", "topics",
+        "--entity-name", "conf", "--add-config", "cleanup.policy=compact,retention.ms=1000");
+    assertEquals(0, altered.exit(), altered.err());
+    Result described = cli("", "configs", "describe", "--bootstrap-server", bootstrap, "--entity-type", "topics",
+        "--entity-name", "conf");
+    assertEquals(0, described.exit(), described.err());
+    assertTrue(described.out().contains("cleanup.policy=compact (DYNAMIC_TOPIC_CONFIG)"), described.out());
+    assertTrue(described.out().contains("min.insync.replicas=1 (DEFAULT_CONFIG)"), described.out());
+    assertEquals(0, cli("", "configs", "alter", "--bootstrap-server", bootstrap, "--entity-type", "topics",
+        "--entity-name", "conf", "--delete-config", "retention.ms").exit());
+    assertTrue(cli("", "configs", "describe", "--bootstrap-server", bootstrap, "--entity-type", "topics",
+        "--entity-name", "conf").out().contains("retention.ms=604800000 (DEFAULT_CONFIG)"));
+    assertFailsWithOneLine(cli("", "configs", "alter", "--bootstrap-server", bootstrap, "--entity-type", "topics",
+        "--entity-name", "conf", "--add-config", "cleanup.policy=shred"), "INVALID_CONFIG");
+    assertFailsWithOneLine(cli("", "configs", "describe", "--bootstrap-server", bootstrap, "--entity-type", "groups",
+        "--entity-name", "g"), "--entity-type");
+    Result defaults = cli("", "configs", "alter", "--bootstrap-server", bootstrap, "--entity-type", "brokers",
+        "--entity-default", "--add-config", "log.retention.ms=5000");
+    assertEquals(0, defaults.exit(), defaults.err());
+    assertTrue(cli("", "configs", "describe", "--bootstrap-server", bootstrap, "--entity-type", "brokers",
+        "--entity-default").out().contains("log.retention.ms=5000"));
+  }
 }

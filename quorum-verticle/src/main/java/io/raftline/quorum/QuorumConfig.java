@@ -19,6 +19,10 @@ import java.util.List;
  * @param electionTimeoutMs {@code controller.quorum.election.timeout.ms}
  * @param fetchTimeoutMs {@code controller.quorum.fetch.timeout.ms}
  * @param controller cluster defaults for the active controller
+ * @param snapshotMaxBytes {@code metadata.log.max.record.bytes.between.snapshots}: snapshot once this many
+ *     bytes of records were committed since the last snapshot
+ * @param snapshotIntervalMs {@code metadata.log.max.snapshot.interval.ms}: snapshot at least this often
+ *     while records keep coming
  */
 public record QuorumConfig(
     int nodeId,
@@ -30,7 +34,18 @@ public record QuorumConfig(
     String metadataAddress,
     int electionTimeoutMs,
     int fetchTimeoutMs,
-    ControllerConfig controller) {
+    ControllerConfig controller,
+    long snapshotMaxBytes,
+    long snapshotIntervalMs) {
+
+  public static final long DEFAULT_SNAPSHOT_MAX_BYTES = 20L * 1024 * 1024;
+  public static final long DEFAULT_SNAPSHOT_INTERVAL_MS = 3_600_000;
+
+  public QuorumConfig(int nodeId, List<QuorumVoter> voters, String host, int port, Path metadataLogDir,
+      String clusterId, String metadataAddress, int electionTimeoutMs, int fetchTimeoutMs, ControllerConfig controller) {
+    this(nodeId, voters, host, port, metadataLogDir, clusterId, metadataAddress, electionTimeoutMs, fetchTimeoutMs,
+        controller, DEFAULT_SNAPSHOT_MAX_BYTES, DEFAULT_SNAPSHOT_INTERVAL_MS);
+  }
 
   public QuorumConfig {
     voters = List.copyOf(voters);

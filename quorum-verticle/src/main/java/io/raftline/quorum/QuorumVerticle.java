@@ -45,7 +45,17 @@ import io.raftline.quorum.log.MetadataLog;
 import io.raftline.quorum.log.MetadataLogConfig;
 import io.raftline.quorum.log.QuorumState;
 import io.raftline.quorum.log.QuorumStateFile;
+import io.raftline.metadata.snapshot.MetadataSnapshot;
+import io.raftline.metadata.snapshot.SnapshotId;
+import io.raftline.protocol.quorum.FetchSnapshotRequest;
+import io.raftline.protocol.quorum.FetchSnapshotResponse;
 import io.raftline.quorum.raft.LogEntry;
+import io.raftline.quorum.raft.OffsetAndEpoch;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import io.raftline.quorum.raft.PersistentState;
 import io.raftline.quorum.raft.ProposeResult;
 import io.raftline.quorum.raft.RaftConfig;
@@ -128,6 +138,14 @@ public final class QuorumVerticle extends AbstractVerticle {
   /** Requests from peers whose Raft response the core has not produced yet. */
   private final Map<ReplyKey, Promise<RaftMessage>> pendingReplies = new HashMap<>();
 
+  /** The newest snapshot on disk ((0, 0) if none). */
+  private SnapshotId latestSnapshot = new SnapshotId(0, 0);
+  private long bytesSinceSnapshot;
+  private long lastSnapshotAtMs;
+  private boolean snapshotting;
+  private boolean downloading;
+  private static final int SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+  private static final int SNAPSHOTS_KEPT = 2;
   private Future<Void> lastStateWrite = Future.succeededFuture();
   private boolean flushInFlight;
   private long truncatedWhileFlushing = Long.MAX_VALUE;
@@ -168,10 +186,21 @@ public final class QuorumVerticle extends AbstractVerticle {
     metrics = new QuorumMetrics(registry, config.nodeId(), () -> status);
     controller = new QuorumController(config.controller(), new SplittableRandom());
     stateFile = new QuorumStateFile(config.metadataLogDir().resolve("quorum-state"));
-    record Recovered(QuorumState state, List<LogEntry> entries, long startOffset) {}
+    record Recovered(QuorumState state, List<LogEntry> entries, SnapshotId snapshot, MetadataImage image) {}
     onDisk(() -> {
       log = MetadataLog.open(config.metadataLogDir(), MetadataLogConfig.defaults());
-      return new Recovered(stateFile.read().orElse(QuorumState.initial()), log.readAll(), log.startOffset());
+      SnapshotOnDisk snapshot = newestUsableSnapshot(log.startOffset());
+      if (log.endOffset() < snapshot.id().endOffset()) {
+        // The log ends before the snapshot does (a crash during an install): nothing in it is needed.
+        log.resetTo(snapshot.id().endOffset());
+      }
+      List<LogEntry> tail = new ArrayList<>();
+      for (LogEntry e : log.readAll()) {
+        if (e.offset() >= snapshot.id().endOffset()) {
+          tail.add(e);
+        }
+      }
+      return new Recovered(stateFile.read().orElse(QuorumState.initial()), tail, snapshot.id(), snapshot.image());
     }).compose(recovered -> {
       java.util.Set<Integer> voterIds = config.voters().stream().map(QuorumVoter::id).collect(Collectors.toSet());
       RaftConfig raftConfig = RaftConfig.of(config.nodeId(), voterIds)
@@ -181,8 +210,12 @@ public final class QuorumVerticle extends AbstractVerticle {
           // One fetch round trip includes the follower's fsync, so each should carry a lot.
           .withLimits(MAX_FETCH_ENTRIES, MAX_FETCH_BYTES, raftConfig.maxBatchEntries());
       QuorumState s = recovered.state();
+      image = recovered.image();
+      latestSnapshot = recovered.snapshot();
+      lastSnapshotAtMs = now();
       node = new RaftNode(raftConfig, new PersistentState(s.epoch(), s.votedFor(), s.leaderId()),
-          recovered.entries(), recovered.startOffset(), now(), new SplittableRandom());
+          new OffsetAndEpoch(recovered.snapshot().endOffset(), recovered.snapshot().epoch()), recovered.entries(),
+          now(), new SplittableRandom());
       grpcClient = GrpcClient.client(vertx, new GrpcClientOptions().setMaxMessageSize(MAX_GRPC_MESSAGE_BYTES)
           .setTimeout(Math.max(5_000, raftConfig.fetchMaxWaitMs() + raftConfig.requestTimeoutMs()))
           .setTimeoutUnit(TimeUnit.MILLISECONDS).setScheduleDeadlineAutomatically(true));
@@ -320,6 +353,7 @@ public final class QuorumVerticle extends AbstractVerticle {
     }
     ready.roleChange().ifPresent(this::onRoleChange);
     ready.highWatermark().ifPresent(this::onHighWatermark);
+    ready.snapshotToFetch().ifPresent(this::downloadSnapshot);
   }
 
   /** Group commit: one fsync at a time, covering every append queued before it. */
@@ -508,6 +542,216 @@ public final class QuorumVerticle extends AbstractVerticle {
     public Future<DescribeQuorumResponse> describeQuorum(DescribeQuorumRequest request) {
       return Future.succeededFuture(describe());
     }
+
+    /** Serves a chunk of a snapshot file this node holds; files are immutable once written. */
+    @Override
+    public Future<FetchSnapshotResponse> fetchSnapshot(FetchSnapshotRequest request) {
+      if (wrongCluster(request.getClusterId())) {
+        return Future.succeededFuture(FetchSnapshotResponse.newBuilder().setError("INCONSISTENT_CLUSTER_ID").build());
+      }
+      Path file = config.metadataLogDir().resolve(
+          new SnapshotId(request.getSnapshotOffset(), request.getSnapshotEpoch()).fileName());
+      int max = Math.max(1, Math.min(SNAPSHOT_CHUNK_BYTES, request.getMaxBytes() <= 0 ? SNAPSHOT_CHUNK_BYTES
+          : request.getMaxBytes()));
+      return vertx.executeBlocking(() -> {
+        if (!Files.exists(file)) {
+          return FetchSnapshotResponse.newBuilder().setError("SNAPSHOT_NOT_FOUND").build();
+        }
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+          long size = ch.size();
+          if (request.getPosition() < 0 || request.getPosition() > size) {
+            return FetchSnapshotResponse.newBuilder().setError("INVALID_REQUEST").setSize(size).build();
+          }
+          ByteBuffer buf = ByteBuffer.allocate((int) Math.min(max, size - request.getPosition()));
+          while (buf.hasRemaining() && ch.read(buf, request.getPosition() + buf.position()) > 0) {
+            // read until the chunk is full
+          }
+          buf.flip();
+          return FetchSnapshotResponse.newBuilder().setError("NONE").setSize(size).setPosition(request.getPosition())
+              .setBytes(com.google.protobuf.ByteString.copyFrom(buf)).build();
+        }
+      }, false);
+    }
+  }
+
+  // ---- snapshots ---------------------------------------------------------------------------------
+
+  /** A snapshot found on disk at start-up, with its image. */
+  private record SnapshotOnDisk(SnapshotId id, MetadataImage image) {}
+
+  /**
+   * The newest snapshot that loads and covers everything below the log's start (runs on the disk
+   * queue at start-up). A damaged newest snapshot falls back to the one before it.
+   */
+  private SnapshotOnDisk newestUsableSnapshot(long logStartOffset) throws java.io.IOException {
+    List<SnapshotId> ids = snapshotIds();
+    for (int i = ids.size() - 1; i >= 0; i--) {
+      SnapshotId id = ids.get(i);
+      if (id.endOffset() < logStartOffset) {
+        break;
+      }
+      try {
+        return new SnapshotOnDisk(id, MetadataSnapshot.load(config.metadataLogDir().resolve(id.fileName())));
+      } catch (io.raftline.metadata.snapshot.CorruptSnapshotException e) {
+        LOG.log(System.Logger.Level.WARNING, "skipping a damaged snapshot: {0}", e.getMessage());
+      }
+    }
+    if (logStartOffset > 0) {
+      throw new java.io.IOException("the metadata log in " + config.metadataLogDir() + " starts at offset "
+          + logStartOffset + " but no usable snapshot covers the offsets below it");
+    }
+    return new SnapshotOnDisk(new SnapshotId(0, 0), MetadataImage.EMPTY);
+  }
+
+  private List<SnapshotId> snapshotIds() throws java.io.IOException {
+    try (java.util.stream.Stream<Path> files = Files.list(config.metadataLogDir())) {
+      return files.map(f -> SnapshotId.parse(f.getFileName().toString())).flatMap(java.util.Optional::stream)
+          .sorted().toList();
+    }
+  }
+
+  /** Keeps the newest few snapshots; a follower may still be downloading the one before the newest. */
+  private void deleteOldSnapshots() throws java.io.IOException {
+    List<SnapshotId> ids = snapshotIds();
+    for (int i = 0; i < ids.size() - SNAPSHOTS_KEPT; i++) {
+      Files.deleteIfExists(config.metadataLogDir().resolve(ids.get(i).fileName()));
+    }
+  }
+
+  /**
+   * Snapshots the image once enough has been committed since the last snapshot (or enough time has
+   * passed with something new), then lets the log and the core drop what the snapshot covers.
+   */
+  private void maybeSnapshot() {
+    if (snapshotting || downloading || halted || image.offset() < 0) {
+      return;
+    }
+    boolean due = bytesSinceSnapshot >= config.snapshotMaxBytes()
+        || (bytesSinceSnapshot > 0 && now() - lastSnapshotAtMs >= config.snapshotIntervalMs());
+    long end = image.offset() + 1;
+    if (!due || end <= latestSnapshot.endOffset() || image.offset() < node.logStartOffset()) {
+      return;
+    }
+    java.util.OptionalInt epoch = node.entryEpoch(image.offset());
+    if (epoch.isEmpty()) {
+      return;
+    }
+    MetadataImage at = image;
+    SnapshotId id = new SnapshotId(end, epoch.getAsInt());
+    snapshotting = true;
+    bytesSinceSnapshot = 0;
+    lastSnapshotAtMs = now();
+    // The log is fsynced up to the snapshot first: otherwise a crash could bring back, above the
+    // snapshot, entries that were truncated away before it was taken.
+    onDisk(() -> log.flush())
+        .compose(durable -> vertx.executeBlocking(() -> MetadataSnapshot.write(config.metadataLogDir(), id, at), false))
+        .compose(file -> onDisk(() -> {
+          log.deleteSegmentsBelow(id.endOffset());
+          deleteOldSnapshots();
+          return (Void) null;
+        }))
+        .onComplete(ar -> {
+          snapshotting = false;
+          if (halted) {
+            return;
+          }
+          if (ar.failed()) {
+            LOG.log(System.Logger.Level.WARNING, "snapshot at " + id.endOffset() + " failed; will try again", ar.cause());
+            return;
+          }
+          latestSnapshot = id;
+          node.snapshotTaken(new OffsetAndEpoch(id.endOffset(), id.epoch()));
+          drain();
+        });
+  }
+
+  /**
+   * Downloads a snapshot the leader named (this node's log is below the leader's log start), installs
+   * it as the image, and empties the log to start at the snapshot.
+   */
+  private void downloadSnapshot(Ready.SnapshotFetch fetch) {
+    if (downloading) {
+      return;
+    }
+    RaftQuorumClient peer = peers.get(fetch.leaderId());
+    if (peer == null) {
+      node.snapshotFetchFailed(now());
+      drain();
+      return;
+    }
+    downloading = true;
+    SnapshotId id = new SnapshotId(fetch.snapshot().offset(), fetch.snapshot().epoch());
+    Path target = config.metadataLogDir().resolve(id.fileName());
+    Path partial = config.metadataLogDir().resolve(id.fileName() + ".download");
+    LOG.log(System.Logger.Level.INFO, "node {0}: downloading snapshot {1} from {2}", config.nodeId(), id.fileName(),
+        fetch.leaderId());
+    vertx.executeBlocking(() -> FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+            StandardOpenOption.TRUNCATE_EXISTING), false)
+        .compose(channel -> fetchChunks(peer, id, channel, 0).eventually(() -> vertx.executeBlocking(() -> {
+          channel.close();
+          return null;
+        }, false)))
+        .compose(v -> onDisk(() -> {
+          Files.move(partial, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+              java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+          MetadataImage loaded = MetadataSnapshot.load(target);
+          log.resetTo(id.endOffset());
+          deleteOldSnapshots();
+          return loaded;
+        }))
+        .onComplete(ar -> {
+          downloading = false;
+          if (halted) {
+            return;
+          }
+          if (ar.failed()) {
+            LOG.log(System.Logger.Level.WARNING, "node " + config.nodeId() + ": snapshot download failed: "
+                + ar.cause().getMessage());
+            vertx.executeBlocking(() -> Files.deleteIfExists(partial), false);
+            node.snapshotFetchFailed(now());
+            drain();
+            return;
+          }
+          image = ar.result();
+          latestSnapshot = id;
+          bytesSinceSnapshot = 0;
+          if (flushInFlight) {
+            // That fsync covered the old log, which is gone: it may vouch for the snapshot offset at most.
+            truncatedWhileFlushing = Math.min(truncatedWhileFlushing, id.endOffset());
+          }
+          publishStatus();
+          // A new base: listeners see a base they did not have and compare whole images.
+          vertx.eventBus().publish(config.metadataAddress(), new MetadataUpdate(image, new MetadataDelta(image)),
+              localDelivery);
+          node.snapshotInstalled(fetch.snapshot(), now());
+          drain();
+        });
+  }
+
+  private Future<Void> fetchChunks(RaftQuorumClient peer, SnapshotId id, FileChannel out, long position) {
+    FetchSnapshotRequest request = FetchSnapshotRequest.newBuilder().setClusterId(config.clusterId())
+        .setReplicaId(config.nodeId()).setSnapshotOffset(id.endOffset()).setSnapshotEpoch(id.epoch())
+        .setPosition(position).setMaxBytes(SNAPSHOT_CHUNK_BYTES).build();
+    return peer.fetchSnapshot(request).compose(chunk -> {
+      if (!chunk.getError().equals("NONE")) {
+        return Future.failedFuture(new IllegalStateException("FetchSnapshot answered " + chunk.getError()));
+      }
+      if (chunk.getBytes().isEmpty() && position < chunk.getSize()) {
+        return Future.failedFuture(new IllegalStateException("FetchSnapshot returned no bytes at " + position));
+      }
+      long next = position + chunk.getBytes().size();
+      return vertx.executeBlocking(() -> {
+        ByteBuffer b = chunk.getBytes().asReadOnlyByteBuffer();
+        long at = position;
+        while (b.hasRemaining()) {
+          at += out.write(b, at);
+        }
+        if (next >= chunk.getSize()) {
+          out.force(true);
+        }
+        return (Void) null;
+      }, false).compose(v -> next >= chunk.getSize() ? Future.succeededFuture() : fetchChunks(peer, id, out, next));
+    });
   }
 
   /** The quorum as the leader sees it; a non-leader answers NOT_LEADER_OR_FOLLOWER with the leader. */
@@ -567,6 +811,7 @@ public final class QuorumVerticle extends AbstractVerticle {
     MetadataDelta delta = new MetadataDelta(image);
     try {
       for (LogEntry e : node.entries(image.offset() + 1, highWatermark)) {
+        bytesSinceSnapshot += e.payload().length;
         MetadataRecord own = ownProposals.remove(e.offset());
         // An own proposal is used only if the entry still holds it (same epoch as proposed).
         delta.replay(e.offset(), own != null && e.epoch() == node.epoch() ? own : MetadataRecordCodec.decode(e.payload()));
@@ -577,13 +822,14 @@ public final class QuorumVerticle extends AbstractVerticle {
       return;
     }
     image = delta.apply();
+    maybeSnapshot();
     // Whoever learns of a commit below must already see it in the status.
     publishStatus();
     vertx.eventBus().publish(config.metadataAddress(), new MetadataUpdate(image, delta), localDelivery);
     for (Iterator<PendingCommit> it = pendingCommits.headMap(highWatermark, true).values().iterator(); it.hasNext(); ) {
       PendingCommit pc = it.next();
       it.remove();
-      if (node.entry(pc.endOffset - 1).epoch() == pc.epoch) {
+      if (node.entryEpoch(pc.endOffset - 1).orElse(-1) == pc.epoch) {
         metrics.recordCommit(System.nanoTime() - pc.proposedAtNanos);
         pc.promise.tryComplete(pc.endOffset - 1);
       } else {

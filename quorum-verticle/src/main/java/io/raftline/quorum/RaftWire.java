@@ -40,7 +40,8 @@ final class RaftWire {
         .setLeaderId(m.leaderId()).setError(m.error().name()).setFetchOffset(m.fetchOffset())
         .setLastFetchedEpoch(m.lastFetchedEpoch()).setHighWatermark(m.highWatermark())
         .setDivergingEpoch(m.divergingEpoch()).setDivergingEndOffset(m.divergingEndOffset())
-        .setLogStartOffset(m.logStartOffset());
+        .setLogStartOffset(m.logStartOffset()).setSnapshotOffset(m.snapshotOffset())
+        .setSnapshotEpoch(m.snapshotEpoch());
     for (LogEntry e : m.entries()) {
       b.addEntries(RaftEntry.newBuilder().setEpoch(e.epoch()).setPayload(ByteString.copyFrom(e.payload())));
     }
@@ -55,7 +56,10 @@ final class RaftWire {
     }
     return new RaftMessage.FetchResponse(w.getFrom(), w.getTo(), w.getEpoch(), w.getLeaderId(), error(w.getError()),
         w.getFetchOffset(), w.getLastFetchedEpoch(), entries, w.getHighWatermark(), w.getDivergingEpoch(),
-        w.getDivergingEndOffset(), w.getLogStartOffset());
+        w.getDivergingEndOffset(), w.getLogStartOffset(),
+        // proto3 reads an absent field as 0, which is a valid offset: only a sender that set the epoch
+        // (>= 0 with an offset > 0) names a snapshot.
+        w.getSnapshotOffset() > 0 ? w.getSnapshotOffset() : -1, w.getSnapshotOffset() > 0 ? w.getSnapshotEpoch() : -1);
   }
 
   static RaftVoteRequest toWire(RaftMessage.VoteRequest m, String clusterId) {
