@@ -1,5 +1,9 @@
 package io.raftline.quorum;
 
+import static io.raftline.quorum.QuorumTestSupport.await;
+import static io.raftline.quorum.QuorumTestSupport.freePort;
+import static io.raftline.quorum.QuorumTestSupport.waitUntil;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -17,15 +21,9 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.grpc.client.GrpcClient;
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,7 +35,6 @@ import org.junit.jupiter.api.io.TempDir;
  * and from the new leader.
  */
 class QuorumClusterTest {
-  private static final long TIMEOUT_MS = 30_000;
   private static final String CLUSTER = "AAAAAAAAAAAAAAAAAAAAAA";
 
   @TempDir Path dir;
@@ -47,32 +44,6 @@ class QuorumClusterTest {
   private final String[] deployments = new String[3];
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private Vertx clientVertx;
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
-  }
-
-  private static <T> T await(Future<T> f) throws Exception {
-    CountDownLatch done = new CountDownLatch(1);
-    f.onComplete(ar -> done.countDown());
-    assertTrue(done.await(TIMEOUT_MS, TimeUnit.MILLISECONDS), "no outcome in time");
-    if (f.failed()) {
-      throw new AssertionError(f.cause());
-    }
-    return f.result();
-  }
-
-  private static void waitUntil(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.currentTimeMillis() + TIMEOUT_MS;
-    while (!condition.getAsBoolean()) {
-      if (System.currentTimeMillis() > deadline) {
-        throw new AssertionError("timed out waiting until " + what);
-      }
-      Thread.sleep(10);
-    }
-  }
 
   private QuorumConfig config(int index) {
     QuorumVoter v = voters.get(index);

@@ -1,5 +1,9 @@
 package io.raftline.quorum;
 
+import static io.raftline.quorum.QuorumTestSupport.await;
+import static io.raftline.quorum.QuorumTestSupport.freePort;
+import static io.raftline.quorum.QuorumTestSupport.waitUntil;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,15 +16,10 @@ import io.raftline.quorum.raft.RaftRole;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -32,7 +31,6 @@ import org.junit.jupiter.api.io.TempDir;
  * voter rebuilds its image from its snapshot plus the log after it.
  */
 class QuorumSnapshotTest {
-  private static final long TIMEOUT_MS = 30_000;
   private static final String CLUSTER = "AAAAAAAAAAAAAAAAAAAAAA";
   private static final long SNAPSHOT_EVERY_BYTES = 4_000;
 
@@ -40,32 +38,6 @@ class QuorumSnapshotTest {
   private final List<QuorumVoter> voters = new ArrayList<>();
   private final Vertx[] vertxes = new Vertx[3];
   private final QuorumVerticle[] members = new QuorumVerticle[3];
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
-  }
-
-  private static <T> T await(Future<T> f) throws Exception {
-    CountDownLatch done = new CountDownLatch(1);
-    f.onComplete(ar -> done.countDown());
-    assertTrue(done.await(TIMEOUT_MS, TimeUnit.MILLISECONDS), "no outcome in time");
-    if (f.failed()) {
-      throw new AssertionError(f.cause());
-    }
-    return f.result();
-  }
-
-  private static void waitUntil(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.currentTimeMillis() + TIMEOUT_MS;
-    while (!condition.getAsBoolean()) {
-      if (System.currentTimeMillis() > deadline) {
-        throw new AssertionError("timed out waiting until " + what);
-      }
-      Thread.sleep(10);
-    }
-  }
 
   private Path logDir(int index) {
     return dir.resolve("node-" + voters.get(index).id()).resolve("__cluster_metadata-0");

@@ -106,6 +106,7 @@ public final class QuorumController {
       int partitions = t.getNumPartitions() == -1 ? config.defaultPartitions() : t.getNumPartitions();
       int rf = t.getReplicationFactor() == -1 ? config.defaultReplicationFactor() : t.getReplicationFactor();
       Optional<String> nameProblem = TopicName.problem(t.getName());
+      Optional<String> configProblem = configProblem(t.getConfigsMap());
       if (repeated.contains(t.getName())) {
         results.add(fail(result, ErrorCode.INVALID_REQUEST, "topic " + t.getName() + " appears more than once in the request"));
       } else if (nameProblem.isPresent()) {
@@ -128,8 +129,8 @@ public final class QuorumController {
         results.add(fail(result, ErrorCode.INVALID_REPLICATION_FACTOR,
             "replication factor " + rf + " is larger than the number of available (unfenced) brokers: "
                 + brokers.size()));
-      } else if (configProblem(t.getConfigsMap()).isPresent()) {
-        results.add(fail(result, ErrorCode.INVALID_CONFIG, configProblem(t.getConfigsMap()).get()));
+      } else if (configProblem.isPresent()) {
+        results.add(fail(result, ErrorCode.INVALID_CONFIG, configProblem.get()));
       } else {
         UUID id = newTopicId(image);
         collisionKeys.add(collisionKey(t.getName()));
