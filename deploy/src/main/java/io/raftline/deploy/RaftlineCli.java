@@ -545,9 +545,61 @@ public final class RaftlineCli implements Callable<Integer> {
     }
   }
 
-  @Command(name = "perf", description = "Benchmarks.", subcommands = {PerfCommand.Quorum.class,
-      PerfCommand.Failover.class, PerfCommand.MetadataImageScale.class})
+  @Command(name = "perf", description = "Benchmarks.", subcommands = {PerfCommand.Produce.class,
+      PerfCommand.Consume.class, PerfCommand.Quorum.class, PerfCommand.Failover.class,
+      PerfCommand.MetadataImageScale.class})
   static final class PerfCommand extends CommandGroup {
+    @Command(name = "produce", description = "Producer throughput and latency, in the output format of Kafka's "
+        + "producer performance tool.")
+    static final class Produce implements Callable<Integer> {
+      @ParentCommand PerfCommand parent;
+      @Option(names = "--bootstrap-server", required = true, paramLabel = "HOST:PORT") String bootstrap;
+      @Option(names = "--topic", required = true) String topic;
+      @Option(names = "--num-records", required = true) long records;
+      @Option(names = "--record-size", required = true, description = "bytes per record value") int recordSize;
+      @Option(names = "--throughput", defaultValue = "-1", description = "records/s to offer; -1: unthrottled")
+      long throughput;
+      @Option(names = "--acks", defaultValue = "all", description = "0, 1 or all") String acks;
+      @Option(names = "--producer-props", paramLabel = "K=V", split = ",", description = "more client settings")
+      Map<String, String> props = new LinkedHashMap<>();
+      @Option(names = "--max-in-flight-records", defaultValue = "32768", hidden = true) int maxInFlight;
+
+      @Override
+      public Integer call() throws Exception {
+        if (records < 1 || recordSize < 0) {
+          throw new IllegalArgumentException("--num-records must be >= 1 and --record-size >= 0");
+        }
+        quietLogs();
+        Map<String, String> settings = new HashMap<>(props);
+        settings.put("bootstrap.servers", bootstrap);
+        settings.put("acks", acks);
+        ProducerPerformance.run(settings, topic, records, recordSize, throughput, maxInFlight, parent.cli.out);
+        return 0;
+      }
+    }
+
+    @Command(name = "consume", description = "Consumer throughput from the beginning of a topic, in the output "
+        + "format of Kafka's consumer performance tool.")
+    static final class Consume implements Callable<Integer> {
+      @ParentCommand PerfCommand parent;
+      @Option(names = "--bootstrap-server", required = true, paramLabel = "HOST:PORT") String bootstrap;
+      @Option(names = "--topic", required = true) String topic;
+      @Option(names = "--messages", required = true) long messages;
+      @Option(names = "--timeout", defaultValue = "10000", description = "ms without a record before giving up")
+      long timeoutMs;
+      @Option(names = "--consumer-props", paramLabel = "K=V", split = ",") Map<String, String> props =
+          new LinkedHashMap<>();
+
+      @Override
+      public Integer call() throws Exception {
+        quietLogs();
+        Map<String, String> settings = new HashMap<>(props);
+        settings.put("bootstrap.servers", bootstrap);
+        ConsumerPerformance.run(settings, topic, messages, timeoutMs, parent.cli.out);
+        return 0;
+      }
+    }
+
     @Command(name = "failover", description = "kill -9 the quorum leader of a local 3-node cluster again and again; "
         + "time until a new leader is known and until a create-topic commits.")
     static final class Failover implements Callable<Integer> {
