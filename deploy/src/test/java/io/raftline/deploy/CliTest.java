@@ -162,4 +162,21 @@ class CliTest {
     assertTrue(cli("", "configs", "describe", "--bootstrap-server", bootstrap, "--entity-type", "brokers",
         "--entity-default").out().contains("log.retention.ms=5000"));
   }
+
+  @Test
+  void perfProduceAndConsumePrintKafkaStyleSummaries() {
+    assertEquals(0, cli("", "topics", "create", "--bootstrap-server", bootstrap, "--topic", "perf", "--partitions",
+        "3").exit());
+    Result produced = cli("", "perf", "produce", "--bootstrap-server", bootstrap, "--topic", "perf", "--num-records",
+        "2000", "--record-size", "100", "--throughput", "-1", "--acks", "all");
+    assertEquals(0, produced.exit(), produced.err());
+    String summary = produced.lines().get(produced.lines().size() - 1);
+    assertTrue(summary.matches("2000 records sent, [\\d.]+ records/sec \\([\\d.]+ MB/sec\\), [\\d.]+ ms avg latency, "
+        + "[\\d.]+ ms max latency, \\d+ ms 50th, \\d+ ms 95th, \\d+ ms 99th, \\d+ ms 99\\.9th\\."), summary);
+    Result consumed = cli("", "perf", "consume", "--bootstrap-server", bootstrap, "--topic", "perf", "--messages",
+        "2000");
+    assertEquals(0, consumed.exit(), consumed.err());
+    assertTrue(consumed.lines().get(0).startsWith("start.time, end.time, data.consumed.in.MB"), consumed.out());
+    assertTrue(consumed.lines().get(1).contains(", 2000, "), consumed.out());
+  }
 }
