@@ -6,43 +6,73 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.stream.Stream;
 
 /**
- * One partition's log: a single segment file {@code 00000000000000000000.log} of back-to-back record
- * batches, plus a {@code partition.metadata} file naming the topic id the directory belongs to.
+ * One partition's log, in its own directory:
  *
- * <p>Opening scans the segment and checks every batch's CRC; a torn or corrupt tail (the part a crash
- * left half-written) is truncated, because nothing past it can have been acknowledged as readable.
- * An in-memory index of batch base offsets and file positions serves reads.
+ * <ul>
+ *   <li>segments {@code <base offset, 20 digits>.log} of back-to-back record batches, each with a
+ *       sparse {@code .index} and {@code .timeindex} (formats in {@link LogSegment}); the last one is
+ *       the active segment, rolled before an append would take it past {@code segment.bytes} or once
+ *       it is {@code segment.ms} old;
+ *   <li>{@code partition.metadata}: the topic id the directory belongs to;
+ *   <li>{@code recovery-point-offset-checkpoint}: every batch below this offset, and the indexes
+ *       covering it, were fsynced; kept per partition (not per log dir, as Kafka does) so a partition
+ *       directory is self-contained and moving or deleting it needs no shared file rewritten;
+ *   <li>{@code log-start-offset-checkpoint}: the first offset still readable, advanced by retention.
+ * </ul>
+ *
+ * <p>Both checkpoints hold two text lines, a version ({@code 0}) and the offset, and are replaced
+ * atomically. Opening trusts everything below the recovery point (a header walk over the active
+ * segment's tail finds its end) and checks the CRC of every batch at or above it; a torn or corrupt
+ * tail is truncated, because nothing past it can have been acknowledged as durable. A clean
+ * {@link #close()} checkpoints the recovery point at the end offset, so a clean restart checks no CRC.
  *
  * <p>Not thread-safe: the broker gives each partition a serial chain of worker tasks, so one thread
- * at a time touches it. Appends go to the page cache; {@link #flush()} forces them to disk.
+ * at a time touches it. Appends go to the page cache; {@link #flush()} forces them to disk and
+ * advances the recovery point. No method reads the wall clock: time comes in as {@code nowMs}.
  */
 public final class PartitionLog implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(PartitionLog.class.getName());
-  public static final String SEGMENT_NAME = "00000000000000000000.log";
+  /** The first segment's file name in a new log. */
+  public static final String SEGMENT_NAME = LogSegment.fileName(0, ".log");
   public static final String PARTITION_METADATA = "partition.metadata";
+  public static final String RECOVERY_POINT_CHECKPOINT = "recovery-point-offset-checkpoint";
+  public static final String LOG_START_OFFSET_CHECKPOINT = "log-start-offset-checkpoint";
+  /** The {@code nowMs} of an append that has no clock: such appends never roll by time. */
+  public static final long NO_CLOCK = Long.MIN_VALUE;
 
   private final Path dir;
-  private final FileChannel channel;
-  private long[] batchBaseOffsets = new long[64];
-  private long[] batchPositions = new long[64];
-  private int batchCount;
-  private long endOffset;
+  private final LogConfig config;
+  private final TreeMap<Long, LogSegment> segments = new TreeMap<>();
+  private long logStartOffset;
+  private long recoveryPoint;
+  /** The recovery point the checkpoint file holds; -1 if there is no file yet. */
+  private long checkpointedRecoveryPoint = -1;
   private long size;
+  private long crcCheckedOnOpen;
 
-  private PartitionLog(Path dir, FileChannel channel) {
+  private PartitionLog(Path dir, LogConfig config) {
     this.dir = dir;
-    this.channel = channel;
+    this.config = config;
+  }
+
+  /** {@link #open(Path, UUID, LogConfig)} with the default settings. */
+  public static PartitionLog open(Path dir, UUID topicId) throws IOException {
+    return open(dir, topicId, LogConfig.DEFAULT);
   }
 
   /**
@@ -50,7 +80,7 @@ public final class PartitionLog implements AutoCloseable {
    * older topic of the same name (another id) is wiped first, so a recreated topic never serves the
    * deleted one's records.
    */
-  public static PartitionLog open(Path dir, UUID topicId) throws IOException {
+  public static PartitionLog open(Path dir, UUID topicId, LogConfig config) throws IOException {
     Files.createDirectories(dir);
     Path meta = dir.resolve(PARTITION_METADATA);
     Optional<UUID> stored = readTopicId(meta);
@@ -62,183 +92,360 @@ public final class PartitionLog implements AutoCloseable {
     if (stored.isEmpty() || !stored.get().equals(topicId)) {
       writeTopicId(meta, topicId);
     }
-    FileChannel channel = FileChannel.open(dir.resolve(SEGMENT_NAME),
-        StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-    PartitionLog log = new PartitionLog(dir, channel);
+    PartitionLog log = new PartitionLog(dir, config);
     try {
-      log.recover();
+      log.load();
     } catch (IOException | RuntimeException e) {
-      channel.close();
+      log.closeSegmentsQuietly();
       throw e;
     }
     return log;
   }
 
-  private void recover() throws IOException {
-    long fileSize = channel.size();
-    ByteBuffer header = ByteBuffer.allocate(RecordBatch.LOG_OVERHEAD);
-    long position = 0;
-    long expectedOffset = 0;
-    while (position < fileSize) {
-      header.clear();
-      if (readFully(header, position) < RecordBatch.LOG_OVERHEAD) {
-        break;
-      }
-      header.flip();
-      int batchSize = RecordBatch.sizeOfNextBatch(header);
-      if (batchSize < 0 || position + batchSize > fileSize) {
-        break;
-      }
-      ByteBuffer batchBytes = ByteBuffer.allocate(batchSize);
-      readFully(batchBytes, position);
-      batchBytes.flip();
-      RecordBatch batch;
-      try {
-        batch = RecordBatch.parse(batchBytes).get(0);
-        batch.checkIntegrity();
-      } catch (RuntimeException e) {
-        LOG.log(System.Logger.Level.WARNING, "{0}: invalid batch at position {1} ({2})", dir, position, e.getMessage());
-        break;
-      }
-      if (batch.baseOffset() != expectedOffset) {
-        LOG.log(System.Logger.Level.WARNING, "{0}: batch at position {1} has base offset {2}, expected {3}",
-            dir, position, batch.baseOffset(), expectedOffset);
-        break;
-      }
-      index(batch.baseOffset(), position);
-      expectedOffset = batch.nextOffset();
-      position += batchSize;
-    }
-    if (position < fileSize) {
-      LOG.log(System.Logger.Level.WARNING, "{0}: truncating {1} bytes of torn or corrupt tail at position {2}",
-          dir, fileSize - position, position);
-      channel.truncate(position);
-      channel.force(true);
-    }
-    size = position;
-    endOffset = expectedOffset;
-  }
+  private void load() throws IOException {
+    long checkpointedStart = OffsetCheckpoint.read(dir.resolve(LOG_START_OFFSET_CHECKPOINT)).orElse(0);
+    OptionalLong storedRecoveryPoint = OffsetCheckpoint.read(dir.resolve(RECOVERY_POINT_CHECKPOINT));
+    checkpointedRecoveryPoint = storedRecoveryPoint.orElse(-1);
 
-  private int readFully(ByteBuffer buffer, long position) throws IOException {
-    int total = 0;
-    while (buffer.hasRemaining()) {
-      int n = channel.read(buffer, position + total);
-      if (n < 0) {
+    List<Long> bases = new ArrayList<>();
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.log")) {
+      for (Path file : files) {
+        long base = LogSegment.parseBaseOffset(file.getFileName().toString(), ".log");
+        if (base >= 0) {
+          bases.add(base);
+        }
+      }
+    }
+    bases.sort(null);
+    for (long base : bases) {
+      segments.put(base, LogSegment.open(dir, base));
+    }
+    if (segments.isEmpty()) {
+      segments.put(checkpointedStart, LogSegment.open(dir, checkpointedStart));
+    }
+    // Retention checkpoints the new start before deleting files; finish a deletion a crash interrupted.
+    while (segments.size() > 1 && segments.higherKey(segments.firstKey()) <= checkpointedStart) {
+      segments.pollFirstEntry().getValue().deleteFiles();
+    }
+    logStartOffset = Math.max(checkpointedStart, segments.firstKey());
+    // Without a checkpoint nothing is known to be on disk: check every batch.
+    recoveryPoint = Math.max(storedRecoveryPoint.orElse(0), segments.firstKey());
+    if (storedRecoveryPoint.isEmpty()) {
+      recoveryPoint = segments.firstKey();
+    }
+
+    for (Map.Entry<Long, LogSegment> e : new ArrayList<>(segments.entrySet())) {
+      LogSegment segment = e.getValue();
+      Long next = segments.higherKey(e.getKey());
+      if (next != null && next <= recoveryPoint) {
+        // Wholly below the recovery point: trusted without reading it.
+        segment.endOffset = next;
+        continue;
+      }
+      LogSegment.Recovery r = segment.recover(recoveryPoint, config.indexIntervalBytes());
+      crcCheckedOnOpen += r.crcCheckedBatches();
+      if (r.truncated()) {
+        LOG.log(System.Logger.Level.WARNING, "{0}: truncated a torn or corrupt tail of {1} at offset {2}",
+            dir, segment.logFile.getFileName(), segment.endOffset);
+      }
+      if (next != null && (r.truncated() || segment.endOffset != next)) {
+        // Later segments would leave a gap in the offsets: nothing after the damage is kept.
+        while (segments.lastKey() > e.getKey()) {
+          LogSegment dropped = segments.pollLastEntry().getValue();
+          LOG.log(System.Logger.Level.WARNING, "{0}: deleting {1}, which follows a damaged segment",
+              dir, dropped.logFile.getFileName());
+          dropped.deleteFiles();
+        }
         break;
       }
-      total += n;
     }
-    return total;
-  }
-
-  private void index(long baseOffset, long position) {
-    if (batchCount == batchBaseOffsets.length) {
-      batchBaseOffsets = Arrays.copyOf(batchBaseOffsets, batchCount * 2);
-      batchPositions = Arrays.copyOf(batchPositions, batchCount * 2);
+    LogSegment active = segments.lastEntry().getValue();
+    active.rollStartMs = active.firstBatchMaxTimestamp();
+    for (LogSegment s : segments.values()) {
+      size += s.size;
     }
-    batchBaseOffsets[batchCount] = baseOffset;
-    batchPositions[batchCount] = position;
-    batchCount++;
+    if (recoveryPoint > endOffset()) {
+      // The checkpoint claimed more than survived; an old value must not vouch for future appends.
+      recoveryPoint = endOffset();
+      writeRecoveryPoint();
+    }
   }
 
   /**
-   * Stamps offsets and the leader epoch on already validated batches and appends them.
+   * Appends without a clock, so the active segment never rolls by age; see
+   * {@link #append(List, int, long)}.
+   */
+  public long append(List<RecordBatch> batches, int leaderEpoch) throws IOException {
+    return append(batches, leaderEpoch, NO_CLOCK);
+  }
+
+  /**
+   * Stamps offsets and the leader epoch on already validated batches and appends them, rolling to a
+   * new segment first when the active one is full or at least {@code segment.ms} old at {@code nowMs}.
    *
    * @return the base offset of the first batch
    */
-  public long append(List<RecordBatch> batches, int leaderEpoch) throws IOException {
-    long firstOffset = endOffset;
-    long position = size;
+  public long append(List<RecordBatch> batches, int leaderEpoch, long nowMs) throws IOException {
+    long firstOffset = endOffset();
     for (RecordBatch batch : batches) {
-      batch.setBaseOffset(endOffset);
+      long base = endOffset();
+      batch.setBaseOffset(base);
       batch.setPartitionLeaderEpoch(leaderEpoch);
-      ByteBuffer bytes = batch.buffer();
-      long at = position;
-      while (bytes.hasRemaining()) {
-        position += channel.write(bytes, position);
+      LogSegment active = maybeRoll(batch, nowMs);
+      active.append(batch.buffer(), base, batch.nextOffset(), batch.maxTimestamp(), config.indexIntervalBytes());
+      if (active.rollStartMs == Long.MIN_VALUE) {
+        active.rollStartMs = nowMs;
       }
-      index(endOffset, at);
-      endOffset = batch.nextOffset();
+      size += batch.sizeInBytes();
     }
-    size = position;
     return firstOffset;
+  }
+
+  private LogSegment maybeRoll(RecordBatch batch, long nowMs) throws IOException {
+    LogSegment active = segments.lastEntry().getValue();
+    if (active.size == 0) {
+      // An empty segment takes any batch, even one larger than segment.bytes.
+      return active;
+    }
+    boolean full = active.size + batch.sizeInBytes() > config.segmentBytes();
+    boolean old = nowMs != NO_CLOCK && active.rollStartMs != Long.MIN_VALUE
+        && nowMs - active.rollStartMs >= config.segmentMs();
+    // Index entries hold offsets relative to the base as ints.
+    boolean offsetsExhausted = batch.lastOffset() - active.baseOffset > Integer.MAX_VALUE;
+    if (!full && !old && !offsetsExhausted) {
+      return active;
+    }
+    LogSegment next = LogSegment.open(dir, active.endOffset);
+    next.rollStartMs = nowMs;
+    segments.put(next.baseOffset, next);
+    return next;
   }
 
   /**
    * Whole batches starting with the one that holds {@code offset}, up to {@code maxBytes} (but at
-   * least one batch, so a batch larger than the limit can still be consumed).
+   * least one batch, so a batch larger than the limit can still be consumed), continuing into later
+   * segments while the limit allows.
    *
    * @throws OffsetOutOfRangeException if offset is outside [startOffset, endOffset]
    */
   public ByteBuffer read(long offset, int maxBytes) throws IOException {
-    if (offset < startOffset() || offset > endOffset) {
-      throw new OffsetOutOfRangeException(offset, startOffset(), endOffset);
+    long end = endOffset();
+    if (offset < logStartOffset || offset > end) {
+      throw new OffsetOutOfRangeException(offset, logStartOffset, end);
     }
-    if (offset == endOffset) {
+    if (offset == end) {
       return ByteBuffer.allocate(0);
     }
-    int first = batchIndexOf(offset);
-    long from = batchPositions[first];
-    long to = from;
-    for (int i = first; i < batchCount; i++) {
-      long end = i + 1 < batchCount ? batchPositions[i + 1] : size;
-      if (to > from && end - from > maxBytes) {
-        break;
+    Map.Entry<Long, LogSegment> entry = segments.floorEntry(offset);
+    LogSegment segment = entry.getValue();
+    long position = segment.positionOf(offset);
+    List<ByteBuffer> parts = new ArrayList<>();
+    long total = 0;
+    while (segment != null) {
+      long available = segment.size - position;
+      if (available > 0) {
+        long budget = (long) maxBytes - total;
+        long want = parts.isEmpty() ? Math.max(budget, segment.batchSizeAt(position)) : budget;
+        want = Math.min(want, available);
+        if (want < RecordBatch.HEADER_SIZE) {
+          break;
+        }
+        ByteBuffer part = segment.read(position, (int) want);
+        int whole = wholeBatches(part);
+        if (whole == 0) {
+          break;
+        }
+        parts.add(part.limit(whole));
+        total += whole;
+        if (whole < available) {
+          break;
+        }
       }
-      to = end;
+      Map.Entry<Long, LogSegment> next = segments.higherEntry(segment.baseOffset);
+      segment = next == null ? null : next.getValue();
+      position = 0;
     }
-    ByteBuffer out = ByteBuffer.allocate((int) Math.min(Integer.MAX_VALUE, to - from));
-    readFully(out, from);
+    if (parts.size() == 1) {
+      return parts.get(0);
+    }
+    ByteBuffer out = ByteBuffer.allocate((int) total);
+    for (ByteBuffer part : parts) {
+      out.put(part);
+    }
     return out.flip();
   }
 
-  private int batchIndexOf(long offset) {
-    int lo = 0;
-    int hi = batchCount - 1;
-    while (lo < hi) {
-      int mid = (lo + hi + 1) >>> 1;
-      if (batchBaseOffsets[mid] <= offset) {
-        lo = mid;
-      } else {
-        hi = mid - 1;
+  /** The length of the longest prefix of {@code buffer} made of whole batches. */
+  private static int wholeBatches(ByteBuffer buffer) {
+    int n = 0;
+    int limit = buffer.limit();
+    while (limit - n >= RecordBatch.LOG_OVERHEAD) {
+      int batchSize = buffer.getInt(n + LogSegment.LENGTH) + RecordBatch.LOG_OVERHEAD;
+      if (batchSize < RecordBatch.HEADER_SIZE || batchSize > limit - n) {
+        break;
+      }
+      n += batchSize;
+    }
+    return n;
+  }
+
+  /**
+   * The base offset of the first batch (at or after the log start) whose max timestamp is at least
+   * {@code timestamp}, or empty if every batch is older. Segments whose max timestamp is below the
+   * target are skipped whole; within a segment the time index narrows the walk.
+   */
+  public OptionalLong offsetForTimestamp(long timestamp) throws IOException {
+    for (LogSegment segment : segments.values()) {
+      long found = segment.offsetForTimestamp(timestamp, Math.max(logStartOffset, segment.baseOffset));
+      if (found >= 0) {
+        return OptionalLong.of(found);
       }
     }
-    return lo;
+    return OptionalLong.empty();
+  }
+
+  /**
+   * Deletes whole non-active segments, oldest first, while the oldest one's max timestamp is more
+   * than {@code retentionMs} before {@code nowMs}, or while the log would still hold at least
+   * {@code retentionBytes} without it (Kafka's rule: size retention never takes the log below the
+   * limit). -1 disables either rule. The new log start is checkpointed before any file is removed,
+   * so a crash in between finishes the deletion on the next open.
+   *
+   * @return the number of segments deleted
+   */
+  public int deleteExpiredSegments(long nowMs, long retentionMs, long retentionBytes) throws IOException {
+    List<LogSegment> doomed = new ArrayList<>();
+    long remaining = size;
+    for (LogSegment segment : segments.values()) {
+      if (segment == segments.lastEntry().getValue()) {
+        break;
+      }
+      long maxTimestamp = segment.maxTimestamp();
+      boolean expired = retentionMs >= 0
+          && (maxTimestamp == Long.MIN_VALUE || nowMs - maxTimestamp > retentionMs);
+      boolean oversize = retentionBytes >= 0 && remaining - segment.size >= retentionBytes;
+      if (!expired && !oversize) {
+        break;
+      }
+      doomed.add(segment);
+      remaining -= segment.size;
+    }
+    if (doomed.isEmpty()) {
+      return 0;
+    }
+    long newStart = segments.higherKey(doomed.get(doomed.size() - 1).baseOffset);
+    logStartOffset = Math.max(logStartOffset, newStart);
+    OffsetCheckpoint.write(dir.resolve(LOG_START_OFFSET_CHECKPOINT), logStartOffset);
+    recoveryPoint = Math.max(recoveryPoint, logStartOffset);
+    for (LogSegment segment : doomed) {
+      segments.remove(segment.baseOffset);
+      size -= segment.size;
+      segment.deleteFiles();
+      LOG.log(System.Logger.Level.DEBUG, "{0}: retention deleted {1}", dir, segment.logFile.getFileName());
+    }
+    return doomed.size();
   }
 
   public long startOffset() {
-    return 0;
+    return logStartOffset;
   }
 
   /** The offset the next record will get. */
   public long endOffset() {
-    return endOffset;
+    return segments.lastEntry().getValue().endOffset;
   }
 
+  /** Bytes of record batches in all segments. */
   public long sizeInBytes() {
     return size;
+  }
+
+  /** Every offset below this is fsynced and will not be CRC-checked on the next open. */
+  public long recoveryPoint() {
+    return recoveryPoint;
+  }
+
+  /** How many batches opening the log checked by CRC: zero after a clean close. */
+  public long crcCheckedBatchesOnOpen() {
+    return crcCheckedOnOpen;
+  }
+
+  /** The base offsets of the segments, oldest first. */
+  public List<Long> segmentBaseOffsets() {
+    return List.copyOf(segments.keySet());
   }
 
   public Path dir() {
     return dir;
   }
 
-  public void flush() throws IOException {
-    channel.force(false);
+  public LogConfig config() {
+    return config;
   }
 
+  /** Forces every segment with data above the recovery point to disk, then advances it to the end. */
+  public void flush() throws IOException {
+    long end = endOffset();
+    Long from = segments.floorKey(recoveryPoint);
+    for (LogSegment segment : (from == null ? segments : segments.tailMap(from, true)).values()) {
+      segment.force();
+    }
+    recoveryPoint = end;
+    if (checkpointedRecoveryPoint != recoveryPoint) {
+      writeRecoveryPoint();
+    }
+  }
+
+  private void writeRecoveryPoint() throws IOException {
+    OffsetCheckpoint.write(dir.resolve(RECOVERY_POINT_CHECKPOINT), recoveryPoint);
+    checkpointedRecoveryPoint = recoveryPoint;
+  }
+
+  /** Flushes, checkpoints the recovery point at the end offset and closes the files. */
   @Override
   public void close() throws IOException {
     try {
-      channel.force(true);
+      flush();
     } finally {
-      channel.close();
+      closeSegments();
+    }
+  }
+
+  /**
+   * Closes the files without flushing or checkpointing, leaving the directory as a crash after the
+   * last append would (with the page cache intact). For recovery tests.
+   */
+  void closeUncleanly() throws IOException {
+    closeSegments();
+  }
+
+  private void closeSegments() throws IOException {
+    IOException first = null;
+    for (LogSegment segment : segments.values()) {
+      try {
+        segment.close();
+      } catch (IOException e) {
+        if (first == null) {
+          first = e;
+        }
+      }
+    }
+    if (first != null) {
+      throw first;
+    }
+  }
+
+  private void closeSegmentsQuietly() {
+    try {
+      closeSegments();
+    } catch (IOException ignored) {
+      // Already failing to open; the first error is the one worth reporting.
     }
   }
 
   /** Closes the log and removes its directory. */
   public void delete() throws IOException {
-    channel.close();
+    closeSegments();
     deleteContents(dir);
     Files.deleteIfExists(dir);
   }

@@ -265,16 +265,19 @@ class PartitionLogTest {
     }
   }
 
-  /** Writes batches a(3), b(2), c(4), closes, and returns the segment size before c. */
+  /**
+   * Writes batches a(3), b(2), c(4), stops without a clean close (so no recovery point vouches for
+   * them and the next open checks them all), and returns the segment size before c.
+   */
   private long threeBatchesOnDisk() throws IOException {
-    try (PartitionLog log = PartitionLog.open(dir(), TOPIC)) {
-      log.append(batch("a", 3), 1);
-      log.append(batch("b", 2), 1);
-      long beforeLast = log.sizeInBytes();
-      log.append(batch("c", 4), 1);
-      assertEquals(9, log.endOffset());
-      return beforeLast;
-    }
+    PartitionLog log = PartitionLog.open(dir(), TOPIC);
+    log.append(batch("a", 3), 1);
+    log.append(batch("b", 2), 1);
+    long beforeLast = log.sizeInBytes();
+    log.append(batch("c", 4), 1);
+    assertEquals(9, log.endOffset());
+    log.closeUncleanly();
+    return beforeLast;
   }
 
   private void assertRecoveredToTwoBatchesAndAppendContinues(long beforeLast) throws IOException {
@@ -380,9 +383,9 @@ class PartitionLogTest {
     }
     long beforeLast2 = beforeLast;
     // Rebuild the third batch, then break its magic byte.
-    try (PartitionLog log = PartitionLog.open(dir(), TOPIC)) {
-      log.append(batch("c", 4), 1);
-    }
+    PartitionLog again = PartitionLog.open(dir(), TOPIC);
+    again.append(batch("c", 4), 1);
+    again.closeUncleanly();
     flipByte(segment(), beforeLast2 + 16);
     try (PartitionLog log = PartitionLog.open(dir(), TOPIC)) {
       assertEquals(5, log.endOffset());

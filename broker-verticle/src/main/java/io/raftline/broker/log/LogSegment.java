@@ -1,0 +1,499 @@
+package io.raftline.broker.log;
+
+import io.raftline.protocol.records.RecordBatch;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * One segment of a partition log: {@code <base>.log} holding back-to-back record batches whose
+ * offsets start at {@code base}, with two sparse indexes written as batches are appended:
+ *
+ * <ul>
+ *   <li>{@code <base>.index}: 8-byte entries (int offset relative to base, int file position of the
+ *       batch starting at that offset), one whenever {@code index.interval.bytes} were appended since
+ *       the previous entry (or the segment start), ascending in both fields.
+ *   <li>{@code <base>.timeindex}: 12-byte entries (long timestamp T, int relative offset o), written
+ *       next to an offset index entry when the segment's max timestamp grew since the last one; T is
+ *       the largest batch max timestamp of every batch up to and including the batch starting at o.
+ *       Entries therefore ascend in both fields, and any batch after o is the first candidate for a
+ *       timestamp above T.
+ * </ul>
+ *
+ * <p>Neither index is needed for correctness: a lookup takes the floor entry and walks batch headers
+ * from there, so a missing entry only costs a longer walk. Only the last entry of each index is kept
+ * in memory; lookups binary-search the files (which sit in the page cache once used).
+ */
+final class LogSegment implements AutoCloseable {
+  // Offsets into the v2 batch header; the protocol module keeps its constants package-private, and the
+  // layout is the stored format, so it is spelled out here for header-only walks.
+  static final int BASE_OFFSET = 0;
+  static final int LENGTH = 8;
+  static final int MAGIC = 16;
+  static final int LAST_OFFSET_DELTA = 23;
+  static final int MAX_TIMESTAMP = 35;
+  static final int INDEX_ENTRY = 8;
+  static final int TIME_INDEX_ENTRY = 12;
+
+  final long baseOffset;
+  final Path logFile;
+  final Path indexFile;
+  final Path timeIndexFile;
+  private final FileChannel log;
+  private FileChannel offsetIndex;
+  private FileChannel timeIndex;
+  private final ByteBuffer header = ByteBuffer.allocate(RecordBatch.HEADER_SIZE);
+  private final ByteBuffer entry = ByteBuffer.allocate(TIME_INDEX_ENTRY);
+
+  /** Bytes of whole batches; the file is never longer once the segment is open and recovered. */
+  long size;
+  /** The offset after the segment's last batch (its base offset while empty). */
+  long endOffset;
+  /** Cached last offset index entry; -1 while the index is empty or not yet loaded. */
+  private int indexEntries = -1;
+  private long lastIndexedOffset;
+  private long lastIndexedPosition;
+  private int timeIndexEntries = -1;
+  private long lastTimeIndexTimestamp = Long.MIN_VALUE;
+  /** Largest batch max timestamp; computed lazily for segments that were not scanned on open. */
+  private boolean maxTimestampKnown;
+  private long maxTimestamp = Long.MIN_VALUE;
+  /** When the segment started, for time-based rolling; Long.MIN_VALUE until the first clocked append. */
+  long rollStartMs = Long.MIN_VALUE;
+
+  private LogSegment(Path dir, long baseOffset, FileChannel log) throws IOException {
+    this.baseOffset = baseOffset;
+    this.logFile = dir.resolve(fileName(baseOffset, ".log"));
+    this.indexFile = dir.resolve(fileName(baseOffset, ".index"));
+    this.timeIndexFile = dir.resolve(fileName(baseOffset, ".timeindex"));
+    this.log = log;
+    this.size = log.size();
+    this.endOffset = baseOffset;
+  }
+
+  static String fileName(long baseOffset, String suffix) {
+    return String.format("%020d%s", baseOffset, suffix);
+  }
+
+  /** The base offset a file name encodes, or -1 if it is not a segment file of this suffix. */
+  static long parseBaseOffset(String name, String suffix) {
+    if (!name.endsWith(suffix) || name.length() != 20 + suffix.length()) {
+      return -1;
+    }
+    for (int i = 0; i < 20; i++) {
+      if (!Character.isDigit(name.charAt(i))) {
+        return -1;
+      }
+    }
+    return Long.parseLong(name.substring(0, 20));
+  }
+
+  /** Opens (creating if absent) the segment starting at {@code baseOffset} in {@code dir}. */
+  static LogSegment open(Path dir, long baseOffset) throws IOException {
+    FileChannel ch = FileChannel.open(dir.resolve(fileName(baseOffset, ".log")),
+        StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    try {
+      LogSegment segment = new LogSegment(dir, baseOffset, ch);
+      if (segment.size == 0) {
+        segment.maxTimestampKnown = true;
+        // A fresh segment: create its (empty) indexes now so the directory always shows all three files.
+        segment.offsetIndex();
+        segment.timeIndex();
+      }
+      return segment;
+    } catch (IOException | RuntimeException e) {
+      ch.close();
+      throw e;
+    }
+  }
+
+  private FileChannel offsetIndex() throws IOException {
+    if (offsetIndex == null) {
+      offsetIndex = FileChannel.open(indexFile, StandardOpenOption.CREATE, StandardOpenOption.READ,
+          StandardOpenOption.WRITE);
+      long entries = offsetIndex.size() / INDEX_ENTRY;
+      // A torn last entry (a crash mid-write) is dropped; the walk from the previous one covers it.
+      if (offsetIndex.size() != entries * INDEX_ENTRY) {
+        offsetIndex.truncate(entries * INDEX_ENTRY);
+      }
+      indexEntries = (int) entries;
+      loadLastIndexEntry();
+    }
+    return offsetIndex;
+  }
+
+  private FileChannel timeIndex() throws IOException {
+    if (timeIndex == null) {
+      timeIndex = FileChannel.open(timeIndexFile, StandardOpenOption.CREATE, StandardOpenOption.READ,
+          StandardOpenOption.WRITE);
+      long entries = timeIndex.size() / TIME_INDEX_ENTRY;
+      if (timeIndex.size() != entries * TIME_INDEX_ENTRY) {
+        timeIndex.truncate(entries * TIME_INDEX_ENTRY);
+      }
+      timeIndexEntries = (int) entries;
+      lastTimeIndexTimestamp = entries == 0 ? Long.MIN_VALUE : readTimeIndexTimestamp((int) entries - 1);
+    }
+    return timeIndex;
+  }
+
+  private void loadLastIndexEntry() throws IOException {
+    if (indexEntries == 0) {
+      lastIndexedOffset = baseOffset;
+      lastIndexedPosition = 0;
+    } else {
+      readIndexEntry(indexEntries - 1);
+      lastIndexedOffset = baseOffset + entry.getInt(0);
+      lastIndexedPosition = Integer.toUnsignedLong(entry.getInt(4));
+    }
+  }
+
+  private void readIndexEntry(int i) throws IOException {
+    entry.clear().limit(INDEX_ENTRY);
+    readFully(offsetIndex, entry, (long) i * INDEX_ENTRY);
+  }
+
+  private long readTimeIndexTimestamp(int i) throws IOException {
+    entry.clear().limit(TIME_INDEX_ENTRY);
+    readFully(timeIndex, entry, (long) i * TIME_INDEX_ENTRY);
+    return entry.getLong(0);
+  }
+
+  private long readTimeIndexOffset(int i) throws IOException {
+    entry.clear().limit(TIME_INDEX_ENTRY);
+    readFully(timeIndex, entry, (long) i * TIME_INDEX_ENTRY);
+    return baseOffset + entry.getInt(8);
+  }
+
+  static int readFully(FileChannel ch, ByteBuffer buffer, long position) throws IOException {
+    int total = 0;
+    while (buffer.hasRemaining()) {
+      int n = ch.read(buffer, position + total);
+      if (n < 0) {
+        break;
+      }
+      total += n;
+    }
+    return total;
+  }
+
+  /**
+   * Reads the batch header at {@code position} into the shared header buffer, or returns false if
+   * fewer than a header's bytes remain before {@code limit}.
+   */
+  private boolean readHeader(long position, long limit) throws IOException {
+    if (limit - position < RecordBatch.HEADER_SIZE) {
+      return false;
+    }
+    header.clear();
+    return readFully(log, header, position) == RecordBatch.HEADER_SIZE;
+  }
+
+  private int headerBatchSize() {
+    int length = header.getInt(LENGTH);
+    return length < RecordBatch.HEADER_SIZE - RecordBatch.LOG_OVERHEAD ? -1 : length + RecordBatch.LOG_OVERHEAD;
+  }
+
+  private long headerNextOffset() {
+    return header.getLong(BASE_OFFSET) + header.getInt(LAST_OFFSET_DELTA) + 1;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Appending
+
+  /**
+   * Appends one stamped batch, adding index entries when due.
+   */
+  void append(ByteBuffer bytes, long batchBase, long nextOffset, long batchMaxTimestamp, int indexInterval)
+      throws IOException {
+    long position = size;
+    while (bytes.hasRemaining()) {
+      position += log.write(bytes, position);
+    }
+    indexBatch(batchBase, size, batchMaxTimestamp, indexInterval);
+    size = position;
+    endOffset = nextOffset;
+  }
+
+  /**
+   * The indexing rule, shared by appends and recovery so both produce the same entries: an entry for
+   * the batch at {@code position} once {@code indexInterval} bytes lie between it and the last entry.
+   */
+  private void indexBatch(long batchBase, long position, long batchMaxTimestamp, int indexInterval)
+      throws IOException {
+    FileChannel index = offsetIndex();
+    FileChannel times = timeIndex();
+    long runningMax = Math.max(maxTimestamp, batchMaxTimestamp);
+    if (position - lastIndexedPosition >= indexInterval) {
+      entry.clear().limit(INDEX_ENTRY);
+      entry.putInt(0, (int) (batchBase - baseOffset)).putInt(4, (int) position);
+      index.write(entry, (long) indexEntries * INDEX_ENTRY);
+      indexEntries++;
+      lastIndexedOffset = batchBase;
+      lastIndexedPosition = position;
+      if (runningMax > lastTimeIndexTimestamp) {
+        entry.clear().limit(TIME_INDEX_ENTRY);
+        entry.putLong(0, runningMax).putInt(8, (int) (batchBase - baseOffset));
+        times.write(entry, (long) timeIndexEntries * TIME_INDEX_ENTRY);
+        timeIndexEntries++;
+        lastTimeIndexTimestamp = runningMax;
+      }
+    }
+    maxTimestamp = runningMax;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Recovery
+
+  /** What a recovery walk found. */
+  record Recovery(long crcCheckedBatches, boolean truncated) {}
+
+  /**
+   * Walks the segment to find its end, trusting batches below {@code trustedBelow} (their bytes were
+   * fsynced before the recovery point was checkpointed) with a header-only check, and checking the
+   * CRC of every later batch. Index entries at or above {@code trustedBelow} are dropped and rebuilt
+   * by the walk. The walk starts at the last surviving offset index entry, so a segment wholly below
+   * the recovery point costs only a few header reads. Anything after the first bad batch is cut off.
+   */
+  Recovery recover(long trustedBelow, int indexInterval) throws IOException {
+    truncateIndexesFrom(trustedBelow);
+    long fileSize = log.size();
+    if (!indexedBatchLooksValid(fileSize)) {
+      // The last index entry does not point at the batch it names (an index that outlived its data):
+      // drop the whole index and walk from the segment start instead of cutting good data off.
+      truncateIndexesFrom(baseOffset);
+    }
+    long position = lastIndexedPosition;
+    long expected = lastIndexedOffset;
+    // The time index covers every batch up to the last offset index entry; the walk adds the rest.
+    maxTimestamp = lastTimeIndexTimestamp;
+    long crcChecked = 0;
+    while (position < fileSize) {
+      if (!readHeader(position, fileSize)) {
+        break;
+      }
+      int batchSize = headerBatchSize();
+      if (batchSize < 0 || position + batchSize > fileSize || header.get(MAGIC) != RecordBatch.MAGIC
+          || header.getLong(BASE_OFFSET) != expected || header.getInt(LAST_OFFSET_DELTA) < 0) {
+        break;
+      }
+      if (expected >= trustedBelow) {
+        ByteBuffer bytes = ByteBuffer.allocate(batchSize);
+        readFully(log, bytes, position);
+        try {
+          RecordBatch.parse(bytes.flip()).get(0).checkIntegrity();
+        } catch (RuntimeException e) {
+          break;
+        }
+        crcChecked++;
+      }
+      indexBatch(expected, position, header.getLong(MAX_TIMESTAMP), indexInterval);
+      expected = headerNextOffset();
+      position += batchSize;
+    }
+    maxTimestampKnown = true;
+    boolean truncated = position < fileSize;
+    if (truncated) {
+      log.truncate(position);
+      log.force(true);
+    }
+    size = position;
+    endOffset = expected;
+    return new Recovery(crcChecked, truncated);
+  }
+
+  private boolean indexedBatchLooksValid(long fileSize) throws IOException {
+    if (indexEntries == 0) {
+      return true;
+    }
+    return readHeader(lastIndexedPosition, fileSize) && header.getLong(BASE_OFFSET) == lastIndexedOffset;
+  }
+
+  /** Drops index entries for offsets at or above {@code offset}. */
+  private void truncateIndexesFrom(long offset) throws IOException {
+    FileChannel index = offsetIndex();
+    int keep = indexEntries;
+    while (keep > 0) {
+      readIndexEntry(keep - 1);
+      if (baseOffset + entry.getInt(0) < offset) {
+        break;
+      }
+      keep--;
+    }
+    if (keep != indexEntries) {
+      index.truncate((long) keep * INDEX_ENTRY);
+      indexEntries = keep;
+      loadLastIndexEntry();
+    }
+    FileChannel times = timeIndex();
+    int keepTimes = timeIndexEntries;
+    while (keepTimes > 0 && readTimeIndexOffset(keepTimes - 1) >= offset) {
+      keepTimes--;
+    }
+    if (keepTimes != timeIndexEntries) {
+      times.truncate((long) keepTimes * TIME_INDEX_ENTRY);
+      timeIndexEntries = keepTimes;
+      lastTimeIndexTimestamp = keepTimes == 0 ? Long.MIN_VALUE : readTimeIndexTimestamp(keepTimes - 1);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Lookups
+
+  /** The position of the last offset index entry at or below {@code offset}, as {offset, position}. */
+  private long[] floorIndexEntry(long offset) throws IOException {
+    offsetIndex();
+    if (offset >= lastIndexedOffset) {
+      return new long[] {lastIndexedOffset, lastIndexedPosition};
+    }
+    int lo = 0;
+    int hi = indexEntries - 1;
+    long bestOffset = baseOffset;
+    long bestPosition = 0;
+    while (lo <= hi) {
+      int mid = (lo + hi) >>> 1;
+      readIndexEntry(mid);
+      long midOffset = baseOffset + entry.getInt(0);
+      if (midOffset <= offset) {
+        bestOffset = midOffset;
+        bestPosition = Integer.toUnsignedLong(entry.getInt(4));
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return new long[] {bestOffset, bestPosition};
+  }
+
+  /**
+   * The file position of the batch holding {@code offset} ({@link #size} if it is the end offset):
+   * the floor index entry, then a walk over at most an index interval's worth of batch headers.
+   */
+  long positionOf(long offset) throws IOException {
+    long position = floorIndexEntry(offset)[1];
+    while (position < size) {
+      if (!readHeader(position, size)) {
+        throw new IOException(logFile + ": unreadable batch header at position " + position);
+      }
+      if (headerNextOffset() > offset) {
+        return position;
+      }
+      position += headerBatchSize();
+    }
+    return size;
+  }
+
+  /** The size of the batch starting at {@code position}. */
+  int batchSizeAt(long position) throws IOException {
+    if (!readHeader(position, size)) {
+      throw new IOException(logFile + ": unreadable batch header at position " + position);
+    }
+    return headerBatchSize();
+  }
+
+  /** Reads {@code length} bytes from {@code position} into a new buffer, flipped. */
+  ByteBuffer read(long position, int length) throws IOException {
+    ByteBuffer out = ByteBuffer.allocate(length);
+    readFully(log, out, position);
+    return out.flip();
+  }
+
+  /** The largest batch max timestamp in the segment, or Long.MIN_VALUE while it is empty. */
+  long maxTimestamp() throws IOException {
+    if (!maxTimestampKnown) {
+      // The time index covers the batches up to the last offset index entry; walk the rest.
+      offsetIndex();
+      timeIndex();
+      long max = lastTimeIndexTimestamp;
+      long position = lastIndexedPosition;
+      while (position < size && readHeader(position, size)) {
+        max = Math.max(max, header.getLong(MAX_TIMESTAMP));
+        position += headerBatchSize();
+      }
+      maxTimestamp = max;
+      maxTimestampKnown = true;
+    }
+    return maxTimestamp;
+  }
+
+  /**
+   * The base offset of the first batch whose max timestamp is at least {@code timestamp}, at or after
+   * offset {@code from}, or -1 if there is none in this segment.
+   */
+  long offsetForTimestamp(long timestamp, long from) throws IOException {
+    if (maxTimestamp() < timestamp) {
+      return -1;
+    }
+    // The last time index entry below the target: no batch up to its offset can qualify.
+    timeIndex();
+    long startOffset = from;
+    int lo = 0;
+    int hi = timeIndexEntries - 1;
+    while (lo <= hi) {
+      int mid = (lo + hi) >>> 1;
+      if (readTimeIndexTimestamp(mid) < timestamp) {
+        startOffset = Math.max(startOffset, readTimeIndexOffset(mid));
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    long position = positionOf(startOffset);
+    while (position < size) {
+      if (!readHeader(position, size)) {
+        throw new IOException(logFile + ": unreadable batch header at position " + position);
+      }
+      if (header.getLong(MAX_TIMESTAMP) >= timestamp && headerNextOffset() > from) {
+        return Math.max(from, header.getLong(BASE_OFFSET));
+      }
+      position += headerBatchSize();
+    }
+    return -1;
+  }
+
+  /** The max timestamp of the segment's first batch, or Long.MIN_VALUE while it is empty. */
+  long firstBatchMaxTimestamp() throws IOException {
+    return readHeader(0, size) ? header.getLong(MAX_TIMESTAMP) : Long.MIN_VALUE;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Lifecycle
+
+  /** Forces the log and index files to disk. */
+  void force() throws IOException {
+    log.force(false);
+    if (offsetIndex != null) {
+      offsetIndex.force(false);
+    }
+    if (timeIndex != null) {
+      timeIndex.force(false);
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    try {
+      log.close();
+    } finally {
+      try {
+        if (offsetIndex != null) {
+          offsetIndex.close();
+        }
+      } finally {
+        if (timeIndex != null) {
+          timeIndex.close();
+        }
+      }
+    }
+  }
+
+  /** Closes the segment and removes its three files. */
+  void deleteFiles() throws IOException {
+    close();
+    Files.deleteIfExists(logFile);
+    Files.deleteIfExists(indexFile);
+    Files.deleteIfExists(timeIndexFile);
+  }
+}
