@@ -99,9 +99,14 @@ final class LogSegment implements AutoCloseable {
       LogSegment segment = new LogSegment(dir, baseOffset, ch);
       if (segment.size == 0) {
         segment.maxTimestampKnown = true;
-        // A fresh segment: create its (empty) indexes now so the directory always shows all three files.
-        segment.offsetIndex();
-        segment.timeIndex();
+        // A fresh segment: create its (empty) indexes now so the directory always shows all three files,
+        // and drop any entries an earlier segment of the same name left (an empty log indexes nothing).
+        segment.offsetIndex().truncate(0);
+        segment.timeIndex().truncate(0);
+        segment.indexEntries = 0;
+        segment.timeIndexEntries = 0;
+        segment.loadLastIndexEntry();
+        segment.lastTimeIndexTimestamp = Long.MIN_VALUE;
       }
       return segment;
     } catch (IOException | RuntimeException e) {
@@ -451,6 +456,21 @@ final class LogSegment implements AutoCloseable {
       position += headerBatchSize();
     }
     return -1;
+  }
+
+  /** Receives each batch of a walk. */
+  interface BatchVisitor {
+    void accept(RecordBatch batch) throws IOException;
+  }
+
+  /** Reads every batch of the segment in order, one at a time, without checking CRCs. */
+  void forEachBatch(BatchVisitor visitor) throws IOException {
+    long position = 0;
+    while (position < size) {
+      int batchSize = batchSizeAt(position);
+      visitor.accept(RecordBatch.parse(read(position, batchSize)).get(0));
+      position += batchSize;
+    }
   }
 
   /** The max timestamp of the segment's first batch, or Long.MIN_VALUE while it is empty. */

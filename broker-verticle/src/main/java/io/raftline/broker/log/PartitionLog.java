@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -54,6 +55,8 @@ public final class PartitionLog implements AutoCloseable {
   public static final String LOG_START_OFFSET_CHECKPOINT = "log-start-offset-checkpoint";
   /** The {@code nowMs} of an append that has no clock: such appends never roll by time. */
   public static final long NO_CLOCK = Long.MIN_VALUE;
+  /** Suffix of a segment being rewritten by compaction. */
+  static final String CLEANED_SUFFIX = ".cleaned";
 
   private final Path dir;
   private final LogConfig config;
@@ -64,6 +67,8 @@ public final class PartitionLog implements AutoCloseable {
   private long checkpointedRecoveryPoint = -1;
   private long size;
   private long crcCheckedOnOpen;
+  /** Set by the first close of any kind; later ones do nothing. */
+  private boolean closed;
 
   private PartitionLog(Path dir, LogConfig config) {
     this.dir = dir;
@@ -117,6 +122,7 @@ public final class PartitionLog implements AutoCloseable {
       }
     }
     bases.sort(null);
+    deleteStrayFiles(bases);
     for (long base : bases) {
       segments.put(base, LogSegment.open(dir, base));
     }
@@ -168,6 +174,27 @@ public final class PartitionLog implements AutoCloseable {
       // The checkpoint claimed more than survived; an old value must not vouch for future appends.
       recoveryPoint = endOffset();
       writeRecoveryPoint();
+    }
+  }
+
+  /**
+   * Removes indexes whose segment is gone (a crash while deleting one) and half-written compaction
+   * output ({@code .cleaned}, never renamed into place, so the original segment is intact).
+   */
+  private void deleteStrayFiles(List<Long> bases) throws IOException {
+    List<Path> stray = new ArrayList<>();
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
+      for (Path file : files) {
+        String name = file.getFileName().toString();
+        long index = Math.max(LogSegment.parseBaseOffset(name, ".index"), LogSegment.parseBaseOffset(name, ".timeindex"));
+        if (name.endsWith(CLEANED_SUFFIX) || (index >= 0 && !bases.contains(index))) {
+          stray.add(file);
+        }
+      }
+    }
+    for (Path file : stray) {
+      LOG.log(System.Logger.Level.INFO, "{0}: deleting stray {1}", dir, file.getFileName());
+      Files.delete(file);
     }
   }
 
@@ -346,6 +373,81 @@ public final class PartitionLog implements AutoCloseable {
     return doomed.size();
   }
 
+  /** What one {@link #compact} pass did. */
+  public record CompactionResult(int segmentsRewritten, long recordsRemoved, long bytesBefore, long bytesAfter) {}
+
+  /**
+   * Compacts the non-active segments ({@code cleanup.policy=compact}): a keyed record survives only
+   * if no later record in the log (the active segment included) has its key, and a surviving
+   * tombstone (null value) is dropped once its timestamp is more than {@code deleteRetentionMs}
+   * before {@code nowMs} (-1 keeps tombstones forever). Offsets of surviving records do not change.
+   *
+   * <p>Each segment is rewritten to {@code <name>.log.cleaned}, fsynced, and renamed over the
+   * original after its indexes are removed; the indexes are then rebuilt from the new file. A crash
+   * leaves either the old segment (the {@code .cleaned} file is deleted on open) or the new one, and
+   * a missing index only makes lookups walk further. The key map is held in memory, and the pass
+   * runs in the caller's task, so the broker should schedule it on the partition's chain when idle.
+   */
+  public CompactionResult compact(long nowMs, long deleteRetentionMs) throws IOException {
+    if (segments.size() < 2) {
+      return new CompactionResult(0, 0, 0, 0);
+    }
+    Map<ByteBuffer, Long> latest = Compactor.latestOffsets(segments.values());
+    long dropTombstonesBefore = deleteRetentionMs < 0 ? Long.MIN_VALUE : nowMs - deleteRetentionMs;
+    List<LogSegment> candidates = new ArrayList<>(segments.headMap(segments.lastKey(), false).values());
+    int rewritten = 0;
+    long removed = 0;
+    long before = 0;
+    long after = 0;
+    for (LogSegment segment : candidates) {
+      Path cleaned = segment.logFile.resolveSibling(segment.logFile.getFileName() + CLEANED_SUFFIX);
+      long[] result;
+      try (FileChannel out = FileChannel.open(cleaned, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+          StandardOpenOption.TRUNCATE_EXISTING)) {
+        result = Compactor.rewrite(segment, latest, dropTombstonesBefore, out);
+        out.force(true);
+      }
+      if (result[1] == 0) {
+        Files.delete(cleaned);
+        continue;
+      }
+      long end = segment.endOffset;
+      long oldSize = segment.size;
+      segment.close();
+      Files.deleteIfExists(segment.indexFile);
+      Files.deleteIfExists(segment.timeIndexFile);
+      Files.move(cleaned, segment.logFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      LogSegment fresh = LogSegment.open(dir, segment.baseOffset);
+      segments.put(fresh.baseOffset, fresh);
+      // Written and fsynced just now: a header walk (no CRC) rebuilds the indexes.
+      fresh.recover(Long.MAX_VALUE, config.indexIntervalBytes());
+      if (fresh.endOffset != end) {
+        throw new IOException(fresh.logFile + ": compaction changed the segment's end offset from " + end
+            + " to " + fresh.endOffset);
+      }
+      fresh.force();
+      size += fresh.size - oldSize;
+      rewritten++;
+      removed += result[1];
+      before += oldSize;
+      after += fresh.size;
+    }
+    if (rewritten > 0) {
+      fsyncDirectory();
+    }
+    return new CompactionResult(rewritten, removed, before, after);
+  }
+
+  /** Makes the renames durable: on Linux a directory's entries are fsynced through the directory. */
+  private void fsyncDirectory() {
+    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+      d.force(true);
+    } catch (IOException e) {
+      // Some platforms cannot open a directory; the rename is still atomic, only its durability waits.
+      LOG.log(System.Logger.Level.DEBUG, "{0}: cannot fsync the directory ({1})", dir, e.getMessage());
+    }
+  }
+
   public long startOffset() {
     return logStartOffset;
   }
@@ -404,6 +506,9 @@ public final class PartitionLog implements AutoCloseable {
   /** Flushes, checkpoints the recovery point at the end offset and closes the files. */
   @Override
   public void close() throws IOException {
+    if (closed) {
+      return;
+    }
     try {
       flush();
     } finally {
@@ -420,6 +525,10 @@ public final class PartitionLog implements AutoCloseable {
   }
 
   private void closeSegments() throws IOException {
+    if (closed) {
+      return;
+    }
+    closed = true;
     IOException first = null;
     for (LogSegment segment : segments.values()) {
       try {
