@@ -139,6 +139,30 @@ class SegmentedLogTest {
     }
   }
 
+  @Test
+  void afterAReopenTheActiveSegmentsAgeCountsFromItsFirstBatchTimestamp() throws IOException {
+    LogConfig config = LogConfig.DEFAULT.withSegmentMs(1_000);
+    try (PartitionLog log = PartitionLog.open(dir(), TOPIC, config)) {
+      log.append(batch(50_000), 0, 50_000);
+    }
+    try (PartitionLog log = PartitionLog.open(dir(), TOPIC, config)) {
+      log.append(batch(50_500), 0, 50_999);
+      assertEquals(List.of(0L), log.segmentBaseOffsets());
+      log.append(batch(51_000), 0, 51_000);
+      assertEquals(List.of(0L, 2L), log.segmentBaseOffsets());
+    }
+  }
+
+  @Test
+  void checkpointsAreTwoTextLinesVersionThenOffset() throws IOException {
+    try (PartitionLog log = PartitionLog.open(dir(), TOPIC, segmentsOf(2))) {
+      appendAll(log, 1, 2, 3, 4, 5);
+      log.deleteExpiredSegments(0, -1, 0);
+    }
+    assertEquals("0\n5\n", Files.readString(dir().resolve(PartitionLog.RECOVERY_POINT_CHECKPOINT)));
+    assertEquals("0\n4\n", Files.readString(dir().resolve(PartitionLog.LOG_START_OFFSET_CHECKPOINT)));
+  }
+
   // --- reads and indexes ----------------------------------------------------------------------
 
   @Test
