@@ -136,9 +136,6 @@ public final class PartitionLog implements AutoCloseable {
     logStartOffset = Math.max(checkpointedStart, segments.firstKey());
     // Without a checkpoint nothing is known to be on disk: check every batch.
     recoveryPoint = Math.max(storedRecoveryPoint.orElse(0), segments.firstKey());
-    if (storedRecoveryPoint.isEmpty()) {
-      recoveryPoint = segments.firstKey();
-    }
 
     for (Map.Entry<Long, LogSegment> e : new ArrayList<>(segments.entrySet())) {
       LogSegment segment = e.getValue();
