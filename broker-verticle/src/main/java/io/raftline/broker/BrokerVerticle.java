@@ -730,7 +730,13 @@ public final class BrokerVerticle extends AbstractVerticle {
           }
         }
       }
-      promise.complete();
+      try {
+        promise.complete();
+      } catch (RuntimeException e) {
+        // Answering this fetch failed (its client may have gone); that must not stop the caller,
+        // which wakes other fetches or answers a produce whose records are already appended.
+        LOG.log(System.Logger.Level.DEBUG, "a held fetch could not be answered", e);
+      }
     }
   }
 
@@ -742,6 +748,15 @@ public final class BrokerVerticle extends AbstractVerticle {
       fetchWaiters.computeIfAbsent(tp, k -> new ArrayList<>()).add(waiter);
     }
     waiter.timerId = vertx.setTimer(maxWaitMs, id -> waiter.fire());
+    // The first read ran on a worker: an append that finished since then woke nobody. Without this
+    // check the fetch would sleep its whole max wait with data waiting.
+    for (PartitionFetch pf : request.getPartitionsList()) {
+      HostedPartition hp = partitions.get(new TopicPartition(pf.getTopic(), pf.getPartition()));
+      if (hp != null && hp.endOffset > pf.getFetchOffset()) {
+        waiter.fire();
+        break;
+      }
+    }
     return waiter.promise.future();
   }
 

@@ -546,7 +546,7 @@ public final class RaftlineCli implements Callable<Integer> {
   }
 
   @Command(name = "perf", description = "Benchmarks.", subcommands = {PerfCommand.Produce.class,
-      PerfCommand.Consume.class, PerfCommand.Quorum.class, PerfCommand.Failover.class,
+      PerfCommand.Consume.class, PerfCommand.EndToEnd.class, PerfCommand.Quorum.class, PerfCommand.Failover.class,
       PerfCommand.MetadataImageScale.class})
   static final class PerfCommand extends CommandGroup {
     @Command(name = "produce", description = "Producer throughput and latency, in the output format of Kafka's "
@@ -574,6 +574,30 @@ public final class RaftlineCli implements Callable<Integer> {
         settings.put("bootstrap.servers", bootstrap);
         settings.put("acks", acks);
         ProducerPerformance.run(settings, topic, records, recordSize, throughput, maxInFlight, parent.cli.out);
+        return 0;
+      }
+    }
+
+    @Command(name = "e2e", description = "End-to-end latency, send to consume, one record at a time; output as "
+        + "Kafka's end-to-end latency tool.")
+    static final class EndToEnd implements Callable<Integer> {
+      @ParentCommand PerfCommand parent;
+      @Option(names = "--bootstrap-server", required = true, paramLabel = "HOST:PORT") String bootstrap;
+      @Option(names = "--topic", required = true) String topic;
+      @Option(names = "--num-records", defaultValue = "10000") int records;
+      @Option(names = "--record-size", defaultValue = "100") int recordSize;
+      @Option(names = "--acks", defaultValue = "all") String acks;
+
+      @Override
+      public Integer call() throws Exception {
+        if (records < 1) {
+          throw new IllegalArgumentException("--num-records must be >= 1");
+        }
+        quietLogs();
+        // One record at a time: no lingering, and fetches that return as soon as data is there.
+        Map<String, String> settings = new HashMap<>(Map.of("bootstrap.servers", bootstrap, "acks", acks,
+            "linger.ms", "0", "fetch.max.wait.ms", "500", "auto.offset.reset", "latest"));
+        EndToEndLatency.run(settings, topic, records, recordSize, parent.cli.out);
         return 0;
       }
     }
