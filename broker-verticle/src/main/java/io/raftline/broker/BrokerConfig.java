@@ -18,6 +18,8 @@ import java.util.List;
  * @param clusterId the formatted cluster id, sent with the registration
  * @param rack {@code broker.rack}, empty if unset
  * @param heartbeatIntervalMs {@code broker.heartbeat.interval.ms}
+ * @param retentionCheckIntervalMs {@code log.retention.check.interval.ms}: how often retention and
+ *     compaction run over the hosted partitions
  */
 public record BrokerConfig(
     int nodeId,
@@ -30,15 +32,17 @@ public record BrokerConfig(
     int maxMessageBytes,
     String clusterId,
     String rack,
-    long heartbeatIntervalMs) {
+    long heartbeatIntervalMs,
+    long retentionCheckIntervalMs) {
 
   public static final int DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
   public static final long DEFAULT_HEARTBEAT_INTERVAL_MS = 2_000;
+  public static final long DEFAULT_RETENTION_CHECK_INTERVAL_MS = 300_000;
 
   public BrokerConfig(int nodeId, String listenerName, String host, int port, List<Path> logDirs,
       List<QuorumVoter> voters, String metadataAddress, int maxMessageBytes, String clusterId, String rack) {
     this(nodeId, listenerName, host, port, logDirs, voters, metadataAddress, maxMessageBytes, clusterId, rack,
-        DEFAULT_HEARTBEAT_INTERVAL_MS);
+        DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_RETENTION_CHECK_INTERVAL_MS);
   }
 
   public BrokerConfig {

@@ -163,6 +163,7 @@ public final class BrokerVerticle extends AbstractVerticle {
           heartbeat();
           return unfenced.future();
         })
+        .onSuccess(v -> scheduleRetention())
         .onComplete(startPromise);
   }
 
@@ -270,7 +271,7 @@ public final class BrokerVerticle extends AbstractVerticle {
       }
       Future<Void> previousClosed = closing.getOrDefault(tp, Future.succeededFuture());
       partitions.put(tp, new HostedPartition(vertx, tp, topicId, registration, previousClosed,
-          () -> locateLogDir(tp)));
+          () -> locateLogDir(tp), logConfigFor(next, tp.topic())));
     });
     image = next;
     for (Iterator<OffsetWaiter> it = offsetWaiters.iterator(); it.hasNext(); ) {
@@ -281,6 +282,57 @@ public final class BrokerVerticle extends AbstractVerticle {
         w.promise.complete();
       }
     }
+  }
+
+  // ---- retention and compaction ------------------------------------------------------------------
+
+  private String effectiveConfig(MetadataImage img, String topic, String key) {
+    return TopicConfigs.effective(img.configsOf(new ConfigResource(ConfigResource.Type.TOPIC, topic)),
+        img.configsOf(new ConfigResource(ConfigResource.Type.BROKER, "")), key);
+  }
+
+  /** Segment settings of a topic's logs, from its configs (set when the log opens). */
+  private io.raftline.broker.log.LogConfig logConfigFor(MetadataImage img, String topic) {
+    return io.raftline.broker.log.LogConfig.DEFAULT
+        .withSegmentBytes(Long.parseLong(effectiveConfig(img, topic, "segment.bytes")))
+        .withSegmentMs(Long.parseLong(effectiveConfig(img, topic, "segment.ms")));
+  }
+
+  private void scheduleRetention() {
+    vertx.setTimer(config.retentionCheckIntervalMs(), id -> {
+      if (stopping) {
+        return;
+      }
+      enforceRetention().onComplete(ar -> scheduleRetention());
+    });
+  }
+
+  /**
+   * One pass over the hosted partitions: delete segments past retention.ms / retention.bytes for
+   * cleanup.policy=delete, keep the latest record per key for cleanup.policy=compact. Each runs in its
+   * partition's worker queue, between appends, so produce is never stalled for longer than one step.
+   */
+  Future<Void> enforceRetention() {
+    MetadataImage img = image;
+    long now = System.currentTimeMillis();
+    List<Future<?>> passes = new ArrayList<>();
+    for (HostedPartition hp : partitions.values()) {
+      String topic = hp.topicPartition.topic();
+      String policy = effectiveConfig(img, topic, "cleanup.policy");
+      long retentionMs = Long.parseLong(effectiveConfig(img, topic, "retention.ms"));
+      long retentionBytes = Long.parseLong(effectiveConfig(img, topic, "retention.bytes"));
+      long deleteRetentionMs = Long.parseLong(effectiveConfig(img, topic, "delete.retention.ms"));
+      passes.add(hp.submit(log -> {
+        if (policy.contains("compact")) {
+          log.compact(now, deleteRetentionMs);
+        }
+        if (policy.contains("delete")) {
+          log.deleteExpiredSegments(now, retentionMs, retentionBytes);
+        }
+        return null;
+      }).onFailure(t -> LOG.log(System.Logger.Level.WARNING, "retention of " + hp.topicPartition + " failed", t)));
+    }
+    return Future.join(passes).<Void>mapEmpty().recover(t -> Future.succeededFuture());
   }
 
   /** Deletes a partition's log; until that is done, a new partition of the same name waits. */
@@ -609,7 +661,7 @@ public final class BrokerVerticle extends AbstractVerticle {
       }
       HostedPartition hp = lookup.partition;
       int leaderEpoch = hp.registration.leaderEpoch();
-      return hp.submit(log -> log.append(batches, leaderEpoch))
+      return hp.submit(log -> log.append(batches, leaderEpoch, System.currentTimeMillis()))
           .map(baseOffset -> {
             hp.endOffset = Math.max(hp.endOffset, batches.get(batches.size() - 1).nextOffset());
             wakeFetchers(hp.topicPartition);
@@ -685,9 +737,15 @@ public final class BrokerVerticle extends AbstractVerticle {
         Lookup lookup = leaderLookup(pt.getTopic(), pt.getPartition());
         if (lookup.error != ErrorCode.NONE) {
           answers.add(Future.succeededFuture(answer.setError(lookup.error).setErrorMessage(lookup.message).setOffset(-1).build()));
+        } else if (pt.getTimestamp() >= 0) {
+          // The first offset whose timestamp is at or after the one asked for; -1 if none (as in Kafka).
+          answers.add(lookup.partition.submit(log -> log.offsetForTimestamp(pt.getTimestamp()).orElse(-1L))
+              .map(offset -> answer.setError(ErrorCode.NONE).setOffset(offset).build())
+              .otherwise(t -> answer.setError(errorCodeOf(t)).setErrorMessage(String.valueOf(t.getMessage()))
+                  .setOffset(-1).build()));
         } else if (pt.getTimestamp() != -1 && pt.getTimestamp() != -2) {
           answers.add(Future.succeededFuture(answer.setError(ErrorCode.INVALID_REQUEST)
-              .setErrorMessage("only -2 (earliest) and -1 (latest) are supported; lookup by timestamp is not yet")
+              .setErrorMessage("timestamp must be >= 0, -1 (latest) or -2 (earliest); got " + pt.getTimestamp())
               .setOffset(-1).build()));
         } else {
           boolean earliest = pt.getTimestamp() == -2;

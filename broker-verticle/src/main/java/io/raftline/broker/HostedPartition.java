@@ -41,13 +41,13 @@ final class HostedPartition {
    * (a deleted and recreated topic) finish deleting its files first.
    */
   HostedPartition(Vertx vertx, TopicPartition topicPartition, UUID topicId, PartitionRegistration registration,
-      Future<Void> after, DirLocator dir) {
+      Future<Void> after, DirLocator dir, io.raftline.broker.log.LogConfig logConfig) {
     this.vertx = vertx;
     this.topicPartition = topicPartition;
     this.topicId = topicId;
     this.registration = registration;
     this.tail = after.recover(t -> Future.succeededFuture())
-        .compose(v -> vertx.executeBlocking(() -> PartitionLog.open(dir.locate(), topicId), false))
+        .compose(v -> vertx.executeBlocking(() -> PartitionLog.open(dir.locate(), topicId, logConfig), false))
         .map(opened -> {
           log = opened;
           endOffset = opened.endOffset();

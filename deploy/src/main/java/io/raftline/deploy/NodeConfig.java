@@ -46,6 +46,7 @@ public final class NodeConfig {
     key("controller.quorum.election.timeout.ms", "1000", "Raft election timeout (>= 10)");
     key("controller.quorum.fetch.timeout.ms", "2000", "Raft fetch timeout (>= 10)");
     key("broker.session.timeout.ms", "9000", "a broker silent this long is fenced (>= 10)");
+    key("log.retention.check.interval.ms", "300000", "how often retention and compaction run (>= 1)");
     key("broker.heartbeat.interval.ms", "2000", "how often a broker heartbeats to the controller (>= 10)");
     key("metadata.log.max.record.bytes.between.snapshots", "20971520",
         "snapshot the metadata image after this many bytes of records (>= 1)");
@@ -81,6 +82,7 @@ public final class NodeConfig {
     intValue("controller.quorum.election.timeout.ms", 10, Integer.MAX_VALUE);
     intValue("controller.quorum.fetch.timeout.ms", 10, Integer.MAX_VALUE);
     intValue("broker.session.timeout.ms", 10, Integer.MAX_VALUE);
+    intValue("log.retention.check.interval.ms", 1, Integer.MAX_VALUE);
     intValue("broker.heartbeat.interval.ms", 10, Integer.MAX_VALUE);
     intValue("metadata.log.max.record.bytes.between.snapshots", 1, Integer.MAX_VALUE);
     intValue("metadata.log.max.snapshot.interval.ms", 1, Integer.MAX_VALUE);

@@ -98,7 +98,8 @@ public final class RaftlineNode {
       NodeConfig.Listener listener = config.brokerListener();
       broker = new BrokerVerticle(new BrokerConfig(config.nodeId(), listener.name(), listener.host(), listener.port(),
           config.logDirs(), votersWithBoundPort(), metadataAddress, config.intSetting("message.max.bytes"),
-          clusterId, config.stringSetting("broker.rack"), config.intSetting("broker.heartbeat.interval.ms")));
+          clusterId, config.stringSetting("broker.rack"), config.intSetting("broker.heartbeat.interval.ms"),
+          config.intSetting("log.retention.check.interval.ms")));
       return vertx.deployVerticle(broker).map(bid -> {
         brokerDeployment = bid;
         return (Void) null;

@@ -57,6 +57,27 @@ public final class TopicConfigs {
 
   private TopicConfigs() {}
 
+  /**
+   * A topic config's value in force: set on the topic, else the cluster-wide broker default (under its
+   * broker-level name), else Raftline's default.
+   */
+  public static String effective(Map<String, String> topicConfigs, Map<String, String> clusterDefaults, String key) {
+    String set = topicConfigs.get(key);
+    if (set != null) {
+      return set;
+    }
+    for (Map.Entry<String, String> e : BROKER_DEFAULT_NAMES.entrySet()) {
+      if (e.getValue().equals(key) && clusterDefaults.containsKey(e.getKey())) {
+        return clusterDefaults.get(e.getKey());
+      }
+    }
+    Key k = KEYS.get(key);
+    if (k == null) {
+      throw new IllegalArgumentException("unknown topic config " + key);
+    }
+    return k.defaultValue();
+  }
+
   public static Map<String, Key> keys() {
     return java.util.Collections.unmodifiableMap(KEYS);
   }
