@@ -8,7 +8,6 @@ import java.io.PrintWriter;
 import java.text.SimpleDateFormat;
 import java.util.Date;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Consumer throughput from the beginning of a topic, printed like Kafka's consumer performance tool:
@@ -17,51 +16,45 @@ import java.util.Map;
 final class ConsumerPerformance {
   private ConsumerPerformance() {}
 
-  static void run(Map<String, String> settings, String topic, long messages, long timeoutMs, PrintWriter out)
+  static void run(RaftlineClient client, String topic, long messages, long timeoutMs, PrintWriter out)
       throws Exception {
-    Vertx vertx = Vertx.vertx();
-    try {
-      RaftlineClient client = RaftlineClient.create(vertx, settings);
-      RaftlineCli.await(client.admin().describeTopics(List.of(topic)), 60_000);
-      long[] count = {0};
-      long[] bytes = {0};
-      long[] lastRecordAt = {System.currentTimeMillis()};
-      Promise<Void> finished = Promise.promise();
-      long startMs = System.currentTimeMillis();
-      long start = System.nanoTime();
-      TopicSubscription s = client.subscribeFromBeginning(topic);
-      s.exceptionHandler(finished::tryFail);
-      s.endHandler(v -> finished.tryComplete());
-      s.handler(r -> {
-        count[0]++;
-        bytes[0] += (r.value() == null ? 0 : r.value().length) + (r.key() == null ? 0 : r.key().length);
-        lastRecordAt[0] = System.currentTimeMillis();
-        if (count[0] >= messages) {
-          s.close();
-        }
-      });
-      vertx.setPeriodic(100, id -> {
-        if (System.currentTimeMillis() - lastRecordAt[0] > timeoutMs) {
-          vertx.cancelTimer(id);
-          s.close();
-        }
-      });
-      RaftlineCli.await(finished.future(), Long.MAX_VALUE);
-      double seconds = (System.nanoTime() - start) / 1e9;
-      long endMs = System.currentTimeMillis();
-      SimpleDateFormat f = new SimpleDateFormat("yyyy-MM-dd HH:mm:ss:SSS");
-      double mb = bytes[0] / 1048576.0;
-      out.println("start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec");
-      out.printf("%s, %s, %.4f, %.4f, %d, %.4f%n", f.format(new Date(startMs)), f.format(new Date(endMs)), mb,
-          mb / seconds, count[0], count[0] / seconds);
-      out.flush();
-      if (count[0] < messages) {
-        throw new IllegalStateException("only " + count[0] + " of " + messages + " records arrived before a "
-            + timeoutMs + " ms pause");
+    Vertx vertx = client.vertx();
+    RaftlineCli.await(client.admin().describeTopics(List.of(topic)), 60_000);
+    long[] count = {0};
+    long[] bytes = {0};
+    long[] lastRecordAt = {System.currentTimeMillis()};
+    Promise<Void> finished = Promise.promise();
+    long startMs = System.currentTimeMillis();
+    long start = System.nanoTime();
+    TopicSubscription s = client.subscribeFromBeginning(topic);
+    s.exceptionHandler(finished::tryFail);
+    s.endHandler(v -> finished.tryComplete());
+    s.handler(r -> {
+      count[0]++;
+      bytes[0] += (r.value() == null ? 0 : r.value().length) + (r.key() == null ? 0 : r.key().length);
+      lastRecordAt[0] = System.currentTimeMillis();
+      if (count[0] >= messages) {
+        s.close();
       }
-      RaftlineCli.await(client.close(), 30_000);
-    } finally {
-      RaftlineCli.await(vertx.close(), 30_000);
+    });
+    vertx.setPeriodic(100, id -> {
+      if (System.currentTimeMillis() - lastRecordAt[0] > timeoutMs) {
+        vertx.cancelTimer(id);
+        s.close();
+      }
+    });
+    RaftlineCli.await(finished.future(), Long.MAX_VALUE);
+    double seconds = (System.nanoTime() - start) / 1e9;
+    long endMs = System.currentTimeMillis();
+    SimpleDateFormat f = new SimpleDateFormat("yyyy-MM-dd HH:mm:ss:SSS");
+    double mb = bytes[0] / 1048576.0;
+    out.println("start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec");
+    out.printf("%s, %s, %.4f, %.4f, %d, %.4f%n", f.format(new Date(startMs)), f.format(new Date(endMs)), mb,
+        mb / seconds, count[0], count[0] / seconds);
+    out.flush();
+    if (count[0] < messages) {
+      throw new IllegalStateException("only " + count[0] + " of " + messages + " records arrived before a "
+          + timeoutMs + " ms pause");
     }
   }
 }

@@ -3,10 +3,8 @@ package io.raftline.deploy;
 import io.raftline.client.Producer;
 import io.raftline.client.ProducerRecord;
 import io.raftline.client.RaftlineClient;
-import io.vertx.core.Vertx;
 import java.io.PrintWriter;
 import java.util.Arrays;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -24,79 +22,72 @@ final class ProducerPerformance {
    * @param throughput records per second to offer, or -1 for as fast as the producer accepts
    * @param settings client settings (bootstrap.servers, acks, linger.ms, batch.size, ...)
    */
-  static void run(Map<String, String> settings, String topic, long records, int recordSize, long throughput,
+  static void run(RaftlineClient client, String topic, long records, int recordSize, long throughput,
       int maxInFlightRecords, PrintWriter out) throws Exception {
-    Vertx vertx = Vertx.vertx();
-    try {
-      RaftlineClient client = RaftlineClient.create(vertx, settings);
-      Producer producer = client.producer();
-      byte[] payload = new byte[recordSize];
-      new SplittableRandom(42).nextBytes(payload);
-      int[] latencies = new int[(int) Math.min(records, Integer.MAX_VALUE - 8)];
-      Semaphore window = new Semaphore(maxInFlightRecords);
-      AtomicLong done = new AtomicLong();
-      AtomicLong windowCount = new AtomicLong();
-      AtomicLong windowLatency = new AtomicLong();
-      AtomicLong windowMax = new AtomicLong();
-      AtomicReference<Throwable> failure = new AtomicReference<>();
-      long start = System.nanoTime();
-      long windowStart = start;
-      for (long i = 0; i < records && failure.get() == null; i++) {
-        if (throughput > 0) {
-          long due = start + (long) (i * 1e9 / throughput);
-          long wait = due - System.nanoTime();
-          if (wait > 0) {
-            TimeUnit.NANOSECONDS.sleep(wait);
-          }
-        }
-        window.acquire();
-        long sent = System.nanoTime();
-        int index = (int) i;
-        producer.send(ProducerRecord.of(topic, null, payload)).onComplete(ar -> {
-          int ms = (int) ((System.nanoTime() - sent) / 1_000_000);
-          if (ar.failed()) {
-            failure.compareAndSet(null, ar.cause());
-          }
-          if (index < latencies.length) {
-            latencies[index] = ms;
-          }
-          windowCount.incrementAndGet();
-          windowLatency.addAndGet(ms);
-          windowMax.accumulateAndGet(ms, Math::max);
-          done.incrementAndGet();
-          window.release();
-        });
-        long now = System.nanoTime();
-        if (now - windowStart >= TimeUnit.SECONDS.toNanos(5)) {
-          long n = windowCount.getAndSet(0);
-          double seconds = (now - windowStart) / 1e9;
-          out.printf("%d records sent, %.1f records/sec (%.2f MB/sec), %.1f ms avg latency, %.1f ms max latency.%n",
-              n, n / seconds, n * (double) recordSize / seconds / 1048576.0,
-              n == 0 ? 0.0 : windowLatency.getAndSet(0) / (double) n, (double) windowMax.getAndSet(0));
-          out.flush();
-          windowStart = now;
+    Producer producer = client.producer();
+    byte[] payload = new byte[recordSize];
+    new SplittableRandom(42).nextBytes(payload);
+    int[] latencies = new int[(int) Math.min(records, Integer.MAX_VALUE - 8)];
+    Semaphore window = new Semaphore(maxInFlightRecords);
+    AtomicLong done = new AtomicLong();
+    AtomicLong windowCount = new AtomicLong();
+    AtomicLong windowLatency = new AtomicLong();
+    AtomicLong windowMax = new AtomicLong();
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    long start = System.nanoTime();
+    long windowStart = start;
+    for (long i = 0; i < records && failure.get() == null; i++) {
+      if (throughput > 0) {
+        long due = start + (long) (i * 1e9 / throughput);
+        long wait = due - System.nanoTime();
+        if (wait > 0) {
+          TimeUnit.NANOSECONDS.sleep(wait);
         }
       }
-      window.acquire(maxInFlightRecords);
-      RaftlineCli.await(producer.flush(), 60_000);
-      double seconds = (System.nanoTime() - start) / 1e9;
-      if (failure.get() != null) {
-        throw new IllegalStateException("a send failed: " + failure.get().getMessage(), failure.get());
+      window.acquire();
+      long sent = System.nanoTime();
+      int index = (int) i;
+      producer.send(ProducerRecord.of(topic, null, payload)).onComplete(ar -> {
+        int ms = (int) ((System.nanoTime() - sent) / 1_000_000);
+        if (ar.failed()) {
+          failure.compareAndSet(null, ar.cause());
+        }
+        if (index < latencies.length) {
+          latencies[index] = ms;
+        }
+        windowCount.incrementAndGet();
+        windowLatency.addAndGet(ms);
+        windowMax.accumulateAndGet(ms, Math::max);
+        done.incrementAndGet();
+        window.release();
+      });
+      long now = System.nanoTime();
+      if (now - windowStart >= TimeUnit.SECONDS.toNanos(5)) {
+        long n = windowCount.getAndSet(0);
+        double seconds = (now - windowStart) / 1e9;
+        out.printf("%d records sent, %.1f records/sec (%.2f MB/sec), %.1f ms avg latency, %.1f ms max latency.%n",
+            n, n / seconds, n * (double) recordSize / seconds / 1048576.0,
+            n == 0 ? 0.0 : windowLatency.getAndSet(0) / (double) n, (double) windowMax.getAndSet(0));
+        out.flush();
+        windowStart = now;
       }
-      int n = (int) Math.min(done.get(), latencies.length);
-      int[] sorted = Arrays.copyOf(latencies, n);
-      Arrays.sort(sorted);
-      double avg = Arrays.stream(sorted).average().orElse(0);
-      out.printf("%d records sent, %.1f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms max latency, "
-              + "%d ms 50th, %d ms 95th, %d ms 99th, %d ms 99.9th.%n",
-          done.get(), done.get() / seconds, done.get() * (double) recordSize / seconds / 1048576.0, avg,
-          (double) (n == 0 ? 0 : sorted[n - 1]), pct(sorted, 0.5), pct(sorted, 0.95), pct(sorted, 0.99),
-          pct(sorted, 0.999));
-      out.flush();
-      RaftlineCli.await(client.close(), 30_000);
-    } finally {
-      RaftlineCli.await(vertx.close(), 30_000);
     }
+    window.acquire(maxInFlightRecords);
+    RaftlineCli.await(producer.flush(), 60_000);
+    double seconds = (System.nanoTime() - start) / 1e9;
+    if (failure.get() != null) {
+      throw new IllegalStateException("a send failed: " + failure.get().getMessage(), failure.get());
+    }
+    int n = (int) Math.min(done.get(), latencies.length);
+    int[] sorted = Arrays.copyOf(latencies, n);
+    Arrays.sort(sorted);
+    double avg = Arrays.stream(sorted).average().orElse(0);
+    out.printf("%d records sent, %.1f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms max latency, "
+            + "%d ms 50th, %d ms 95th, %d ms 99th, %d ms 99.9th.%n",
+        done.get(), done.get() / seconds, done.get() * (double) recordSize / seconds / 1048576.0, avg,
+        (double) (n == 0 ? 0 : sorted[n - 1]), pct(sorted, 0.5), pct(sorted, 0.95), pct(sorted, 0.99),
+        pct(sorted, 0.999));
+    out.flush();
   }
 
   private static int pct(int[] sorted, double p) {

@@ -569,11 +569,12 @@ public final class RaftlineCli implements Callable<Integer> {
         if (records < 1 || recordSize < 0) {
           throw new IllegalArgumentException("--num-records must be >= 1 and --record-size >= 0");
         }
-        quietLogs();
         Map<String, String> settings = new HashMap<>(props);
-        settings.put("bootstrap.servers", bootstrap);
         settings.put("acks", acks);
-        ProducerPerformance.run(settings, topic, records, recordSize, throughput, maxInFlight, parent.cli.out);
+        withClient(bootstrap, settings, client -> {
+          ProducerPerformance.run(client, topic, records, recordSize, throughput, maxInFlight, parent.cli.out);
+          return null;
+        });
         return 0;
       }
     }
@@ -593,11 +594,13 @@ public final class RaftlineCli implements Callable<Integer> {
         if (records < 1) {
           throw new IllegalArgumentException("--num-records must be >= 1");
         }
-        quietLogs();
         // One record at a time: no lingering, and fetches that return as soon as data is there.
-        Map<String, String> settings = new HashMap<>(Map.of("bootstrap.servers", bootstrap, "acks", acks,
+        Map<String, String> settings = new HashMap<>(Map.of("acks", acks,
             "linger.ms", "0", "fetch.max.wait.ms", "500", "auto.offset.reset", "latest"));
-        EndToEndLatency.run(settings, topic, records, recordSize, parent.cli.out);
+        withClient(bootstrap, settings, client -> {
+          EndToEndLatency.run(client, topic, records, recordSize, parent.cli.out);
+          return null;
+        });
         return 0;
       }
     }
@@ -616,10 +619,10 @@ public final class RaftlineCli implements Callable<Integer> {
 
       @Override
       public Integer call() throws Exception {
-        quietLogs();
-        Map<String, String> settings = new HashMap<>(props);
-        settings.put("bootstrap.servers", bootstrap);
-        ConsumerPerformance.run(settings, topic, messages, timeoutMs, parent.cli.out);
+        withClient(bootstrap, props, client -> {
+          ConsumerPerformance.run(client, topic, messages, timeoutMs, parent.cli.out);
+          return null;
+        });
         return 0;
       }
     }

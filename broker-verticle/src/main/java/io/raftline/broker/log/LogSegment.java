@@ -115,16 +115,24 @@ final class LogSegment implements AutoCloseable {
     }
   }
 
+  /**
+   * Opens an index file of fixed-size entries. A torn last entry (a crash mid-write) is dropped; the
+   * walk from the previous entry covers what it pointed at.
+   */
+  private static FileChannel openIndex(Path file, int entrySize) throws IOException {
+    FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+        StandardOpenOption.WRITE);
+    long whole = channel.size() / entrySize * entrySize;
+    if (channel.size() != whole) {
+      channel.truncate(whole);
+    }
+    return channel;
+  }
+
   private FileChannel offsetIndex() throws IOException {
     if (offsetIndex == null) {
-      offsetIndex = FileChannel.open(indexFile, StandardOpenOption.CREATE, StandardOpenOption.READ,
-          StandardOpenOption.WRITE);
-      long entries = offsetIndex.size() / INDEX_ENTRY;
-      // A torn last entry (a crash mid-write) is dropped; the walk from the previous one covers it.
-      if (offsetIndex.size() != entries * INDEX_ENTRY) {
-        offsetIndex.truncate(entries * INDEX_ENTRY);
-      }
-      indexEntries = (int) entries;
+      offsetIndex = openIndex(indexFile, INDEX_ENTRY);
+      indexEntries = (int) (offsetIndex.size() / INDEX_ENTRY);
       loadLastIndexEntry();
     }
     return offsetIndex;
@@ -132,14 +140,9 @@ final class LogSegment implements AutoCloseable {
 
   private FileChannel timeIndex() throws IOException {
     if (timeIndex == null) {
-      timeIndex = FileChannel.open(timeIndexFile, StandardOpenOption.CREATE, StandardOpenOption.READ,
-          StandardOpenOption.WRITE);
-      long entries = timeIndex.size() / TIME_INDEX_ENTRY;
-      if (timeIndex.size() != entries * TIME_INDEX_ENTRY) {
-        timeIndex.truncate(entries * TIME_INDEX_ENTRY);
-      }
-      timeIndexEntries = (int) entries;
-      lastTimeIndexTimestamp = entries == 0 ? Long.MIN_VALUE : readTimeIndexTimestamp((int) entries - 1);
+      timeIndex = openIndex(timeIndexFile, TIME_INDEX_ENTRY);
+      timeIndexEntries = (int) (timeIndex.size() / TIME_INDEX_ENTRY);
+      lastTimeIndexTimestamp = timeIndexEntries == 0 ? Long.MIN_VALUE : readTimeIndexTimestamp(timeIndexEntries - 1);
     }
     return timeIndex;
   }
