@@ -347,6 +347,38 @@ final class LogSegment implements AutoCloseable {
     }
   }
 
+  /**
+   * Cuts the segment before the batch holding {@code offset} (a whole batch goes, so the cut is always
+   * at a batch boundary at or below {@code offset}) and drops the index entries past the cut.
+   *
+   * @return the segment's new end offset
+   */
+  long truncateTo(long offset) throws IOException {
+    if (offset >= endOffset) {
+      return endOffset;
+    }
+    long position = offset <= baseOffset ? 0 : positionOf(offset);
+    long newEnd = baseOffset;
+    if (position > 0) {
+      if (!readHeader(position, size)) {
+        throw new IOException(logFile + ": unreadable batch header at position " + position);
+      }
+      newEnd = header.getLong(BASE_OFFSET);
+    }
+    truncateIndexesFrom(newEnd);
+    log.truncate(position);
+    size = position;
+    endOffset = newEnd;
+    // Recomputed from the surviving time index entries and a walk over the rest.
+    maxTimestamp = lastTimeIndexTimestamp;
+    maxTimestampKnown = false;
+    maxTimestamp = maxTimestamp();
+    if (size == 0) {
+      rollStartMs = Long.MIN_VALUE;
+    }
+    return newEnd;
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Lookups
 

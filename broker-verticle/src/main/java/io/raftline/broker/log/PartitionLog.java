@@ -33,7 +33,8 @@ import java.util.stream.Stream;
  *   <li>{@code recovery-point-offset-checkpoint}: every batch below this offset, and the indexes
  *       covering it, were fsynced; kept per partition (not per log dir, as Kafka does) so a partition
  *       directory is self-contained and moving or deleting it needs no shared file rewritten;
- *   <li>{@code log-start-offset-checkpoint}: the first offset still readable, advanced by retention.
+ *   <li>{@code log-start-offset-checkpoint}: the first offset still readable, advanced by retention;
+ *   <li>{@code leader-epoch-checkpoint}: the first offset of each leader epoch ({@link LeaderEpochCache}).
  * </ul>
  *
  * <p>Both checkpoints hold two text lines, a version ({@code 0}) and the offset, and are replaced
@@ -67,6 +68,7 @@ public final class PartitionLog implements AutoCloseable {
   private long checkpointedRecoveryPoint = -1;
   private long size;
   private long crcCheckedOnOpen;
+  private LeaderEpochCache epochs;
   /** Set by the first close of any kind; later ones do nothing. */
   private boolean closed;
 
@@ -172,6 +174,16 @@ public final class PartitionLog implements AutoCloseable {
       recoveryPoint = endOffset();
       writeRecoveryPoint();
     }
+    epochs = LeaderEpochCache.load(dir);
+    if (!epochs.persisted() && endOffset() > logStartOffset) {
+      // A log written before epochs were checkpointed: the batch headers hold them.
+      for (LogSegment segment : segments.values()) {
+        segment.forEachBatch(b -> epochs.assign(b.partitionLeaderEpoch(), b.baseOffset()));
+      }
+    }
+    // A torn tail may have taken the batches an epoch started with.
+    epochs.truncateFromEnd(endOffset());
+    epochs.truncateFromStart(logStartOffset);
   }
 
   /**
@@ -211,6 +223,7 @@ public final class PartitionLog implements AutoCloseable {
    */
   public long append(List<RecordBatch> batches, int leaderEpoch, long nowMs) throws IOException {
     long firstOffset = endOffset();
+    epochs.assign(leaderEpoch, firstOffset);
     for (RecordBatch batch : batches) {
       long base = endOffset();
       batch.setBaseOffset(base);
@@ -223,6 +236,122 @@ public final class PartitionLog implements AutoCloseable {
       size += batch.sizeInBytes();
     }
     return firstOffset;
+  }
+
+  /**
+   * Appends batches copied from the partition leader, keeping their offsets and leader epochs. Each
+   * batch's CRC is checked (the bytes crossed the network). A batch that ends at or below the log end
+   * is skipped (a fetch answered twice); one that starts past the end is refused, because the log
+   * must have no gaps.
+   *
+   * @return the number of batches appended
+   * @throws io.raftline.protocol.records.InvalidRecordBatchException on a corrupt batch
+   */
+  public int appendAsFollower(List<RecordBatch> batches, long nowMs) throws IOException {
+    int appended = 0;
+    for (RecordBatch batch : batches) {
+      long end = endOffset();
+      if (batch.nextOffset() <= end) {
+        continue;
+      }
+      if (batch.baseOffset() != end) {
+        throw new IOException(dir + ": follower batch at offset " + batch.baseOffset()
+            + " does not continue the log, which ends at " + end);
+      }
+      batch.checkIntegrity();
+      epochs.assign(batch.partitionLeaderEpoch(), end);
+      LogSegment active = maybeRoll(batch, nowMs);
+      active.append(batch.buffer().duplicate(), end, batch.nextOffset(), batch.maxTimestamp(),
+          config.indexIntervalBytes());
+      if (active.rollStartMs == Long.MIN_VALUE) {
+        active.rollStartMs = nowMs;
+      }
+      size += batch.sizeInBytes();
+      appended++;
+    }
+    return appended;
+  }
+
+  /**
+   * Records that {@code leaderEpoch} starts at the current log end: called when this replica becomes
+   * leader, so a follower of the previous epoch learns where that epoch ended here even before the
+   * new leader writes anything.
+   */
+  public void assignEpochStart(int leaderEpoch) throws IOException {
+    epochs.assign(leaderEpoch, endOffset());
+  }
+
+  /** The newest leader epoch of this log's batches (or of its leadership), or -1. */
+  public int latestEpoch() {
+    return epochs.latestEpoch();
+  }
+
+  /** The offset the latest leader epoch started at, or -1 if no epoch is known. */
+  public long latestEpochStartOffset() {
+    return epochs.latestEpochStartOffset();
+  }
+
+  /** Where {@code epoch} ends in this log (see {@link LeaderEpochCache#endOffsetFor}). */
+  public LeaderEpochCache.EpochEndOffset endOffsetForEpoch(int epoch) {
+    return epochs.endOffsetFor(epoch, endOffset());
+  }
+
+  /** The leader-epoch history, oldest first. */
+  public Map<Integer, Long> leaderEpochs() {
+    return epochs.entries();
+  }
+
+  /**
+   * Removes every batch from the one holding {@code offset} on (a follower dropping a tail that
+   * diverges from its leader's log). Segments wholly past the cut are deleted; the recovery point and
+   * the epoch history move back with the end.
+   *
+   * @return the new log end offset (at or below {@code offset})
+   */
+  public long truncateTo(long offset) throws IOException {
+    if (offset >= endOffset()) {
+      return endOffset();
+    }
+    if (offset <= logStartOffset) {
+      truncateFullyAndStartAt(logStartOffset);
+      return endOffset();
+    }
+    while (segments.size() > 1 && segments.lastKey() >= offset) {
+      LogSegment dropped = segments.pollLastEntry().getValue();
+      size -= dropped.size;
+      dropped.deleteFiles();
+    }
+    LogSegment last = segments.lastEntry().getValue();
+    long before = last.size;
+    long newEnd = last.truncateTo(offset);
+    size -= before - last.size;
+    epochs.truncateFromEnd(newEnd);
+    if (recoveryPoint > newEnd) {
+      recoveryPoint = newEnd;
+      writeRecoveryPoint();
+    }
+    LOG.log(System.Logger.Level.INFO, "{0}: truncated to offset {1}", dir, newEnd);
+    return newEnd;
+  }
+
+  /**
+   * Deletes every segment and starts the log empty at {@code offset} (a follower whose log lies
+   * wholly outside the leader's, for example below its log start after retention).
+   */
+  public void truncateFullyAndStartAt(long offset) throws IOException {
+    // The new start is checkpointed first: a crash mid-way then opens an empty log at it.
+    OffsetCheckpoint.write(dir.resolve(LOG_START_OFFSET_CHECKPOINT), offset);
+    for (LogSegment segment : segments.values()) {
+      segment.deleteFiles();
+    }
+    segments.clear();
+    segments.put(offset, LogSegment.open(dir, offset));
+    size = 0;
+    logStartOffset = offset;
+    recoveryPoint = offset;
+    writeRecoveryPoint();
+    epochs.clear();
+    LOG.log(System.Logger.Level.INFO, "{0}: emptied, now starting at offset {1}", dir, offset);
   }
 
   private LogSegment maybeRoll(RecordBatch batch, long nowMs) throws IOException {
@@ -253,12 +382,25 @@ public final class PartitionLog implements AutoCloseable {
    * @throws OffsetOutOfRangeException if offset is outside [startOffset, endOffset]
    */
   public ByteBuffer read(long offset, int maxBytes) throws IOException {
+    return read(offset, maxBytes, Long.MAX_VALUE);
+  }
+
+  /**
+   * Like {@link #read(long, int)}, but only batches that end at or below {@code maxOffset}: a
+   * consumer reads below the high watermark, never the tail the followers may not hold yet. An
+   * offset between {@code maxOffset} and the log end reads nothing.
+   */
+  public ByteBuffer read(long offset, int maxBytes, long maxOffset) throws IOException {
     long end = endOffset();
     if (offset < logStartOffset || offset > end) {
       throw new OffsetOutOfRangeException(offset, logStartOffset, end);
     }
-    if (offset == end) {
+    if (offset >= Math.min(end, maxOffset)) {
       return ByteBuffer.allocate(0);
+    }
+    if (maxOffset < end) {
+      ByteBuffer all = read(offset, maxBytes, Long.MAX_VALUE);
+      return all.limit(batchesEndingBy(all, maxOffset));
     }
     Map.Entry<Long, LogSegment> entry = segments.floorEntry(offset);
     LogSegment segment = entry.getValue();
@@ -297,6 +439,20 @@ public final class PartitionLog implements AutoCloseable {
       out.put(part);
     }
     return out.flip();
+  }
+
+  /** The length of the prefix of {@code buffer} whose batches all end at or below {@code maxOffset}. */
+  private static int batchesEndingBy(ByteBuffer buffer, long maxOffset) {
+    int n = 0;
+    int limit = buffer.limit();
+    while (limit - n >= RecordBatch.HEADER_SIZE) {
+      long next = buffer.getLong(n) + buffer.getInt(n + LogSegment.LAST_OFFSET_DELTA) + 1;
+      if (next > maxOffset) {
+        break;
+      }
+      n += buffer.getInt(n + LogSegment.LENGTH) + RecordBatch.LOG_OVERHEAD;
+    }
+    return n;
   }
 
   /** The length of the longest prefix of {@code buffer} made of whole batches. */
@@ -361,6 +517,7 @@ public final class PartitionLog implements AutoCloseable {
     logStartOffset = Math.max(logStartOffset, newStart);
     OffsetCheckpoint.write(dir.resolve(LOG_START_OFFSET_CHECKPOINT), logStartOffset);
     recoveryPoint = Math.max(recoveryPoint, logStartOffset);
+    epochs.truncateFromStart(logStartOffset);
     for (LogSegment segment : doomed) {
       segments.remove(segment.baseOffset);
       size -= segment.size;
