@@ -20,6 +20,12 @@ import java.util.zip.CRC32C;
  *
  * The CRC deliberately leaves out base offset, length and leader epoch, so the broker can stamp
  * offsets and epochs on a batch it received without recomputing the checksum.
+ *
+ * <p>Attributes bits 0-2 name the {@link CompressionType} of the records section. A compressed batch
+ * stores everything after the 61-byte header as one compressed block; the header (record count, offset
+ * delta, timestamps) describes the uncompressed records, and the CRC covers the compressed bytes, so
+ * {@link #checkIntegrity} never decompresses. {@link #records()} and {@link #uncompressedRecords()}
+ * decompress transparently.
  */
 public final class RecordBatch {
   public static final byte MAGIC = 2;
@@ -52,10 +58,12 @@ public final class RecordBatch {
   }
 
   /**
-   * Splits back-to-back batches and checks each one's header and CRC.
+   * Splits back-to-back batches and checks each one's header, CRC and codec id. Compressed batches are
+   * not decompressed: the CRC covers their compressed bytes.
    *
    * @param maxBatchBytes a batch larger than this fails with RECORD_TOO_LARGE
-   * @throws InvalidRecordBatchException CORRUPT_MESSAGE for malformed bytes or a bad CRC
+   * @throws InvalidRecordBatchException CORRUPT_MESSAGE for malformed bytes or a bad CRC,
+   *     UNSUPPORTED_COMPRESSION_TYPE for a codec id other than 0 to 4
    */
   public static List<RecordBatch> validateAll(ByteBuffer buffer, int maxBatchBytes) {
     ByteBuffer in = buffer.duplicate();
@@ -112,7 +120,12 @@ public final class RecordBatch {
     return s;
   }
 
-  /** Checks magic, length, record count and CRC of this batch. */
+  /**
+   * Checks magic, length, record count, CRC and codec id of this batch, without decompressing it.
+   *
+   * @throws InvalidRecordBatchException CORRUPT_MESSAGE, or UNSUPPORTED_COMPRESSION_TYPE for an unknown
+   *     codec id in an otherwise intact batch
+   */
   public void checkIntegrity() {
     if (bytes.remaining() < HEADER_SIZE) {
       throw new InvalidRecordBatchException(ErrorCode.CORRUPT_MESSAGE, "record batch shorter than its header");
@@ -130,6 +143,7 @@ public final class RecordBatch {
       throw new InvalidRecordBatchException(ErrorCode.CORRUPT_MESSAGE,
           "record batch CRC mismatch: stored " + Long.toHexString(stored) + ", computed " + Long.toHexString(computed));
     }
+    compressionType();
   }
 
   long computeChecksum() {
@@ -153,6 +167,20 @@ public final class RecordBatch {
 
   public void setPartitionLeaderEpoch(int epoch) {
     bytes.putInt(LEADER_EPOCH, epoch);
+  }
+
+  /** Attributes: bits 0-2 the codec id, the other bits as in Kafka (timestamp type, transactional, control). */
+  public short attributes() {
+    return bytes.getShort(ATTRIBUTES);
+  }
+
+  /**
+   * The codec of the records section.
+   *
+   * @throws InvalidRecordBatchException UNSUPPORTED_COMPRESSION_TYPE for a codec id other than 0 to 4
+   */
+  public CompressionType compressionType() {
+    return CompressionType.forId(attributes() & CompressionType.ATTRIBUTES_MASK);
   }
 
   public int lastOffsetDelta() {
@@ -201,10 +229,52 @@ public final class RecordBatch {
     return bytes.asReadOnlyBuffer();
   }
 
-  /** Decodes every record of the batch, with absolute offsets and timestamps. */
+  /**
+   * The records section (each record with its length varint, back to back), decompressed if the batch
+   * is compressed, positioned at 0. For an uncompressed batch this is a view of the batch's own bytes.
+   *
+   * @throws InvalidRecordBatchException UNSUPPORTED_COMPRESSION_TYPE, or CORRUPT_MESSAGE if the
+   *     compressed bytes do not decompress
+   */
+  public ByteBuffer uncompressedRecords() {
+    ByteBuffer section = bytes.slice(HEADER_SIZE, bytes.limit() - HEADER_SIZE);
+    CompressionType type = compressionType();
+    return type == CompressionType.NONE ? section.asReadOnlyBuffer() : type.decompress(section);
+  }
+
+  /**
+   * This batch with its records section decompressed and the codec bits cleared (CRC recomputed, every
+   * other header field kept), or this batch itself if it is not compressed.
+   *
+   * @throws InvalidRecordBatchException as {@link #uncompressedRecords()}
+   */
+  public RecordBatch decompressed() {
+    if (compressionType() == CompressionType.NONE) {
+      return this;
+    }
+    ByteBuffer section = uncompressedRecords();
+    ByteBuffer out = ByteBuffer.allocate(HEADER_SIZE + section.remaining());
+    out.put(bytes.slice(0, HEADER_SIZE)).put(section).flip();
+    out.putInt(LENGTH, out.limit() - LOG_OVERHEAD);
+    out.putShort(ATTRIBUTES, (short) (attributes() & ~CompressionType.ATTRIBUTES_MASK));
+    RecordBatch plain = new RecordBatch(out);
+    out.putInt(CRC, (int) plain.computeChecksum());
+    return plain;
+  }
+
+  /**
+   * Decodes every record of the batch, with absolute offsets and timestamps, decompressing the records
+   * section first if the batch is compressed.
+   *
+   * @throws InvalidRecordBatchException CORRUPT_MESSAGE for malformed records or compressed bytes,
+   *     UNSUPPORTED_COMPRESSION_TYPE for an unknown codec id
+   */
   public List<Record> records() {
-    ByteBuffer in = bytes.duplicate().position(HEADER_SIZE);
     int count = recordCount();
+    if (count <= 0) {
+      return new ArrayList<>(0);
+    }
+    ByteBuffer in = uncompressedRecords();
     long baseOffset = baseOffset();
     long baseTimestamp = baseTimestamp();
     List<Record> records = new ArrayList<>(count);

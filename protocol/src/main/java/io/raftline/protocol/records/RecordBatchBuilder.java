@@ -4,21 +4,41 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.zip.CRC32C;
 
 /**
  * Builds one v2 record batch. Offsets inside start at 0; the partition leader stamps the real base
  * offset on append. Not thread-safe: one producer batch at a time owns a builder.
+ *
+ * <p>With a {@link CompressionType} other than NONE, {@link #build()} compresses the whole records
+ * section as one block and stores the codec id in the attributes; the header still counts the
+ * uncompressed records.
  */
 public final class RecordBatchBuilder {
   private record Pending(long timestamp, byte[] key, byte[] value, List<Header> headers, int bodySize) {}
 
+  private final CompressionType compression;
   private final List<Pending> pending = new ArrayList<>();
   private long producerId = RecordBatch.NO_PRODUCER_ID;
   private short producerEpoch = RecordBatch.NO_PRODUCER_EPOCH;
   private int baseSequence = RecordBatch.NO_SEQUENCE;
   private int sizeInBytes = RecordBatch.HEADER_SIZE;
   private long baseTimestamp = -1;
+
+  /** A builder of uncompressed batches. */
+  public RecordBatchBuilder() {
+    this(CompressionType.NONE);
+  }
+
+  /** A builder whose batches' records section is compressed with {@code compression}. */
+  public RecordBatchBuilder(CompressionType compression) {
+    this.compression = Objects.requireNonNull(compression, "compression");
+  }
+
+  public CompressionType compressionType() {
+    return compression;
+  }
 
   /** Sets the idempotent-producer identity stamped in the header. */
   public RecordBatchBuilder producer(long producerId, short producerEpoch, int baseSequence) {
@@ -57,6 +77,10 @@ public final class RecordBatchBuilder {
     return pending.size();
   }
 
+  /**
+   * The size of the batch uncompressed. A compressed batch is built smaller than this for any data
+   * worth compressing; incompressible data can come out a few dozen bytes (codec framing) larger.
+   */
   public int sizeInBytes() {
     return sizeInBytes;
   }
@@ -65,22 +89,33 @@ public final class RecordBatchBuilder {
     return pending.isEmpty();
   }
 
-  /** Encodes the batch with base offset 0 and a valid CRC. */
+  /** Encodes the batch with base offset 0 and a valid CRC, compressed if the builder says so. */
   public ByteBuffer build() {
     if (pending.isEmpty()) {
       throw new IllegalStateException("a record batch needs at least one record");
     }
-    ByteBuffer out = ByteBuffer.allocate(sizeInBytes);
+    ByteBuffer out;
+    if (compression == CompressionType.NONE) {
+      out = ByteBuffer.allocate(sizeInBytes);
+      out.position(RecordBatch.HEADER_SIZE);
+      writeRecords(out);
+    } else {
+      ByteBuffer section = ByteBuffer.allocate(sizeInBytes - RecordBatch.HEADER_SIZE);
+      writeRecords(section);
+      out = Compression.compress(compression, section.flip(), RecordBatch.HEADER_SIZE);
+    }
     long maxTimestamp = Long.MIN_VALUE;
     for (Pending p : pending) {
       maxTimestamp = Math.max(maxTimestamp, p.timestamp);
     }
+    int size = out.limit();
+    out.position(0);
     out.putLong(0L);
-    out.putInt(sizeInBytes - RecordBatch.LOG_OVERHEAD);
+    out.putInt(size - RecordBatch.LOG_OVERHEAD);
     out.putInt(-1); // partition leader epoch: stamped by the leader
     out.put(RecordBatch.MAGIC);
     out.putInt(0); // CRC, filled in below
-    out.putShort((short) 0); // attributes: no compression, create-time timestamps
+    out.putShort((short) compression.id()); // attributes: the codec, create-time timestamps
     out.putInt(pending.size() - 1);
     out.putLong(baseTimestamp);
     out.putLong(maxTimestamp);
@@ -88,6 +123,14 @@ public final class RecordBatchBuilder {
     out.putShort(producerEpoch);
     out.putInt(baseSequence);
     out.putInt(pending.size());
+    CRC32C crc = new CRC32C();
+    crc.update(out.slice(RecordBatch.ATTRIBUTES, size - RecordBatch.ATTRIBUTES));
+    out.putInt(RecordBatch.CRC, (int) crc.getValue());
+    return out.position(0);
+  }
+
+  /** Writes the uncompressed records section from {@code out}'s position to its limit, exactly. */
+  private void writeRecords(ByteBuffer out) {
     for (int i = 0; i < pending.size(); i++) {
       Pending p = pending.get(i);
       Varints.writeVarint(p.bodySize, out);
@@ -105,10 +148,6 @@ public final class RecordBatchBuilder {
     if (out.hasRemaining()) {
       throw new IllegalStateException("batch size miscounted: " + out.remaining() + " bytes left");
     }
-    CRC32C crc = new CRC32C();
-    crc.update(out.slice(RecordBatch.ATTRIBUTES, sizeInBytes - RecordBatch.ATTRIBUTES));
-    out.putInt(RecordBatch.CRC, (int) crc.getValue());
-    return out.flip();
   }
 
   private static int sizeOfBytes(byte[] b) {
