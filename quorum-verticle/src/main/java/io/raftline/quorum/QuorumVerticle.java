@@ -16,6 +16,8 @@ import io.raftline.protocol.client.DeleteTopicsRequest;
 import io.raftline.protocol.client.TopicResult;
 import io.raftline.protocol.controller.AllocateProducerIdsRequest;
 import io.raftline.protocol.controller.AllocateProducerIdsResponse;
+import io.raftline.protocol.controller.AlterPartitionRequest;
+import io.raftline.protocol.controller.AlterPartitionResponse;
 import io.raftline.protocol.controller.BrokerHeartbeatRequest;
 import io.raftline.protocol.controller.BrokerHeartbeatResponse;
 import io.raftline.protocol.controller.ControllerGrpcService;
@@ -988,6 +990,14 @@ public final class QuorumVerticle extends AbstractVerticle {
           .map(d -> ControllerAlterConfigsResponse.newBuilder().setError(ErrorCode.NONE).setLeaderId(config.nodeId())
               .setMetadataOffset(d.offset()).addAllResults(d.response()).build())
           .recover(t -> Future.succeededFuture(ControllerAlterConfigsResponse.newBuilder().setError(codeOf(t))
+              .setErrorMessage(String.valueOf(t.getMessage())).setLeaderId(node.leaderId()).build()));
+    }
+
+    @Override
+    public Future<AlterPartitionResponse> alterPartition(AlterPartitionRequest request) {
+      return decide(img -> controller.alterPartition(img, request))
+          .map(d -> d.response().toBuilder().setLeaderId(config.nodeId()).setMetadataOffset(d.offset()).build())
+          .recover(t -> Future.succeededFuture(AlterPartitionResponse.newBuilder().setError(codeOf(t))
               .setErrorMessage(String.valueOf(t.getMessage())).setLeaderId(node.leaderId()).build()));
     }
 

@@ -29,6 +29,10 @@ import io.raftline.protocol.client.ResourceAlteration;
 import io.raftline.protocol.client.ResourceResult;
 import io.raftline.protocol.client.TopicResult;
 import io.raftline.protocol.client.TopicToCreate;
+import io.raftline.protocol.controller.AlterPartitionRequest;
+import io.raftline.protocol.controller.AlterPartitionResponse;
+import io.raftline.protocol.controller.PartitionIsrChange;
+import io.raftline.protocol.controller.PartitionIsrResult;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -45,9 +49,6 @@ import java.util.random.RandomGenerator;
  * here appends or waits. The caller passes the image that includes its own uncommitted proposals.
  */
 public final class QuorumController {
-  /** Brokers do not replicate partitions yet, so a topic may have one replica only. */
-  static final int MAX_REPLICATION_FACTOR = 1;
-
   private final ControllerConfig config;
   private final RandomGenerator random;
   /** When each broker last heartbeat, on the injected clock; the active controller's own memory. */
@@ -122,9 +123,6 @@ public final class QuorumController {
                 + partitions));
       } else if (rf < 1) {
         results.add(fail(result, ErrorCode.INVALID_REPLICATION_FACTOR, "replication factor must be >= 1, got " + rf));
-      } else if (rf > MAX_REPLICATION_FACTOR) {
-        results.add(fail(result, ErrorCode.INVALID_REPLICATION_FACTOR, "replication factor " + rf
-            + " is not supported yet: this version keeps one replica per partition (partition replication is to come)"));
       } else if (rf > brokers.size()) {
         results.add(fail(result, ErrorCode.INVALID_REPLICATION_FACTOR,
             "replication factor " + rf + " is larger than the number of available (unfenced) brokers: "
@@ -417,46 +415,234 @@ public final class QuorumController {
   }
 
   /**
-   * Partition changes that take {@code gone} brokers out of leadership and the ISR. A new leader
-   * comes from the remaining in-sync replicas that are unfenced; with none, the partition is left
-   * without a leader and keeps its last ISR, so no out-of-sync replica is ever elected (unclean
-   * election is off).
+   * Partition changes that take {@code gone} brokers out of leadership and the ISR. A gone broker
+   * leaves every ISR it is in, unless it is the last member: then the ISR is kept (so no out-of-sync
+   * replica is ever elected; unclean election is off) and the partition is left without a leader. A
+   * new leader is the first replica, in assignment order, that stays in the ISR and is unfenced.
+   * One pass over the partitions; a partition the gone brokers do not touch costs no allocation.
    */
   private static List<MetadataRecord> moveLeadershipAway(MetadataImage image, Set<Integer> gone) {
+    int[] goneIds = gone.stream().mapToInt(Integer::intValue).toArray();
     List<MetadataRecord> changes = new ArrayList<>();
     for (TopicImage topic : image.topicsById().values()) {
-      topic.partitions().forEach((index, p) -> {
-        boolean leaderGone = gone.contains(p.leader());
-        boolean isrTouched = p.isr().stream().anyMatch(gone::contains);
-        if (!leaderGone && !isrTouched) {
-          return;
+      for (Map.Entry<Integer, PartitionRegistration> e : topic.partitions().entrySet()) {
+        PartitionRegistration p = e.getValue();
+        List<Integer> isr = p.isr();
+        boolean leaderGone = contains(goneIds, p.leader());
+        int kept = 0;
+        for (int i = 0; i < isr.size(); i++) {
+          if (!contains(goneIds, isr.get(i))) {
+            kept++;
+          }
         }
-        List<Integer> isr = p.isr().stream().filter(r -> !gone.contains(r)).toList();
-        if (isr.isEmpty()) {
-          isr = p.isr();
+        if (!leaderGone && kept == isr.size()) {
+          continue;
+        }
+        List<Integer> newIsr = isr;
+        if (kept > 0 && kept < isr.size()) {
+          newIsr = new ArrayList<>(kept);
+          for (int i = 0; i < isr.size(); i++) {
+            if (!contains(goneIds, isr.get(i))) {
+              newIsr.add(isr.get(i));
+            }
+          }
         }
         int leader = PartitionChangeRecord.NO_CHANGE;
         if (leaderGone) {
-          leader = isr.stream().filter(r -> !gone.contains(r) && image.isUnfenced(r)).findFirst()
-              .orElse(PartitionRegistration.NO_LEADER);
+          leader = PartitionRegistration.NO_LEADER;
+          for (int r : p.replicas()) {
+            if (!contains(goneIds, r) && newIsr.contains(r) && image.isUnfenced(r)) {
+              leader = r;
+              break;
+            }
+          }
         }
-        changes.add(new PartitionChangeRecord(topic.id(), index, leader, isr.equals(p.isr()) ? null : isr, null));
-      });
+        if (leader == PartitionChangeRecord.NO_CHANGE && newIsr == isr) {
+          // The gone broker is the last in-sync replica of a partition that already has no leader:
+          // nothing changes, so nothing is written (a repeated shutdown heartbeat lands here).
+          continue;
+        }
+        changes.add(new PartitionChangeRecord(topic.id(), e.getKey(), leader, newIsr == isr ? null : newIsr, null));
+      }
     }
     return changes;
   }
 
-  /** Partitions without a leader that the newly unfenced broker can lead (it is in their ISR). */
+  private static boolean contains(int[] ids, int id) {
+    for (int x : ids) {
+      if (x == id) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Partitions without a leader that the newly unfenced broker can lead (it is in their ISR). Other
+   * ISR members that are still fenced (kept only because several brokers were fenced at once, so none
+   * was the last) leave the ISR, since the new leader is in sync without them.
+   */
   private static List<MetadataRecord> electWhereOffline(MetadataImage image, int brokerId) {
+    Integer broker = brokerId;
     List<MetadataRecord> changes = new ArrayList<>();
     for (TopicImage topic : image.topicsById().values()) {
-      topic.partitions().forEach((index, p) -> {
-        if (p.leader() == PartitionRegistration.NO_LEADER && p.isr().contains(brokerId)) {
-          changes.add(new PartitionChangeRecord(topic.id(), index, brokerId, null, null));
+      for (Map.Entry<Integer, PartitionRegistration> e : topic.partitions().entrySet()) {
+        PartitionRegistration p = e.getValue();
+        if (p.leader() != PartitionRegistration.NO_LEADER || !p.isr().contains(broker)) {
+          continue;
         }
-      });
+        List<Integer> isr = new ArrayList<>(p.isr().size());
+        for (int r : p.isr()) {
+          if (r == brokerId || image.isUnfenced(r)) {
+            isr.add(r);
+          }
+        }
+        changes.add(new PartitionChangeRecord(topic.id(), e.getKey(), brokerId,
+            isr.size() == p.isr().size() ? null : isr, null));
+      }
     }
     return changes;
+  }
+
+  // ---- ISR changes from partition leaders (AlterPartition) -----------------------------------------
+
+  /**
+   * A partition leader's ISR changes, as Kafka's AlterPartition (KIP-497, KIP-903). The sender must be
+   * a registered broker at its current epoch (else a request-level BROKER_ID_NOT_REGISTERED or
+   * STALE_BROKER_EPOCH with no results). Each partition is judged alone against the image: it must
+   * exist, be led by the sender at the leader epoch the sender names, and be at the partition epoch
+   * the change is based on; the new ISR must be non-empty, without duplicates, hold the leader and
+   * name only replicas; a replica joining the ISR must be registered, unfenced and not shutting down
+   * (leaving is always allowed). A valid change of the ISR becomes one PartitionChangeRecord (the
+   * partition epoch grows, the leader epoch stays); an unchanged ISR (the same members, in any order)
+   * writes nothing. Each result carries the partition's state after the change, or its current state
+   * on error. A failed partition writes nothing and never blocks the others. A partition named twice
+   * in one request is INVALID_REQUEST for every mention.
+   */
+  public ControllerResult<AlterPartitionResponse> alterPartition(MetadataImage image, AlterPartitionRequest request) {
+    int brokerId = request.getBrokerId();
+    BrokerRegistration sender = image.brokers().get(brokerId);
+    if (sender == null) {
+      return new ControllerResult<>(List.of(), AlterPartitionResponse.newBuilder()
+          .setError(ErrorCode.BROKER_ID_NOT_REGISTERED).setErrorMessage("broker " + brokerId + " is not registered")
+          .build());
+    }
+    if (sender.epoch() != request.getBrokerEpoch()) {
+      return new ControllerResult<>(List.of(), AlterPartitionResponse.newBuilder()
+          .setError(ErrorCode.STALE_BROKER_EPOCH).setErrorMessage("broker " + brokerId + " has epoch " + sender.epoch()
+              + ", not " + request.getBrokerEpoch())
+          .build());
+    }
+    Map<io.raftline.metadata.TopicPartition, Integer> mentions = new HashMap<>();
+    for (PartitionIsrChange change : request.getPartitionsList()) {
+      mentions.merge(new io.raftline.metadata.TopicPartition(change.getTopic(), change.getPartition()), 1, Integer::sum);
+    }
+    List<MetadataRecord> records = new ArrayList<>();
+    AlterPartitionResponse.Builder response = AlterPartitionResponse.newBuilder().setError(ErrorCode.NONE);
+    for (PartitionIsrChange change : request.getPartitionsList()) {
+      PartitionIsrResult.Builder result = PartitionIsrResult.newBuilder().setTopic(change.getTopic())
+          .setPartition(change.getPartition()).setLeader(PartitionRegistration.NO_LEADER);
+      Optional<TopicImage> topic = image.topic(change.getTopic());
+      PartitionRegistration p = topic.isEmpty() ? null : topic.get().partition(change.getPartition());
+      if (p == null) {
+        response.addResults(result.setError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION).setErrorMessage("partition "
+            + change.getTopic() + "-" + change.getPartition() + " does not exist"));
+        continue;
+      }
+      state(result, p);
+      String name = change.getTopic() + "-" + change.getPartition();
+      ErrorCode code = ErrorCode.NONE;
+      String problem = null;
+      if (mentions.get(new io.raftline.metadata.TopicPartition(change.getTopic(), change.getPartition())) > 1) {
+        code = ErrorCode.INVALID_REQUEST;
+        problem = "partition " + name + " appears more than once in the request";
+      } else if (p.leader() != brokerId) {
+        code = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+        problem = "broker " + brokerId + " does not lead " + name + "; its leader is " + p.leader();
+      } else if (change.getLeaderEpoch() < p.leaderEpoch()) {
+        code = ErrorCode.FENCED_LEADER_EPOCH;
+        problem = "leader epoch " + change.getLeaderEpoch() + " of " + name + " is older than the current "
+            + p.leaderEpoch();
+      } else if (change.getLeaderEpoch() > p.leaderEpoch()) {
+        code = ErrorCode.UNKNOWN_LEADER_EPOCH;
+        problem = "leader epoch " + change.getLeaderEpoch() + " of " + name + " is newer than the current "
+            + p.leaderEpoch();
+      } else if (change.getPartitionEpoch() != p.partitionEpoch()) {
+        code = ErrorCode.INVALID_UPDATE_VERSION;
+        problem = "partition epoch " + change.getPartitionEpoch() + " of " + name + " is not the current "
+            + p.partitionEpoch();
+      } else {
+        problem = isrProblem(p, change.getNewIsrList());
+        if (problem != null) {
+          code = ErrorCode.INVALID_REQUEST;
+          problem = "new ISR " + change.getNewIsrList() + " of " + name + ": " + problem;
+        } else {
+          problem = ineligibleJoiner(image, p, change.getNewIsrList());
+          if (problem != null) {
+            code = ErrorCode.INELIGIBLE_REPLICA;
+            problem = "new ISR " + change.getNewIsrList() + " of " + name + ": " + problem;
+          }
+        }
+      }
+      if (problem != null) {
+        response.addResults(result.setError(code).setErrorMessage(problem));
+        continue;
+      }
+      // Validated free of duplicates, so equal sizes and containment mean the same members; a mere
+      // reordering is no change either, so it does not bump the partition epoch.
+      if (change.getNewIsrCount() != p.isr().size() || !p.isr().containsAll(change.getNewIsrList())) {
+        PartitionChangeRecord record = new PartitionChangeRecord(topic.get().id(), change.getPartition(),
+            PartitionChangeRecord.NO_CHANGE, change.getNewIsrList(), null);
+        records.add(record);
+        state(result, p.merge(record));
+      }
+      response.addResults(result.setError(ErrorCode.NONE));
+    }
+    return new ControllerResult<>(records, response.build());
+  }
+
+  private static void state(PartitionIsrResult.Builder result, PartitionRegistration p) {
+    result.setLeader(p.leader()).setLeaderEpoch(p.leaderEpoch()).setPartitionEpoch(p.partitionEpoch())
+        .clearIsr().addAllIsr(p.isr());
+  }
+
+  /** Why a proposed ISR is malformed for this partition, or null. */
+  private static String isrProblem(PartitionRegistration p, List<Integer> newIsr) {
+    if (newIsr.isEmpty()) {
+      return "the ISR may not be empty";
+    }
+    if (new HashSet<>(newIsr).size() != newIsr.size()) {
+      return "a replica appears more than once";
+    }
+    if (!newIsr.contains(p.leader())) {
+      return "the leader " + p.leader() + " must stay in the ISR";
+    }
+    for (int r : newIsr) {
+      if (!p.hasReplica(r)) {
+        return "broker " + r + " is not a replica (replicas " + p.replicas() + ")";
+      }
+    }
+    return null;
+  }
+
+  /** Why a replica joining the ISR may not, or null: it must be registered, unfenced, not shutting down. */
+  private String ineligibleJoiner(MetadataImage image, PartitionRegistration p, List<Integer> newIsr) {
+    for (int r : newIsr) {
+      if (p.isr().contains(r)) {
+        continue;
+      }
+      BrokerRegistration b = image.brokers().get(r);
+      if (b == null) {
+        return "broker " + r + " is not registered";
+      }
+      if (b.fenced()) {
+        return "broker " + r + " is fenced";
+      }
+      if (shuttingDown.contains(r)) {
+        return "broker " + r + " is in controlled shutdown";
+      }
+    }
+    return null;
   }
 
   private static String collisionKey(String topic) {

@@ -209,12 +209,14 @@ class QuorumControllerTest {
   }
 
   @Test
-  void replicationFactorZeroOrAboveTheLimitIsInvalid() {
+  void replicationFactorZeroOrAboveTheBrokerCountIsInvalid() {
     MetadataImage image = withBrokers(1, 2, 3);
     assertRejected(image, topic("t", 1, 0), ErrorCode.INVALID_REPLICATION_FACTOR);
     assertRejected(image, topic("t", 1, -3), ErrorCode.INVALID_REPLICATION_FACTOR);
-    assertRejected(image, topic("t", 1, QuorumController.MAX_REPLICATION_FACTOR + 1), ErrorCode.INVALID_REPLICATION_FACTOR);
+    assertRejected(image, topic("t", 1, 4), ErrorCode.INVALID_REPLICATION_FACTOR);
     assertRejected(image, topic("t", 1, Short.MAX_VALUE), ErrorCode.INVALID_REPLICATION_FACTOR);
+    assertEquals(ErrorCode.NONE, controller.createTopics(image, request(topic("t", 1, 3))).response().get(0).getError(),
+        "as many replicas as unfenced brokers is fine");
   }
 
   @Test
@@ -556,7 +558,6 @@ class QuorumControllerTest {
       image = replay(image, List.of(new RegisterBrokerRecord(id, "inc-" + id, image.offset() + 1, listeners(id),
           "rack-" + (id <= 2 ? "a" : id <= 4 ? "b" : "c"), false)));
     }
-    // Replication above 1 is refused until brokers replicate, so check the order placement uses.
     QuorumController wide = new QuorumController(new ControllerConfig(6, 1), new SplittableRandom(1));
     ControllerResult<List<TopicResult>> created = wide.createTopics(image, request(topic("t", 6, 1)));
     Map<Integer, Integer> leaders = new HashMap<>();
@@ -565,6 +566,14 @@ class QuorumControllerTest {
       if (r instanceof PartitionRecord p) {
         leaders.merge(p.leader(), 1, Integer::sum);
         order.add(p.leader());
+      }
+    }
+    // With three replicas each partition has one on every rack.
+    MetadataImage racked = image;
+    for (MetadataRecord r : wide.createTopics(image, request(topic("r3", 6, 3))).records()) {
+      if (r instanceof PartitionRecord p) {
+        assertEquals(3, p.replicas().stream().map(b -> racked.broker(b).orElseThrow().rack()).distinct().count(),
+            "replicas " + p.replicas() + " span three racks");
       }
     }
     assertEquals(6, leaders.size(), "each broker leads one of six partitions");
