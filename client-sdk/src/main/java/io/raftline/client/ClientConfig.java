@@ -1,5 +1,6 @@
 package io.raftline.client;
 
+import io.raftline.protocol.records.CompressionType;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,6 +37,8 @@ public final class ClientConfig {
     // (raftline perf produce, 1 node, 6 partitions, 1 KiB records, acks=all).
     define("batch.size", "262144", "the most bytes of records sent for one partition in one request");
     define("linger.ms", "5", "how long to wait for more records before sending a batch that is not full");
+    define("compression.type", "none",
+        "none, gzip, snappy, lz4 or zstd: the codec of each produced batch (consumers decode every codec)");
     define("max.request.size", "1048576", "the largest record (as a batch of one) the producer accepts");
     define("request.timeout.ms", "30000", "how long to wait for one request's answer");
     define("delivery.timeout.ms", "120000", "how long a send may take, retries included");
@@ -83,6 +86,7 @@ public final class ClientConfig {
     ClientConfig config = new ClientConfig(values, List.copyOf(servers));
     config.acks();
     config.autoOffsetReset();
+    config.compressionType();
     for (String key : List.of("batch.size", "max.request.size", "request.timeout.ms", "delivery.timeout.ms",
         "metadata.max.age.ms",
         "fetch.max.bytes", "max.partition.fetch.bytes", "max.poll.records")) {
@@ -137,6 +141,17 @@ public final class ClientConfig {
       throw new IllegalArgumentException("auto.offset.reset must be earliest or latest; got '" + v + "'");
     }
     return v;
+  }
+
+  /** The producer's codec from {@code compression.type} (Kafka's names: none, gzip, snappy, lz4, zstd). */
+  public CompressionType compressionType() {
+    String v = values.get("compression.type");
+    try {
+      return CompressionType.forName(v);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "compression.type must be one of " + CompressionType.ALLOWED_NAMES + "; got '" + v + "'");
+    }
   }
 
   public int positiveInt(String key) {

@@ -6,6 +6,7 @@ import io.raftline.protocol.ErrorCode;
 import io.raftline.protocol.client.PartitionProduceResult;
 import io.raftline.protocol.client.PartitionRecords;
 import io.raftline.protocol.client.ProduceRequest;
+import io.raftline.protocol.records.CompressionType;
 import io.raftline.protocol.records.RecordBatch;
 import io.raftline.protocol.records.RecordBatchBuilder;
 import io.vertx.core.Future;
@@ -25,6 +26,10 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <p>Records without a key or partition go to a "sticky" partition that changes after each batch, as
  * in Kafka, so small unkeyed records still form large batches.
+ *
+ * <p>With {@code compression.type} set, each batch's records are compressed as one block when the batch
+ * is sent. {@code batch.size} counts uncompressed bytes, so a compressed request is smaller than it
+ * (Kafka instead estimates the compressed size and fills batches further).
  */
 public final class Producer {
   private final RaftlineClient client;
@@ -35,6 +40,7 @@ public final class Producer {
   private final int requestTimeoutMs;
   private final int deliveryTimeoutMs;
   private final int retryBackoffMs;
+  private final CompressionType compression;
   private final Map<String, Map<Integer, PartitionQueue>> queues = new HashMap<>();
   private final Map<String, Integer> stickyPartition = new HashMap<>();
   private final List<Promise<Void>> flushWaiters = new ArrayList<>();
@@ -42,9 +48,13 @@ public final class Producer {
   private boolean closed;
 
   private static final class Batch {
-    final RecordBatchBuilder builder = new RecordBatchBuilder();
+    final RecordBatchBuilder builder;
     final List<Promise<RecordMetadata>> promises = new ArrayList<>();
     final List<Long> timestamps = new ArrayList<>();
+
+    Batch(CompressionType compression) {
+      builder = new RecordBatchBuilder(compression);
+    }
   }
 
   private final class PartitionQueue {
@@ -71,6 +81,7 @@ public final class Producer {
     this.requestTimeoutMs = c.positiveInt("request.timeout.ms");
     this.deliveryTimeoutMs = c.positiveInt("delivery.timeout.ms");
     this.retryBackoffMs = c.nonNegativeInt("retry.backoff.ms");
+    this.compression = c.compressionType();
   }
 
   /**
@@ -157,7 +168,7 @@ public final class Producer {
       seal(q);
     }
     if (q.building == null) {
-      q.building = new Batch();
+      q.building = new Batch(compression);
     }
     long timestamp = record.timestamp() != null ? record.timestamp() : System.currentTimeMillis();
     q.building.builder.append(timestamp, record.key(), record.value(), record.headers());

@@ -168,4 +168,18 @@ class ClientConfigTest {
     assertRejectedNaming("acks", with("acks", null));
     assertRejectedNaming("auto.offset.reset", with("auto.offset.reset", null));
   }
+
+  @Test
+  void compressionTypeTakesKafkasNamesAndDefaultsToNone() {
+    assertEquals(io.raftline.protocol.records.CompressionType.NONE, ClientConfig.from(with()).compressionType());
+    for (io.raftline.protocol.records.CompressionType t : io.raftline.protocol.records.CompressionType.values()) {
+      assertEquals(t, ClientConfig.from(with("compression.type", t.configName())).compressionType());
+    }
+    for (String bad : List.of("lzo", "", "uncompressed", "producer", "gzip,lz4")) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> ClientConfig.from(with("compression.type", bad)));
+      assertTrue(e.getMessage().contains("compression.type") && e.getMessage().contains("none, gzip, snappy, lz4, zstd"),
+          e.getMessage());
+    }
+  }
 }
