@@ -21,6 +21,11 @@ import java.util.zip.CRC32C;
  * surviving record's offset and timestamp without re-encoding it. Only the batch header changes
  * (length, record count, CRC, and the last offset delta, see below).
  *
+ * <p>Compressed batches are read decompressed, and a batch that lost records is written back with its
+ * own codec (the attributes are kept, so the records section is compressed again as one block, as Kafka's
+ * cleaner also keeps a batch's compression type); a batch that keeps all its records is copied as it
+ * is, still compressed.
+ *
  * <p>Offsets stay contiguous from batch to batch, which recovery relies on to detect damage: a batch
  * whose records all went contributes no bytes, and the previous surviving batch's last offset delta is
  * stretched over its range (as Kafka also leaves last offset deltas pointing past removed records);
@@ -65,8 +70,9 @@ final class Compactor {
     RecordBatch[] lastSeen = {null};
     segment.forEachBatch(batch -> {
       lastSeen[0] = batch;
-      List<Record> records = batch.records();
-      List<ByteBuffer> raw = rawRecords(batch);
+      RecordBatch plain = batch.decompressed(); // the same batch if it is not compressed
+      List<Record> records = plain.records();
+      List<ByteBuffer> raw = rawRecords(plain);
       List<ByteBuffer> kept = new ArrayList<>();
       for (int i = 0; i < records.size(); i++) {
         Record r = records.get(i);
@@ -107,10 +113,9 @@ final class Compactor {
     return n;
   }
 
-  /** Each record's bytes (length varint included) in {@code batch}. */
+  /** Each record's bytes (length varint included) in {@code batch}'s uncompressed records section. */
   private static List<ByteBuffer> rawRecords(RecordBatch batch) {
-    ByteBuffer in = batch.buffer();
-    in.position(RecordBatch.HEADER_SIZE);
+    ByteBuffer in = batch.uncompressedRecords();
     List<ByteBuffer> out = new ArrayList<>(batch.recordCount());
     for (int i = 0; i < batch.recordCount(); i++) {
       int start = in.position();
@@ -135,7 +140,10 @@ final class Compactor {
     return (raw >>> 1) ^ -(raw & 1);
   }
 
-  /** {@code batch}'s header with {@code records}, covering offsets up to {@code coverUntil} (exclusive). */
+  /**
+   * {@code batch}'s header with {@code records} (uncompressed), covering offsets up to {@code coverUntil}
+   * (exclusive); compressed with the batch's own codec if it has one.
+   */
   private static ByteBuffer batchWith(RecordBatch batch, List<ByteBuffer> records, long coverUntil) {
     int recordBytes = 0;
     for (ByteBuffer r : records) {
@@ -145,11 +153,20 @@ final class Compactor {
     if (records.size() == batch.recordCount() && lastOffsetDelta == batch.lastOffsetDelta()) {
       return batch.buffer();
     }
-    ByteBuffer out = ByteBuffer.allocate(RecordBatch.HEADER_SIZE + recordBytes);
-    out.put(batch.buffer().limit(RecordBatch.HEADER_SIZE));
-    for (ByteBuffer r : records) {
-      out.put(r.duplicate());
+    ByteBuffer section;
+    if (records.size() == batch.recordCount()) {
+      // Only the offset range grows: the records section stays as it is, compressed or not.
+      section = batch.buffer().position(RecordBatch.HEADER_SIZE).slice();
+    } else {
+      section = ByteBuffer.allocate(recordBytes);
+      for (ByteBuffer r : records) {
+        section.put(r.duplicate());
+      }
+      section = batch.compressionType().compress(section.flip());
     }
+    ByteBuffer out = ByteBuffer.allocate(RecordBatch.HEADER_SIZE + section.remaining());
+    out.put(batch.buffer().limit(RecordBatch.HEADER_SIZE));
+    out.put(section);
     out.putInt(LogSegment.LENGTH, out.capacity() - RecordBatch.LOG_OVERHEAD);
     out.putInt(LogSegment.LAST_OFFSET_DELTA, (int) lastOffsetDelta);
     out.putInt(RECORD_COUNT, records.size());
