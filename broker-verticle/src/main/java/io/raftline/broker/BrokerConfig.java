@@ -20,6 +20,11 @@ import java.util.List;
  * @param heartbeatIntervalMs {@code broker.heartbeat.interval.ms}
  * @param retentionCheckIntervalMs {@code log.retention.check.interval.ms}: how often retention and
  *     compaction run over the hosted partitions
+ * @param replicaLagTimeMaxMs {@code replica.lag.time.max.ms}: a follower not caught up for this long
+ *     leaves the ISR
+ * @param replicaFetchWaitMaxMs {@code replica.fetch.wait.max.ms}: how long a follower's fetch waits
+ *     at the leader for new records
+ * @param replicaFetchMaxBytes {@code replica.fetch.max.bytes}: bytes per partition a follower asks for
  */
 public record BrokerConfig(
     int nodeId,
@@ -33,16 +38,23 @@ public record BrokerConfig(
     String clusterId,
     String rack,
     long heartbeatIntervalMs,
-    long retentionCheckIntervalMs) {
+    long retentionCheckIntervalMs,
+    long replicaLagTimeMaxMs,
+    long replicaFetchWaitMaxMs,
+    int replicaFetchMaxBytes) {
 
   public static final int DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
   public static final long DEFAULT_HEARTBEAT_INTERVAL_MS = 2_000;
   public static final long DEFAULT_RETENTION_CHECK_INTERVAL_MS = 300_000;
+  public static final long DEFAULT_REPLICA_LAG_TIME_MAX_MS = 30_000;
+  public static final long DEFAULT_REPLICA_FETCH_WAIT_MAX_MS = 500;
+  public static final int DEFAULT_REPLICA_FETCH_MAX_BYTES = 1_048_576;
 
   public BrokerConfig(int nodeId, String listenerName, String host, int port, List<Path> logDirs,
       List<QuorumVoter> voters, String metadataAddress, int maxMessageBytes, String clusterId, String rack) {
     this(nodeId, listenerName, host, port, logDirs, voters, metadataAddress, maxMessageBytes, clusterId, rack,
-        DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_RETENTION_CHECK_INTERVAL_MS);
+        DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_RETENTION_CHECK_INTERVAL_MS, DEFAULT_REPLICA_LAG_TIME_MAX_MS,
+        DEFAULT_REPLICA_FETCH_WAIT_MAX_MS, DEFAULT_REPLICA_FETCH_MAX_BYTES);
   }
 
   public BrokerConfig {
@@ -50,6 +62,10 @@ public record BrokerConfig(
     voters = List.copyOf(voters);
     if (logDirs.isEmpty()) {
       throw new IllegalArgumentException("log.dirs must name at least one directory");
+    }
+    if (replicaLagTimeMaxMs <= 0 || replicaFetchWaitMaxMs < 0 || replicaFetchMaxBytes <= 0) {
+      throw new IllegalArgumentException("replica.lag.time.max.ms and replica.fetch.max.bytes must be > 0, "
+          + "replica.fetch.wait.max.ms >= 0");
     }
     if (voters.isEmpty()) {
       throw new IllegalArgumentException("controller.quorum.voters must name at least one voter");

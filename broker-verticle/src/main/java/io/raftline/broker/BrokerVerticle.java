@@ -54,6 +54,12 @@ import io.raftline.protocol.client.ResourceConfigs;
 import io.raftline.protocol.client.ResourceResult;
 import io.raftline.metadata.TopicConfigs;
 import io.raftline.metadata.record.ConfigResource;
+import io.raftline.protocol.controller.AlterPartitionRequest;
+import io.raftline.protocol.controller.AlterPartitionResponse;
+import io.raftline.protocol.controller.PartitionIsrChange;
+import io.raftline.protocol.controller.PartitionIsrResult;
+import io.raftline.protocol.client.EpochEndOffset;
+import io.raftline.broker.log.LeaderEpochCache;
 import io.raftline.protocol.controller.RegisterBrokerRequest;
 import io.raftline.protocol.controller.RegisterBrokerResponse;
 import io.raftline.protocol.records.InvalidRecordBatchException;
@@ -103,7 +109,12 @@ public final class BrokerVerticle extends AbstractVerticle {
   private final BrokerConfig config;
   private final String incarnationId = UUID.randomUUID().toString();
   private final Map<TopicPartition, HostedPartition> partitions = new HashMap<>();
-  private final Map<TopicPartition, List<FetchWaiter>> fetchWaiters = new HashMap<>();
+  /** Held follower fetches, woken by appends; held consumer fetches, woken by the high watermark. */
+  private final Map<TopicPartition, List<FetchWaiter>> replicaWaiters = new HashMap<>();
+  private final Map<TopicPartition, List<FetchWaiter>> consumerWaiters = new HashMap<>();
+  /** One fetch loop per broker this broker follows partitions of, by leader id. */
+  private final Map<Integer, ReplicaFetcher> fetchers = new HashMap<>();
+  private long isrCheckTimer = -1;
   /** Logs still being closed or deleted; a partition of the same name opens only after. */
   private final Map<TopicPartition, Future<Void>> closing = new HashMap<>();
   private final List<OffsetWaiter> offsetWaiters = new ArrayList<>();
@@ -122,6 +133,8 @@ public final class BrokerVerticle extends AbstractVerticle {
   /** Completes the first time the controller reports this broker unfenced: start-up is done then. */
   private final Promise<Void> unfenced = Promise.promise();
   private static final long CONTROLLED_SHUTDOWN_TIMEOUT_MS = 5_000;
+  private static final long ISR_RETRY_BACKOFF_MS = 1_000;
+  private static final long DEFAULT_PRODUCE_TIMEOUT_MS = 30_000;
   /** While fenced, heartbeat often, so a caught-up broker is unfenced (and serving) soon. */
   private static final long FENCED_HEARTBEAT_MS = 50;
 
@@ -163,7 +176,10 @@ public final class BrokerVerticle extends AbstractVerticle {
           heartbeat();
           return unfenced.future();
         })
-        .onSuccess(v -> scheduleRetention())
+        .onSuccess(v -> {
+          scheduleRetention();
+          scheduleIsrCheck();
+        })
         .onComplete(startPromise);
   }
 
@@ -171,6 +187,7 @@ public final class BrokerVerticle extends AbstractVerticle {
   public void stop(Promise<Void> stopPromise) {
     stopping = true;
     vertx.cancelTimer(heartbeatTimer);
+    vertx.cancelTimer(isrCheckTimer);
     controlledShutdown().onComplete(ar -> release(stopPromise));
   }
 
@@ -204,7 +221,10 @@ public final class BrokerVerticle extends AbstractVerticle {
     if (grpcClient != null) {
       closingAll.add(grpcClient.close());
     }
+    fetchers.values().forEach(ReplicaFetcher::stop);
+    fetchers.clear();
     for (HostedPartition p : partitions.values()) {
+      failPendingAcks(p, ErrorCode.NOT_LEADER_OR_FOLLOWER);
       closingAll.add(p.close(false));
     }
     partitions.clear();
@@ -251,8 +271,11 @@ public final class BrokerVerticle extends AbstractVerticle {
           nowFenced ? "fenced" : "unfenced");
     });
     for (TopicPartition tp : changes.deletes()) {
+      stopFollowing(tp);
       HostedPartition gone = partitions.remove(tp);
       if (gone != null) {
+        gone.leadership = null;
+        failPendingAcks(gone, ErrorCode.NOT_LEADER_OR_FOLLOWER);
         retire(tp, gone);
       }
       wakeFetchers(tp);
@@ -267,6 +290,9 @@ public final class BrokerVerticle extends AbstractVerticle {
         return;
       }
       if (current != null) {
+        stopFollowing(tp);
+        current.leadership = null;
+        failPendingAcks(current, ErrorCode.NOT_LEADER_OR_FOLLOWER);
         retire(tp, current);
       }
       Future<Void> previousClosed = closing.getOrDefault(tp, Future.succeededFuture());
@@ -274,6 +300,11 @@ public final class BrokerVerticle extends AbstractVerticle {
           () -> locateLogDir(tp), logConfigFor(next, tp.topic())));
     });
     image = next;
+    if (!stopping) {
+      long now = System.currentTimeMillis();
+      changes.leaders().forEach((tp, registration) -> becomeLeader(partitions.get(tp), registration, now));
+      changes.followers().forEach((tp, registration) -> becomeFollower(partitions.get(tp), registration));
+    }
     for (Iterator<OffsetWaiter> it = offsetWaiters.iterator(); it.hasNext(); ) {
       OffsetWaiter w = it.next();
       if (image.offset() >= w.offset) {
@@ -282,6 +313,175 @@ public final class BrokerVerticle extends AbstractVerticle {
         w.promise.complete();
       }
     }
+  }
+
+  // ---- replication -------------------------------------------------------------------------------
+
+  /**
+   * This broker leads {@code hp} as of {@code registration}. A new leadership first records its epoch
+   * in the log (so followers of the old epoch learn where it ended here), then starts tracking the
+   * followers; until then produce and fetch answer LEADER_NOT_AVAILABLE. The same leadership with a
+   * new ISR or replica set only updates the tracking.
+   */
+  private void becomeLeader(HostedPartition hp, PartitionRegistration registration, long now) {
+    stopFollowing(hp.topicPartition);
+    InSyncReplicas current = hp.leadership;
+    if (current != null && current.registration().leaderEpoch() == registration.leaderEpoch()) {
+      if (current.registrationChanged(registration, now)) {
+        highWatermarkAdvanced(hp);
+      }
+      return;
+    }
+    hp.leadership = null;
+    int epoch = registration.leaderEpoch();
+    record Start(long startOffset, long endOffset, int latestEpoch) {}
+    hp.submit(log -> {
+      log.assignEpochStart(epoch);
+      return new Start(log.startOffset(), log.endOffset(), log.latestEpoch());
+    }).onSuccess(start -> {
+      if (partitions.get(hp.topicPartition) != hp || hp.registration.leader() != config.nodeId()
+          || hp.registration.leaderEpoch() != epoch || hp.leadership != null || stopping) {
+        return;
+      }
+      hp.endOffset = start.endOffset();
+      hp.logStartOffset = start.startOffset();
+      hp.latestEpoch = start.latestEpoch();
+      hp.leadership = new InSyncReplicas(config.nodeId(), hp.registration, start.endOffset(), start.endOffset(),
+          Math.max(hp.highWatermark, start.startOffset()), System.currentTimeMillis());
+      LOG.log(System.Logger.Level.DEBUG, "broker {0} leads {1} in epoch {2} from offset {3}", config.nodeId(),
+          hp.topicPartition, epoch, start.endOffset());
+      highWatermarkAdvanced(hp);
+    }).onFailure(t -> LOG.log(System.Logger.Level.WARNING, "broker " + config.nodeId() + " could not take the lead of "
+        + hp.topicPartition, t));
+  }
+
+  /** This broker follows {@code hp}: acks waiting on its leadership fail, and fetching starts. */
+  private void becomeFollower(HostedPartition hp, PartitionRegistration registration) {
+    TopicPartition tp = hp.topicPartition;
+    if (hp.leadership != null) {
+      hp.leadership = null;
+      failPendingAcks(hp, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      wakeFetchers(tp);
+    }
+    int leader = registration.leader();
+    if (leader == PartitionRegistration.NO_LEADER) {
+      stopFollowing(tp);
+      return;
+    }
+    ReplicaFetcher fetcher = fetchers.get(leader);
+    if (fetcher != null && fetcher.follows(tp, registration.leaderEpoch())) {
+      return;
+    }
+    stopFollowing(tp);
+    fetchers.computeIfAbsent(leader, id -> new ReplicaFetcher(vertx, grpcClient, config.nodeId(), id, config,
+            () -> Optional.ofNullable(image.brokers().get(id)).flatMap(b -> b.listener(config.listenerName()))
+                .map(l -> io.vertx.core.net.SocketAddress.inetSocketAddress(l.port(), l.host())),
+            partitions::get, () -> { }))
+        .add(tp, registration.leaderEpoch());
+  }
+
+  private void stopFollowing(TopicPartition tp) {
+    for (Iterator<ReplicaFetcher> it = fetchers.values().iterator(); it.hasNext(); ) {
+      ReplicaFetcher f = it.next();
+      f.remove(tp);
+      if (f.isEmpty()) {
+        f.stop();
+        it.remove();
+      }
+    }
+  }
+
+  /** The leader's high watermark moved up: acks=all produces below it complete, consumers wake. */
+  private void highWatermarkAdvanced(HostedPartition hp) {
+    if (hp.leadership != null) {
+      hp.highWatermark = Math.max(hp.highWatermark, hp.leadership.highWatermark());
+    }
+    while (!hp.pendingAcks.isEmpty() && hp.pendingAcks.peekFirst().requiredOffset <= hp.highWatermark) {
+      HostedPartition.PendingAck ack = hp.pendingAcks.pollFirst();
+      vertx.cancelTimer(ack.timerId);
+      ack.promise.tryComplete(ErrorCode.NONE);
+    }
+    wakeWaiters(consumerWaiters, hp.topicPartition);
+  }
+
+  /** Completes once the high watermark reaches {@code requiredOffset}, or with the error that ended the wait. */
+  private Future<ErrorCode> awaitHighWatermark(HostedPartition hp, long requiredOffset, long timeoutMs) {
+    if (hp.highWatermark >= requiredOffset) {
+      return Future.succeededFuture(ErrorCode.NONE);
+    }
+    HostedPartition.PendingAck ack = new HostedPartition.PendingAck(requiredOffset);
+    ack.timerId = vertx.setTimer(timeoutMs, id -> {
+      hp.pendingAcks.remove(ack);
+      ack.promise.tryComplete(ErrorCode.REQUEST_TIMED_OUT);
+    });
+    hp.pendingAcks.addLast(ack);
+    return ack.promise.future();
+  }
+
+  private void failPendingAcks(HostedPartition hp, ErrorCode code) {
+    while (!hp.pendingAcks.isEmpty()) {
+      HostedPartition.PendingAck ack = hp.pendingAcks.pollFirst();
+      vertx.cancelTimer(ack.timerId);
+      ack.promise.tryComplete(code);
+    }
+  }
+
+  private void scheduleIsrCheck() {
+    isrCheckTimer = vertx.setTimer(Math.max(1, config.replicaLagTimeMaxMs() / 2), id -> {
+      if (stopping) {
+        return;
+      }
+      for (HostedPartition hp : List.copyOf(partitions.values())) {
+        maybeChangeIsr(hp);
+      }
+      scheduleIsrCheck();
+    });
+  }
+
+  /**
+   * Asks the controller for the ISR this leader now wants (laggers out, caught-up replicas in), one
+   * change at a time per partition. The image brings the committed result; a refusal (stale partition
+   * epoch, fenced leader epoch, ineligible replica) is retried after a pause, by when the image has
+   * usually settled the cause.
+   */
+  private void maybeChangeIsr(HostedPartition hp) {
+    InSyncReplicas leadership = hp.leadership;
+    long now = System.currentTimeMillis();
+    if (leadership == null || brokerEpoch < 0 || now < hp.isrRetryAtMs) {
+      return;
+    }
+    leadership.proposeIsrChange(now, config.replicaLagTimeMaxMs()).ifPresent(isr -> {
+      PartitionRegistration base = leadership.registration();
+      LOG.log(System.Logger.Level.INFO, "broker {0}: asking to change the ISR of {1} from {2} to {3}",
+          config.nodeId(), hp.topicPartition, base.isr(), isr);
+      AlterPartitionRequest request = AlterPartitionRequest.newBuilder().setBrokerId(config.nodeId())
+          .setBrokerEpoch(brokerEpoch)
+          .addPartitions(PartitionIsrChange.newBuilder().setTopic(hp.topicPartition.topic())
+              .setPartition(hp.topicPartition.partition()).setLeaderEpoch(base.leaderEpoch())
+              .setPartitionEpoch(base.partitionEpoch()).addAllNewIsr(isr))
+          .build();
+      controller.call(c -> c.alterPartition(request), AlterPartitionResponse::getError,
+              AlterPartitionResponse::getLeaderId, ADMIN_TIMEOUT_MS)
+          .onComplete(ar -> {
+            if (hp.leadership != leadership) {
+              return;
+            }
+            PartitionIsrResult result = ar.succeeded() && ar.result().getError() == ErrorCode.NONE
+                && ar.result().getResultsCount() == 1 ? ar.result().getResults(0) : null;
+            if (result == null || result.getError() != ErrorCode.NONE) {
+              String why = ar.failed() ? ar.cause().getMessage() : result == null
+                  ? ar.result().getError() + " " + ar.result().getErrorMessage()
+                  : result.getError() + " " + result.getErrorMessage();
+              LOG.log(System.Logger.Level.INFO, "broker {0}: ISR change of {1} refused: {2}", config.nodeId(),
+                  hp.topicPartition, why);
+              leadership.proposalFailed();
+              hp.isrRetryAtMs = System.currentTimeMillis() + ISR_RETRY_BACKOFF_MS;
+            } else if (result.getPartitionEpoch() == base.partitionEpoch()) {
+              // Nothing needed writing (the ISR already was this): no image change will settle it.
+              leadership.proposalFailed();
+            }
+          });
+    });
   }
 
   // ---- retention and compaction ------------------------------------------------------------------
@@ -319,6 +519,7 @@ public final class BrokerVerticle extends AbstractVerticle {
     for (HostedPartition hp : partitions.values()) {
       String topic = hp.topicPartition.topic();
       String policy = effectiveConfig(img, topic, "cleanup.policy");
+      long highWatermark = hp.leadership != null ? hp.highWatermark : Long.MAX_VALUE;
       long retentionMs = Long.parseLong(effectiveConfig(img, topic, "retention.ms"));
       long retentionBytes = Long.parseLong(effectiveConfig(img, topic, "retention.bytes"));
       long deleteRetentionMs = Long.parseLong(effectiveConfig(img, topic, "delete.retention.ms"));
@@ -327,10 +528,10 @@ public final class BrokerVerticle extends AbstractVerticle {
           log.compact(now, deleteRetentionMs);
         }
         if (policy.contains("delete")) {
-          log.deleteExpiredSegments(now, retentionMs, retentionBytes);
+          log.deleteExpiredSegments(now, retentionMs, retentionBytes, highWatermark);
         }
-        return null;
-      }).onFailure(t -> LOG.log(System.Logger.Level.WARNING, "retention of " + hp.topicPartition + " failed", t)));
+        return log.startOffset();
+      }).onSuccess(start -> hp.logStartOffset = start).onFailure(t -> LOG.log(System.Logger.Level.WARNING, "retention of " + hp.topicPartition + " failed", t)));
     }
     return Future.join(passes).<Void>mapEmpty().recover(t -> Future.succeededFuture());
   }
@@ -614,8 +815,9 @@ public final class BrokerVerticle extends AbstractVerticle {
           reg.leader());
     }
     HostedPartition hp = partitions.get(new TopicPartition(topic, partition));
-    if (hp == null) {
-      return new Lookup(null, ErrorCode.LEADER_NOT_AVAILABLE, topic + "-" + partition + " is not open yet", reg.leader());
+    if (hp == null || hp.leadership == null) {
+      return new Lookup(null, ErrorCode.LEADER_NOT_AVAILABLE,
+          "broker " + config.nodeId() + " is still taking the lead of " + topic + "-" + partition, reg.leader());
     }
     return new Lookup(hp, ErrorCode.NONE, "", reg.leader());
   }
@@ -634,20 +836,21 @@ public final class BrokerVerticle extends AbstractVerticle {
     @Override
     public Future<ProduceResponse> produce(ProduceRequest request) {
       int acks = request.getAcks();
+      long timeoutMs = request.getTimeoutMs() > 0 ? request.getTimeoutMs() : DEFAULT_PRODUCE_TIMEOUT_MS;
       List<Future<PartitionProduceResult>> results = new ArrayList<>();
       for (PartitionRecords pr : request.getPartitionsList()) {
         if (acks != 0 && acks != 1 && acks != -1) {
           results.add(Future.succeededFuture(produceError(pr, ErrorCode.INVALID_REQUIRED_ACKS,
               "acks must be 0, 1 or -1 (all), got " + acks, -1)));
         } else {
-          results.add(producePartition(pr));
+          results.add(producePartition(pr, acks, timeoutMs));
         }
       }
       return Future.all(results).map(all -> ProduceResponse.newBuilder()
           .addAllResults(results.stream().map(Future::result).toList()).build());
     }
 
-    private Future<PartitionProduceResult> producePartition(PartitionRecords pr) {
+    private Future<PartitionProduceResult> producePartition(PartitionRecords pr, int acks, long timeoutMs) {
       Lookup lookup = leaderLookup(pr.getTopic(), pr.getPartition());
       if (lookup.error != ErrorCode.NONE) {
         return Future.succeededFuture(produceError(pr, lookup.error, lookup.message, lookup.leader));
@@ -660,16 +863,44 @@ public final class BrokerVerticle extends AbstractVerticle {
         return Future.succeededFuture(produceError(pr, e.errorCode(), e.getMessage(), lookup.leader));
       }
       HostedPartition hp = lookup.partition;
-      int leaderEpoch = hp.registration.leaderEpoch();
-      return hp.submit(log -> log.append(batches, leaderEpoch, System.currentTimeMillis()))
-          .map(baseOffset -> {
-            hp.endOffset = Math.max(hp.endOffset, batches.get(batches.size() - 1).nextOffset());
-            wakeFetchers(hp.topicPartition);
-            return PartitionProduceResult.newBuilder().setTopic(pr.getTopic()).setPartition(pr.getPartition())
-                .setError(ErrorCode.NONE).setBaseOffset(baseOffset).setLogStartOffset(0)
-                .setCurrentLeader(config.nodeId()).build();
-          })
-          .otherwise(t -> produceError(pr, errorCodeOf(t), String.valueOf(t.getMessage()), lookup.leader));
+      InSyncReplicas leadership = hp.leadership;
+      int minIsr = acks == -1 ? Integer.parseInt(effectiveConfig(image, pr.getTopic(), "min.insync.replicas")) : 0;
+      if (acks == -1 && leadership.isr().size() < minIsr) {
+        return Future.succeededFuture(produceError(pr, ErrorCode.NOT_ENOUGH_REPLICAS, "the ISR of " + hp.topicPartition
+            + " is " + leadership.isr() + ", fewer than min.insync.replicas=" + minIsr, lookup.leader));
+      }
+      int leaderEpoch = leadership.registration().leaderEpoch();
+      record Appended(long baseOffset, long endOffset, long startOffset) {}
+      return hp.submit(log -> {
+        long base = log.append(batches, leaderEpoch, System.currentTimeMillis());
+        return new Appended(base, log.endOffset(), log.startOffset());
+      }).compose(appended -> {
+        hp.endOffset = Math.max(hp.endOffset, appended.endOffset());
+        hp.logStartOffset = appended.startOffset();
+        hp.latestEpoch = Math.max(hp.latestEpoch, leaderEpoch);
+        if (hp.leadership == leadership && leadership.leaderAppended(appended.endOffset())) {
+          highWatermarkAdvanced(hp);
+        }
+        wakeWaiters(replicaWaiters, hp.topicPartition);
+        PartitionProduceResult ok = PartitionProduceResult.newBuilder().setTopic(pr.getTopic())
+            .setPartition(pr.getPartition()).setError(ErrorCode.NONE).setBaseOffset(appended.baseOffset())
+            .setLogStartOffset(appended.startOffset()).setCurrentLeader(config.nodeId()).build();
+        if (acks != -1) {
+          return Future.succeededFuture(ok);
+        }
+        long required = batches.get(batches.size() - 1).nextOffset();
+        return awaitHighWatermark(hp, required, timeoutMs).map(code -> {
+          if (code == ErrorCode.NONE && leadership.isr().size() < minIsr) {
+            return produceError(pr, ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, "the records were written, but the ISR"
+                + " of " + hp.topicPartition + " shrank to " + leadership.isr() + ", fewer than min.insync.replicas="
+                + minIsr, config.nodeId());
+          }
+          return code == ErrorCode.NONE ? ok : produceError(pr, code, code == ErrorCode.REQUEST_TIMED_OUT
+              ? "the in-sync replicas did not confirm the records within " + timeoutMs + " ms"
+              : "leadership of " + hp.topicPartition + " moved before the in-sync replicas confirmed the records",
+              code == ErrorCode.REQUEST_TIMED_OUT ? config.nodeId() : hp.registration.leader());
+        });
+      }).otherwise(t -> produceError(pr, errorCodeOf(t), String.valueOf(t.getMessage()), lookup.leader));
     }
 
     private PartitionProduceResult produceError(PartitionRecords pr, ErrorCode code, String message, int leader) {
@@ -685,7 +916,7 @@ public final class BrokerVerticle extends AbstractVerticle {
         if (maxWait <= 0 || bytesIn(first) >= minBytes || hasError(first)) {
           return Future.succeededFuture(first);
         }
-        return waitForAppends(request, maxWait).compose(v -> readAll(request));
+        return waitForData(request, maxWait).compose(v -> readAll(request));
       });
     }
 
@@ -695,7 +926,8 @@ public final class BrokerVerticle extends AbstractVerticle {
       for (PartitionFetch pf : request.getPartitionsList()) {
         int partitionMax = Math.min(maxBytes,
             pf.getPartitionMaxBytes() > 0 ? pf.getPartitionMaxBytes() : DEFAULT_PARTITION_FETCH_BYTES);
-        reads.add(readPartition(pf, partitionMax));
+        reads.add(request.getReplicaId() >= 0 ? readForFollower(pf, partitionMax, request.getReplicaId())
+            : readPartition(pf, partitionMax));
       }
       return Future.all(reads).map(all -> FetchResponse.newBuilder()
           .addAllPartitions(reads.stream().map(Future::result).toList()).build());
@@ -709,12 +941,77 @@ public final class BrokerVerticle extends AbstractVerticle {
             .setCurrentLeader(lookup.leader).setHighWatermark(-1).build());
       }
       HostedPartition hp = lookup.partition;
-      record Read(ByteBuffer bytes, long endOffset) {}
-      return hp.submit(log -> new Read(log.read(pf.getFetchOffset(), maxBytes), log.endOffset()))
-          .map(read -> data.setError(ErrorCode.NONE).setHighWatermark(read.endOffset).setLogStartOffset(0)
-              .setRecords(com.google.protobuf.ByteString.copyFrom(read.bytes)).setCurrentLeader(config.nodeId()).build())
+      // Consumers read only what every in-sync replica holds.
+      long highWatermark = hp.highWatermark;
+      record Read(ByteBuffer bytes, long startOffset) {}
+      return hp.submit(log -> new Read(log.read(pf.getFetchOffset(), maxBytes, highWatermark), log.startOffset()))
+          .map(read -> data.setError(ErrorCode.NONE).setHighWatermark(highWatermark).setLogStartOffset(read.startOffset)
+              .setRecords(com.google.protobuf.ByteString.copyFrom(read.bytes)).setCurrentLeader(config.nodeId())
+              .setLeaderEpoch(hp.registration.leaderEpoch()).build())
           .otherwise(t -> data.setError(errorCodeOf(t)).setErrorMessage(String.valueOf(t.getMessage()))
-              .setHighWatermark(hp.endOffset).setCurrentLeader(config.nodeId()).build());
+              .setHighWatermark(highWatermark).setLogStartOffset(hp.logStartOffset).setCurrentLeader(config.nodeId())
+              .build());
+    }
+
+    /**
+     * A follower's fetch: checked against this leadership's epoch, answered with a diverging epoch
+     * when the follower's last batch does not match this log, else with records up to the log end.
+     * The fetch offset is the follower's log end, which moves the high watermark and may let the
+     * follower back into the ISR.
+     */
+    private Future<PartitionData> readForFollower(PartitionFetch pf, int maxBytes, int replicaId) {
+      PartitionData.Builder data = PartitionData.newBuilder().setTopic(pf.getTopic()).setPartition(pf.getPartition());
+      Lookup lookup = leaderLookup(pf.getTopic(), pf.getPartition());
+      if (lookup.error != ErrorCode.NONE) {
+        return Future.succeededFuture(data.setError(lookup.error).setErrorMessage(lookup.message)
+            .setCurrentLeader(lookup.leader).setHighWatermark(-1).build());
+      }
+      HostedPartition hp = lookup.partition;
+      InSyncReplicas leadership = hp.leadership;
+      int epoch = leadership.registration().leaderEpoch();
+      data.setCurrentLeader(config.nodeId()).setLeaderEpoch(epoch);
+      if (pf.hasCurrentLeaderEpoch() && pf.getCurrentLeaderEpoch() != epoch) {
+        boolean older = pf.getCurrentLeaderEpoch() < epoch;
+        return Future.succeededFuture(data.setError(older ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH)
+            .setErrorMessage("follower " + replicaId + " fetches " + hp.topicPartition + " in leader epoch "
+                + pf.getCurrentLeaderEpoch() + "; broker " + config.nodeId() + " leads it in epoch " + epoch)
+            .setHighWatermark(-1).build());
+      }
+      if (!leadership.registration().replicas().contains(replicaId)) {
+        return Future.succeededFuture(data.setError(ErrorCode.NOT_LEADER_OR_FOLLOWER).setErrorMessage("broker "
+            + replicaId + " is not a replica of " + hp.topicPartition).setHighWatermark(-1).build());
+      }
+      long offset = pf.getFetchOffset();
+      int lastFetchedEpoch = pf.hasLastFetchedEpoch() ? pf.getLastFetchedEpoch() : LeaderEpochCache.UNDEFINED_EPOCH;
+      record FollowerRead(ByteBuffer bytes, LeaderEpochCache.EpochEndOffset diverging, long startOffset) {}
+      return hp.submit(log -> {
+        if (lastFetchedEpoch >= 0) {
+          LeaderEpochCache.EpochEndOffset end = log.endOffsetForEpoch(lastFetchedEpoch);
+          if (end.epoch() != LeaderEpochCache.UNDEFINED_EPOCH
+              && (end.epoch() < lastFetchedEpoch || end.endOffset() < offset)) {
+            return new FollowerRead(null, end, log.startOffset());
+          }
+        }
+        return new FollowerRead(log.read(offset, maxBytes), null, log.startOffset());
+      }).map(read -> {
+        if (read.diverging == null && hp.leadership == leadership) {
+          if (leadership.followerFetched(replicaId, offset, System.currentTimeMillis())) {
+            highWatermarkAdvanced(hp);
+          }
+          if (!leadership.isr().contains(replicaId)) {
+            maybeChangeIsr(hp);
+          }
+        }
+        data.setError(ErrorCode.NONE).setHighWatermark(hp.highWatermark).setLogStartOffset(read.startOffset);
+        if (read.diverging != null) {
+          data.setDivergingEpoch(EpochEndOffset.newBuilder().setEpoch(read.diverging.epoch())
+              .setEndOffset(read.diverging.endOffset()));
+        } else {
+          data.setRecords(com.google.protobuf.ByteString.copyFrom(read.bytes));
+        }
+        return data.build();
+      }).otherwise(t -> data.setError(errorCodeOf(t)).setErrorMessage(String.valueOf(t.getMessage()))
+          .setHighWatermark(hp.highWatermark).setLogStartOffset(hp.logStartOffset).build());
     }
 
     private int bytesIn(FetchResponse response) {
@@ -739,7 +1036,9 @@ public final class BrokerVerticle extends AbstractVerticle {
           answers.add(Future.succeededFuture(answer.setError(lookup.error).setErrorMessage(lookup.message).setOffset(-1).build()));
         } else if (pt.getTimestamp() >= 0) {
           // The first offset whose timestamp is at or after the one asked for; -1 if none (as in Kafka).
+          long highWatermark = lookup.partition.highWatermark;
           answers.add(lookup.partition.submit(log -> log.offsetForTimestamp(pt.getTimestamp()).orElse(-1L))
+              .map(offset -> offset >= highWatermark ? -1L : offset)
               .map(offset -> answer.setError(ErrorCode.NONE).setOffset(offset).build())
               .otherwise(t -> answer.setError(errorCodeOf(t)).setErrorMessage(String.valueOf(t.getMessage()))
                   .setOffset(-1).build()));
@@ -749,7 +1048,9 @@ public final class BrokerVerticle extends AbstractVerticle {
               .setOffset(-1).build()));
         } else {
           boolean earliest = pt.getTimestamp() == -2;
-          answers.add(lookup.partition.submit(log -> earliest ? log.startOffset() : log.endOffset())
+          HostedPartition hp = lookup.partition;
+          // Latest is the high watermark: the end a consumer can read to (Kafka's read_uncommitted).
+          answers.add((earliest ? hp.submit(log -> log.startOffset()) : Future.succeededFuture(hp.highWatermark))
               .map(offset -> answer.setError(ErrorCode.NONE).setOffset(offset).build())
               .otherwise(t -> answer.setError(errorCodeOf(t)).setErrorMessage(String.valueOf(t.getMessage()))
                   .setOffset(-1).build()));
@@ -762,15 +1063,20 @@ public final class BrokerVerticle extends AbstractVerticle {
 
   // ---- long-poll fetch ---------------------------------------------------------------------------
 
-  /** A fetch waiting for an append to any of its partitions, or for its max wait to pass. */
+  /**
+   * A fetch waiting for new data on any of its partitions, or for its max wait to pass. A follower's
+   * fetch waits for appends; a consumer's waits for the high watermark, since it reads nothing above.
+   */
   private final class FetchWaiter {
     final Promise<Void> promise = Promise.promise();
     final List<TopicPartition> partitions;
+    final Map<TopicPartition, List<FetchWaiter>> registry;
     long timerId;
     boolean done;
 
-    FetchWaiter(List<TopicPartition> partitions) {
+    FetchWaiter(List<TopicPartition> partitions, Map<TopicPartition, List<FetchWaiter>> registry) {
       this.partitions = partitions;
+      this.registry = registry;
     }
 
     void fire() {
@@ -780,11 +1086,11 @@ public final class BrokerVerticle extends AbstractVerticle {
       done = true;
       vertx.cancelTimer(timerId);
       for (TopicPartition tp : partitions) {
-        List<FetchWaiter> list = fetchWaiters.get(tp);
+        List<FetchWaiter> list = registry.get(tp);
         if (list != null) {
           list.remove(this);
           if (list.isEmpty()) {
-            fetchWaiters.remove(tp);
+            registry.remove(tp);
           }
         }
       }
@@ -798,19 +1104,20 @@ public final class BrokerVerticle extends AbstractVerticle {
     }
   }
 
-  private Future<Void> waitForAppends(FetchRequest request, int maxWaitMs) {
+  private Future<Void> waitForData(FetchRequest request, int maxWaitMs) {
+    boolean follower = request.getReplicaId() >= 0;
     List<TopicPartition> tps = request.getPartitionsList().stream()
         .map(pf -> new TopicPartition(pf.getTopic(), pf.getPartition())).toList();
-    FetchWaiter waiter = new FetchWaiter(tps);
+    FetchWaiter waiter = new FetchWaiter(tps, follower ? replicaWaiters : consumerWaiters);
     for (TopicPartition tp : tps) {
-      fetchWaiters.computeIfAbsent(tp, k -> new ArrayList<>()).add(waiter);
+      waiter.registry.computeIfAbsent(tp, k -> new ArrayList<>()).add(waiter);
     }
     waiter.timerId = vertx.setTimer(maxWaitMs, id -> waiter.fire());
-    // The first read ran on a worker: an append that finished since then woke nobody. Without this
-    // check the fetch would sleep its whole max wait with data waiting.
+    // The first read ran on a worker: data that arrived since then woke nobody. Without this check
+    // the fetch would sleep its whole max wait with data waiting.
     for (PartitionFetch pf : request.getPartitionsList()) {
       HostedPartition hp = partitions.get(new TopicPartition(pf.getTopic(), pf.getPartition()));
-      if (hp != null && hp.endOffset > pf.getFetchOffset()) {
+      if (hp != null && (follower ? hp.endOffset : hp.highWatermark) > pf.getFetchOffset()) {
         waiter.fire();
         break;
       }
@@ -818,8 +1125,14 @@ public final class BrokerVerticle extends AbstractVerticle {
     return waiter.promise.future();
   }
 
+  /** Wakes every fetch held on {@code tp} (the partition went away or changed hands). */
   private void wakeFetchers(TopicPartition tp) {
-    List<FetchWaiter> waiting = fetchWaiters.get(tp);
+    wakeWaiters(replicaWaiters, tp);
+    wakeWaiters(consumerWaiters, tp);
+  }
+
+  private static void wakeWaiters(Map<TopicPartition, List<FetchWaiter>> registry, TopicPartition tp) {
+    List<FetchWaiter> waiting = registry.get(tp);
     if (waiting != null) {
       for (FetchWaiter w : List.copyOf(waiting)) {
         w.fire();

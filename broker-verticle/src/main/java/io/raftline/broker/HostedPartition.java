@@ -25,6 +25,22 @@ final class HostedPartition {
   PartitionRegistration registration;
   /** The log end offset, as reported by the last task that changed it. */
   long endOffset;
+  /** The log start offset, as reported by the last task that changed it. */
+  long logStartOffset;
+  /** The leader epoch of the log's last batch (or leadership), -1 if none: sent on follower fetches. */
+  int latestEpoch = -1;
+  /**
+   * Offsets below this are on every in-sync replica: what consumers may read and acks=all waits for.
+   * A leader computes it; a follower learns it from its leader.
+   */
+  long highWatermark;
+  /** Follower positions and ISR proposals while this broker leads the partition; null otherwise. */
+  InSyncReplicas leadership;
+  /** acks=all produces waiting for the high watermark, in offset order. */
+  final java.util.ArrayDeque<PendingAck> pendingAcks = new java.util.ArrayDeque<>();
+  /** No ISR change is proposed before this time (after a refusal). */
+  long isrRetryAtMs;
+  private boolean open;
   private final Vertx vertx;
   private PartitionLog log;
   private Throwable openFailure;
@@ -51,12 +67,32 @@ final class HostedPartition {
         .map(opened -> {
           log = opened;
           endOffset = opened.endOffset();
+          logStartOffset = opened.startOffset();
+          latestEpoch = opened.latestEpoch();
+          highWatermark = Math.max(highWatermark, logStartOffset);
+          open = true;
           return (Void) null;
         })
         .recover(t -> {
           openFailure = t;
           return Future.succeededFuture();
         });
+  }
+
+  /** An acks=all produce waiting until the high watermark reaches {@code requiredOffset}. */
+  static final class PendingAck {
+    final long requiredOffset;
+    final io.vertx.core.Promise<io.raftline.protocol.ErrorCode> promise = io.vertx.core.Promise.promise();
+    long timerId = -1;
+
+    PendingAck(long requiredOffset) {
+      this.requiredOffset = requiredOffset;
+    }
+  }
+
+  /** True once the log has opened (its offsets above are known) and until it closes. */
+  boolean isOpen() {
+    return open && !closed;
   }
 
   /** Runs {@code task} after every task submitted before it; fails if the log is closed or never opened. */

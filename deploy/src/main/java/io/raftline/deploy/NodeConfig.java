@@ -48,6 +48,9 @@ public final class NodeConfig {
     key("broker.session.timeout.ms", "9000", "a broker silent this long is fenced (>= 10)");
     key("log.retention.check.interval.ms", "300000", "how often retention and compaction run (>= 1)");
     key("broker.heartbeat.interval.ms", "2000", "how often a broker heartbeats to the controller (>= 10)");
+    key("replica.lag.time.max.ms", "30000", "a follower not caught up for this long leaves the ISR (>= 10)");
+    key("replica.fetch.wait.max.ms", "500", "how long a follower's fetch waits at the leader for records (>= 0)");
+    key("replica.fetch.max.bytes", "1048576", "bytes per partition a follower fetches at once (>= 1)");
     key("metadata.log.max.record.bytes.between.snapshots", "20971520",
         "snapshot the metadata image after this many bytes of records (>= 1)");
     key("metadata.log.max.snapshot.interval.ms", "3600000",
@@ -84,6 +87,9 @@ public final class NodeConfig {
     intValue("broker.session.timeout.ms", 10, Integer.MAX_VALUE);
     intValue("log.retention.check.interval.ms", 1, Integer.MAX_VALUE);
     intValue("broker.heartbeat.interval.ms", 10, Integer.MAX_VALUE);
+    intValue("replica.lag.time.max.ms", 10, Integer.MAX_VALUE);
+    intValue("replica.fetch.wait.max.ms", 0, Integer.MAX_VALUE);
+    intValue("replica.fetch.max.bytes", 1, Integer.MAX_VALUE);
     intValue("metadata.log.max.record.bytes.between.snapshots", 1, Integer.MAX_VALUE);
     intValue("metadata.log.max.snapshot.interval.ms", 1, Integer.MAX_VALUE);
     if (intSetting("broker.heartbeat.interval.ms") >= intSetting("broker.session.timeout.ms")) {

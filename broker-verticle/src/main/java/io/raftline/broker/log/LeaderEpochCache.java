@@ -142,13 +142,17 @@ public final class LeaderEpochCache {
 
   /**
    * Where {@code epoch} ends in this log: the largest known epoch at or below it, and the offset the
-   * next epoch starts at (the log end for the latest epoch). An epoch older than every known one gives
-   * ({@link #UNDEFINED_EPOCH}, -1).
+   * next epoch starts at (the log end for the latest epoch). An epoch older than every known one (its
+   * records went with retention) ends where the oldest known epoch starts, as in Kafka; with no epoch
+   * known at all the answer is ({@link #UNDEFINED_EPOCH}, -1).
    */
   public EpochEndOffset endOffsetFor(int epoch, long logEndOffset) {
+    if (startOffsets.isEmpty()) {
+      return new EpochEndOffset(UNDEFINED_EPOCH, -1);
+    }
     Map.Entry<Integer, Long> floor = startOffsets.floorEntry(epoch);
     if (floor == null) {
-      return new EpochEndOffset(UNDEFINED_EPOCH, -1);
+      return new EpochEndOffset(epoch, startOffsets.firstEntry().getValue());
     }
     Map.Entry<Integer, Long> next = startOffsets.higherEntry(floor.getKey());
     return new EpochEndOffset(floor.getKey(), next == null ? logEndOffset : next.getValue());

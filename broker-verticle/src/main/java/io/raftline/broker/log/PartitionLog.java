@@ -494,10 +494,19 @@ public final class PartitionLog implements AutoCloseable {
    * @return the number of segments deleted
    */
   public int deleteExpiredSegments(long nowMs, long retentionMs, long retentionBytes) throws IOException {
+    return deleteExpiredSegments(nowMs, retentionMs, retentionBytes, Long.MAX_VALUE);
+  }
+
+  /**
+   * {@link #deleteExpiredSegments(long, long, long)}, deleting only segments that end at or below
+   * {@code highWatermark}: records the followers may not have yet are never removed by retention.
+   */
+  public int deleteExpiredSegments(long nowMs, long retentionMs, long retentionBytes, long highWatermark)
+      throws IOException {
     List<LogSegment> doomed = new ArrayList<>();
     long remaining = size;
     for (LogSegment segment : segments.values()) {
-      if (segment == segments.lastEntry().getValue()) {
+      if (segment == segments.lastEntry().getValue() || segments.higherKey(segment.baseOffset) > highWatermark) {
         break;
       }
       long maxTimestamp = segment.maxTimestamp();

@@ -1,0 +1,240 @@
+package io.raftline.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.raftline.client.ConsumerRecord;
+import io.raftline.client.Producer;
+import io.raftline.client.ProducerRecord;
+import io.raftline.client.RaftlineClient;
+import io.raftline.client.RaftlineException;
+import io.raftline.client.RecordMetadata;
+import io.raftline.client.TopicInfo;
+import io.raftline.client.TopicSubscription;
+import io.raftline.protocol.ErrorCode;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Partition replication across three combined nodes in one JVM (each with its own Vert.x): followers
+ * copy the leader's log, acks=all waits for the in-sync replicas, a lagging replica leaves the ISR
+ * and rejoins, min.insync.replicas refuses writes the ISR cannot hold, and acknowledged records
+ * survive the leader going away.
+ */
+class ReplicationTest {
+  private static final long TIMEOUT_MS = 30_000;
+  private static final int NODES = 3;
+
+  @TempDir Path dir;
+  private final Map<Integer, Vertx> vertxes = new HashMap<>();
+  private final Map<Integer, RaftlineNode> nodes = new HashMap<>();
+  private final Map<Integer, NodeConfig> configs = new HashMap<>();
+  private String clusterId;
+  private Vertx clientVertx;
+
+  @BeforeEach
+  void start() throws Exception {
+    int[] brokerPorts = new int[NODES + 1];
+    int[] controllerPorts = new int[NODES + 1];
+    StringBuilder voters = new StringBuilder();
+    for (int id = 1; id <= NODES; id++) {
+      brokerPorts[id] = TestNodes.freePort();
+      controllerPorts[id] = TestNodes.freePort();
+      voters.append(voters.length() == 0 ? "" : ",").append(id).append("@127.0.0.1:").append(controllerPorts[id]);
+    }
+    clusterId = Storage.randomClusterId();
+    for (int id = 1; id <= NODES; id++) {
+      Properties p = TestNodes.combined(dir.resolve("node-" + id), brokerPorts[id], controllerPorts[id]);
+      p.setProperty("node.id", Integer.toString(id));
+      p.setProperty("controller.quorum.voters", voters.toString());
+      p.setProperty("replica.lag.time.max.ms", "1000");
+      p.setProperty("broker.session.timeout.ms", "3000");
+      p.setProperty("broker.heartbeat.interval.ms", "300");
+      NodeConfig config = NodeConfig.from(p);
+      Storage.format(config, clusterId, false);
+      configs.put(id, config);
+    }
+    List<Future<RaftlineNode>> starting = new ArrayList<>();
+    for (int id = 1; id <= NODES; id++) {
+      starting.add(startNode(id));
+    }
+    for (Future<RaftlineNode> f : starting) {
+      SingleNodeTest.await(f);
+    }
+    clientVertx = Vertx.vertx();
+  }
+
+  private Future<RaftlineNode> startNode(int id) throws Exception {
+    Vertx vertx = Vertx.vertx();
+    vertxes.put(id, vertx);
+    return RaftlineNode.start(vertx, configs.get(id), Storage.check(configs.get(id))).onSuccess(n -> nodes.put(id, n));
+  }
+
+  private void stopNode(int id) throws Exception {
+    RaftlineNode node = nodes.remove(id);
+    if (node != null) {
+      SingleNodeTest.await(node.stop());
+    }
+    SingleNodeTest.await(vertxes.remove(id).close());
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    for (int id : List.copyOf(nodes.keySet())) {
+      stopNode(id);
+    }
+    for (Vertx v : vertxes.values()) {
+      SingleNodeTest.await(v.close());
+    }
+    if (clientVertx != null) {
+      SingleNodeTest.await(clientVertx.close());
+    }
+  }
+
+  private RaftlineClient client(Map<String, String> extra) {
+    StringBuilder servers = new StringBuilder();
+    nodes.values().forEach(n -> servers.append(servers.length() == 0 ? "" : ",").append("127.0.0.1:").append(n.brokerPort()));
+    Map<String, String> settings = new HashMap<>(extra);
+    settings.put("bootstrap.servers", servers.toString());
+    return RaftlineClient.create(clientVertx, settings);
+  }
+
+  private TopicInfo.PartitionInfo partition(RaftlineClient client, String topic) throws Exception {
+    return SingleNodeTest.await(client.admin().describeTopics(List.of(topic))).get(0).partitions().get(0);
+  }
+
+  private static void waitFor(String what, BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + TIMEOUT_MS;
+    while (!condition.getAsBoolean()) {
+      assertTrue(System.currentTimeMillis() < deadline, "timed out waiting for " + what);
+      Thread.sleep(20);
+    }
+  }
+
+  private List<RecordMetadata> produce(Producer producer, String topic, int from, int count) throws Exception {
+    List<Future<RecordMetadata>> sends = new ArrayList<>();
+    for (int i = from; i < from + count; i++) {
+      sends.add(producer.send(ProducerRecord.of(topic, null, ("v" + i).getBytes(StandardCharsets.UTF_8))));
+    }
+    List<RecordMetadata> acks = new ArrayList<>();
+    for (Future<RecordMetadata> f : sends) {
+      acks.add(SingleNodeTest.await(f));
+    }
+    return acks;
+  }
+
+  private List<String> readFromBeginning(RaftlineClient client, String topic, int count) throws Exception {
+    List<String> values = new ArrayList<>();
+    Promise<Void> done = Promise.promise();
+    TopicSubscription s = client.subscribeFromBeginning(topic);
+    s.exceptionHandler(done::tryFail);
+    s.handler((ConsumerRecord r) -> {
+      values.add(r.offset() + ":" + new String(r.value(), StandardCharsets.UTF_8));
+      if (values.size() == count) {
+        s.close();
+        done.tryComplete();
+      }
+    });
+    SingleNodeTest.await(done.future());
+    return values;
+  }
+
+  private static List<String> expected(int count) {
+    List<String> values = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      values.add(i + ":v" + i);
+    }
+    return values;
+  }
+
+  @Test
+  void acknowledgedRecordsSurviveTheLeaderGoingAway() throws Exception {
+    RaftlineClient client = client(Map.of("acks", "all"));
+    SingleNodeTest.await(client.admin().createTopic("replicated", 1, 3, Map.of("min.insync.replicas", "2")));
+    TopicInfo.PartitionInfo before = partition(client, "replicated");
+    assertEquals(3, before.replicas().size());
+    assertEquals(3, before.isr().size());
+
+    List<RecordMetadata> acks = produce(client.producer(), "replicated", 0, 500);
+    for (int i = 0; i < acks.size(); i++) {
+      assertEquals(i, acks.get(i).offset());
+    }
+    stopNode(before.leader());
+
+    RaftlineClient survivor = client(Map.of("acks", "all"));
+    waitFor("a new leader", () -> {
+      try {
+        TopicInfo.PartitionInfo p = partition(survivor, "replicated");
+        return p.leader() != before.leader() && p.leader() >= 0;
+      } catch (Exception e) {
+        return false;
+      }
+    });
+    TopicInfo.PartitionInfo after = partition(survivor, "replicated");
+    assertNotEquals(before.leader(), after.leader());
+    assertTrue(after.leaderEpoch() > before.leaderEpoch());
+    // Every acknowledged record is on the new leader, at the offset the acknowledgement gave.
+    assertEquals(expected(500), readFromBeginning(survivor, "replicated", 500));
+    // And the partition takes writes again, continuing the same offsets.
+    List<RecordMetadata> more = produce(survivor.producer(), "replicated", 500, 10);
+    assertEquals(500, more.get(0).offset());
+  }
+
+  @Test
+  void aStoppedFollowerLeavesTheIsrAndRejoinsAfterCatchingUp() throws Exception {
+    RaftlineClient client = client(Map.of("acks", "all"));
+    SingleNodeTest.await(client.admin().createTopic("isr", 1, 3, Map.of("min.insync.replicas", "2")));
+    TopicInfo.PartitionInfo initial = partition(client, "isr");
+    produce(client.producer(), "isr", 0, 100);
+    int follower = initial.replicas().stream().filter(r -> r != initial.leader()).findFirst().orElseThrow();
+    stopNode(follower);
+
+    RaftlineClient survivor = client(Map.of("acks", "all"));
+    waitFor("the stopped follower to leave the ISR", () -> {
+      try {
+        return !partition(survivor, "isr").isr().contains(follower);
+      } catch (Exception e) {
+        return false;
+      }
+    });
+    // Two in-sync replicas satisfy min.insync.replicas=2: acks=all writes go on.
+    produce(survivor.producer(), "isr", 100, 100);
+
+    // Requiring three makes the leader refuse before writing anything.
+    SingleNodeTest.await(survivor.admin().incrementalAlterConfigs("TOPIC", "isr", Map.of("min.insync.replicas", "3"),
+        List.of()));
+    RaftlineClient impatient = client(Map.of("acks", "all", "delivery.timeout.ms", "1500", "request.timeout.ms", "1000",
+        "linger.ms", "0"));
+    Throwable refused = SingleNodeTest.failureOf(
+        impatient.producer().send(ProducerRecord.of("isr", null, "refused".getBytes(StandardCharsets.UTF_8))));
+    assertEquals(ErrorCode.NOT_ENOUGH_REPLICAS, assertInstanceOf(RaftlineException.class, refused).errorCode());
+
+    // The follower comes back, catches up from its own log onwards, and is let back in.
+    SingleNodeTest.await(startNode(follower));
+    waitFor("the follower to rejoin the ISR", () -> {
+      try {
+        return partition(survivor, "isr").isr().contains(follower);
+      } catch (Exception e) {
+        return false;
+      }
+    });
+    RaftlineClient full = client(Map.of("acks", "all"));
+    produce(full.producer(), "isr", 200, 10);
+    assertEquals(expected(210), readFromBeginning(full, "isr", 210));
+  }
+}
