@@ -115,6 +115,10 @@ public final class BrokerVerticle extends AbstractVerticle {
   /** One fetch loop per broker this broker follows partitions of, by leader id. */
   private final Map<Integer, ReplicaFetcher> fetchers = new HashMap<>();
   private long isrCheckTimer = -1;
+  /** This broker's block of producer ids: the next to hand out and the end; a fetch of a new block. */
+  private long nextProducerId = -1;
+  private long producerIdBlockEnd = -1;
+  private Future<Void> producerIdBlock;
   /** Logs still being closed or deleted; a partition of the same name opens only after. */
   private final Map<TopicPartition, Future<Void>> closing = new HashMap<>();
   private final List<OffsetWaiter> offsetWaiters = new ArrayList<>();
@@ -823,6 +827,9 @@ public final class BrokerVerticle extends AbstractVerticle {
   }
 
   private static ErrorCode errorCodeOf(Throwable t) {
+    if (t instanceof io.raftline.broker.log.ProducerStateTable.ProducerStateException e) {
+      return e.errorCode();
+    }
     if (t instanceof StorageException || t instanceof java.io.IOException) {
       return ErrorCode.KAFKA_STORAGE_ERROR;
     }
@@ -870,10 +877,11 @@ public final class BrokerVerticle extends AbstractVerticle {
             + " is " + leadership.isr() + ", fewer than min.insync.replicas=" + minIsr, lookup.leader));
       }
       int leaderEpoch = leadership.registration().leaderEpoch();
-      record Appended(long baseOffset, long endOffset, long startOffset) {}
+      record Appended(long baseOffset, long nextOffset, long endOffset, long startOffset) {}
       return hp.submit(log -> {
-        long base = log.append(batches, leaderEpoch, System.currentTimeMillis());
-        return new Appended(base, log.endOffset(), log.startOffset());
+        io.raftline.broker.log.PartitionLog.LeaderAppend a = log.appendAsLeader(batches, leaderEpoch,
+            System.currentTimeMillis());
+        return new Appended(a.baseOffset(), a.nextOffset(), log.endOffset(), log.startOffset());
       }).compose(appended -> {
         hp.endOffset = Math.max(hp.endOffset, appended.endOffset());
         hp.logStartOffset = appended.startOffset();
@@ -888,8 +896,7 @@ public final class BrokerVerticle extends AbstractVerticle {
         if (acks != -1) {
           return Future.succeededFuture(ok);
         }
-        long required = batches.get(batches.size() - 1).nextOffset();
-        return awaitHighWatermark(hp, required, timeoutMs).map(code -> {
+        return awaitHighWatermark(hp, appended.nextOffset(), timeoutMs).map(code -> {
           if (code == ErrorCode.NONE && leadership.isr().size() < minIsr) {
             return produceError(pr, ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, "the records were written, but the ISR"
                 + " of " + hp.topicPartition + " shrank to " + leadership.isr() + ", fewer than min.insync.replicas="
@@ -901,6 +908,21 @@ public final class BrokerVerticle extends AbstractVerticle {
               code == ErrorCode.REQUEST_TIMED_OUT ? config.nodeId() : hp.registration.leader());
         });
       }).otherwise(t -> produceError(pr, errorCodeOf(t), String.valueOf(t.getMessage()), lookup.leader));
+    }
+
+    @Override
+    public Future<io.raftline.protocol.client.InitProducerIdResponse> initProducerId(
+        io.raftline.protocol.client.InitProducerIdRequest request) {
+      io.raftline.protocol.client.InitProducerIdResponse.Builder response =
+          io.raftline.protocol.client.InitProducerIdResponse.newBuilder().setProducerId(-1).setProducerEpoch(-1);
+      if (!request.getTransactionalId().isEmpty()) {
+        return Future.succeededFuture(response.setError(ErrorCode.INVALID_REQUEST)
+            .setErrorMessage("transactions are not supported; leave transactional_id empty").build());
+      }
+      return nextProducerId()
+          .map(id -> response.setError(ErrorCode.NONE).setProducerId(id).setProducerEpoch(0).build())
+          .otherwise(t -> response.setError(ErrorCode.COORDINATOR_NOT_AVAILABLE)
+              .setErrorMessage("no producer id available: " + t.getMessage()).build());
     }
 
     private PartitionProduceResult produceError(PartitionRecords pr, ErrorCode code, String message, int leader) {
@@ -1059,6 +1081,33 @@ public final class BrokerVerticle extends AbstractVerticle {
       return Future.all(answers).map(all -> ListOffsetsResponse.newBuilder()
           .addAllPartitions(answers.stream().map(Future::result).toList()).build());
     }
+  }
+
+  // ---- producer ids ------------------------------------------------------------------------------
+
+  /** The next producer id of this broker's block, fetching a new block from the controller when used up. */
+  private Future<Long> nextProducerId() {
+    if (nextProducerId >= 0 && nextProducerId < producerIdBlockEnd) {
+      return Future.succeededFuture(nextProducerId++);
+    }
+    if (producerIdBlock == null) {
+      io.raftline.protocol.controller.AllocateProducerIdsRequest request =
+          io.raftline.protocol.controller.AllocateProducerIdsRequest.newBuilder().setBrokerId(config.nodeId())
+              .setBrokerEpoch(brokerEpoch).build();
+      producerIdBlock = controller.call(c -> c.allocateProducerIds(request),
+              io.raftline.protocol.controller.AllocateProducerIdsResponse::getError,
+              io.raftline.protocol.controller.AllocateProducerIdsResponse::getLeaderId, ADMIN_TIMEOUT_MS)
+          .compose(r -> {
+            if (r.getError() != ErrorCode.NONE) {
+              return Future.failedFuture(r.getError() + ": " + r.getErrorMessage());
+            }
+            nextProducerId = r.getProducerIdStart();
+            producerIdBlockEnd = r.getProducerIdStart() + r.getProducerIdLen();
+            return Future.<Void>succeededFuture();
+          })
+          .onComplete(ar -> producerIdBlock = null);
+    }
+    return producerIdBlock.compose(v -> nextProducerId());
   }
 
   // ---- long-poll fetch ---------------------------------------------------------------------------

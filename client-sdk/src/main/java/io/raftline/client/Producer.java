@@ -27,6 +27,13 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>Records without a key or partition go to a "sticky" partition that changes after each batch, as
  * in Kafka, so small unkeyed records still form large batches.
  *
+ * <p>With {@code enable.idempotence} (the default with acks=all) the producer gets a producer id from
+ * a broker and numbers each partition's batches; the leader drops a retried batch it already holds
+ * (answering with the original offsets) and refuses a gap, so retries never duplicate or reorder
+ * records, across leader changes too (followers keep the same producer state). A batch that fails for
+ * good leaves a hole in the numbering: the producer then takes a new producer id, as Kafka's bumps
+ * its epoch, so later batches are not refused.
+ *
  * <p>With {@code compression.type} set, each batch's records are compressed as one block when the batch
  * is sent. {@code batch.size} counts uncompressed bytes, so a compressed request is smaller than it
  * (Kafka instead estimates the compressed size and fills batches further).
@@ -41,6 +48,10 @@ public final class Producer {
   private final int deliveryTimeoutMs;
   private final int retryBackoffMs;
   private final CompressionType compression;
+  private final boolean idempotence;
+  /** The producer id and epoch for idempotent batches; null until obtained, or after a reset. */
+  private ProducerIdentity identity;
+  private Future<ProducerIdentity> identityRequest;
   private final Map<String, Map<Integer, PartitionQueue>> queues = new HashMap<>();
   private final Map<String, Integer> stickyPartition = new HashMap<>();
   private final List<Promise<Void>> flushWaiters = new ArrayList<>();
@@ -51,15 +62,22 @@ public final class Producer {
     final RecordBatchBuilder builder;
     final List<Promise<RecordMetadata>> promises = new ArrayList<>();
     final List<Long> timestamps = new ArrayList<>();
+    /** When the batch's delivery.timeout.ms ends; set when it is first sent. */
+    long deadline = -1;
 
     Batch(CompressionType compression) {
       builder = new RecordBatchBuilder(compression);
     }
   }
 
+  private record ProducerIdentity(long producerId, short epoch) {}
+
   private final class PartitionQueue {
     final String topic;
     final int partition;
+    /** The sequence of the next idempotent batch, and the identity it counts for. */
+    int nextSequence;
+    ProducerIdentity sequenceOwner;
     final ArrayDeque<Batch> ready = new ArrayDeque<>();
     Batch building;
     boolean inFlight;
@@ -82,6 +100,28 @@ public final class Producer {
     this.deliveryTimeoutMs = c.positiveInt("delivery.timeout.ms");
     this.retryBackoffMs = c.nonNegativeInt("retry.backoff.ms");
     this.compression = c.compressionType();
+    this.idempotence = c.idempotence();
+  }
+
+  /** The producer identity, asked of any broker on first use (and again after a reset). */
+  private Future<ProducerIdentity> identity() {
+    if (identity != null) {
+      return Future.succeededFuture(identity);
+    }
+    if (identityRequest == null) {
+      identityRequest = client.anyBroker(b -> client.records(b).initProducerId(
+              io.raftline.protocol.client.InitProducerIdRequest.getDefaultInstance()))
+          .compose(r -> r.getError() == ErrorCode.NONE
+              ? Future.succeededFuture(new ProducerIdentity(r.getProducerId(), (short) r.getProducerEpoch()))
+              : Future.failedFuture(new RaftlineException(r.getError(), r.getErrorMessage())))
+          .onComplete(ar -> {
+            identityRequest = null;
+            if (ar.succeeded()) {
+              identity = ar.result();
+            }
+          });
+    }
+    return identityRequest;
   }
 
   /**
@@ -220,11 +260,45 @@ public final class Producer {
       q.lingerTimer = -1;
     }
     q.inFlight = true;
+    if (batch.deadline < 0) {
+      batch.deadline = System.currentTimeMillis() + deliveryTimeoutMs;
+    }
+    if (idempotence) {
+      identity().onComplete(ar -> {
+        if (ar.failed() && System.currentTimeMillis() + retryBackoffMs >= batch.deadline) {
+          fail(q, batch, new RaftlineException(ErrorCode.REQUEST_TIMED_OUT, "gave up after delivery.timeout.ms ("
+              + deliveryTimeoutMs + " ms): no producer id for the idempotent producer: " + ar.cause().getMessage()));
+          return;
+        }
+        if (ar.failed()) {
+          // Without an identity nothing can be sent safely; the batch waits for the next attempt.
+          client.vertx().setTimer(Math.max(1, retryBackoffMs), id -> {
+            q.ready.addFirst(batch);
+            q.inFlight = false;
+            trySend(q);
+          });
+          return;
+        }
+        ProducerIdentity id = ar.result();
+        if (!id.equals(q.sequenceOwner)) {
+          q.sequenceOwner = id;
+          q.nextSequence = 0;
+        }
+        batch.builder.producer(id.producerId(), id.epoch(), q.nextSequence);
+        q.nextSequence = (int) ((q.nextSequence + (long) batch.promises.size()) % ((long) Integer.MAX_VALUE + 1));
+        send(q, batch);
+      });
+      return;
+    }
+    send(q, batch);
+  }
+
+  private void send(PartitionQueue q, Batch batch) {
     ProduceRequest request = ProduceRequest.newBuilder().setAcks(acks).setTimeoutMs(requestTimeoutMs)
         .addPartitions(PartitionRecords.newBuilder().setTopic(q.topic).setPartition(q.partition)
             .setRecords(ByteString.copyFrom(batch.builder.build())))
         .build();
-    attempt(q, batch, request, System.currentTimeMillis() + deliveryTimeoutMs, null);
+    attempt(q, batch, request, batch.deadline, null);
   }
 
   private void attempt(PartitionQueue q, Batch batch, ProduceRequest request, long deadline, String lastProblem) {
@@ -271,6 +345,11 @@ public final class Producer {
   }
 
   private void fail(PartitionQueue q, Batch batch, Throwable cause) {
+    if (idempotence && q.sequenceOwner != null && q.sequenceOwner.equals(identity)) {
+      // The broker may or may not hold this batch: its sequence can be neither reused nor skipped
+      // under this identity, so the next batch goes out under a new one.
+      identity = null;
+    }
     batch.promises.forEach(p -> p.tryFail(cause));
     finished(q);
   }

@@ -35,6 +35,9 @@ final class LogSegment implements AutoCloseable {
   static final int MAGIC = 16;
   static final int LAST_OFFSET_DELTA = 23;
   static final int MAX_TIMESTAMP = 35;
+  static final int PRODUCER_ID = 43;
+  static final int PRODUCER_EPOCH = 51;
+  static final int BASE_SEQUENCE = 53;
   static final int INDEX_ENTRY = 8;
   static final int TIME_INDEX_ENTRY = 12;
 
@@ -505,6 +508,22 @@ final class LogSegment implements AutoCloseable {
       int batchSize = batchSizeAt(position);
       visitor.accept(RecordBatch.parse(read(position, batchSize)).get(0));
       position += batchSize;
+    }
+  }
+
+  /** Receives the producer fields of each batch header of a walk. */
+  interface ProducerHeaderVisitor {
+    void accept(long baseOffset, long lastOffset, long producerId, short producerEpoch, int baseSequence);
+  }
+
+  /** Reads the headers (only) of the batches from the one holding {@code offset} on. */
+  void forEachProducerHeaderFrom(long offset, ProducerHeaderVisitor visitor) throws IOException {
+    long position = offset <= baseOffset ? 0 : positionOf(offset);
+    while (position < size && readHeader(position, size)) {
+      long base = header.getLong(BASE_OFFSET);
+      visitor.accept(base, base + header.getInt(LAST_OFFSET_DELTA), header.getLong(PRODUCER_ID),
+          header.getShort(PRODUCER_EPOCH), header.getInt(BASE_SEQUENCE));
+      position += headerBatchSize();
     }
   }
 

@@ -20,6 +20,7 @@ import java.util.OptionalLong;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.stream.Stream;
+import io.raftline.broker.log.ProducerStateTable.ProducerStateException;
 
 /**
  * One partition's log, in its own directory:
@@ -69,6 +70,7 @@ public final class PartitionLog implements AutoCloseable {
   private long size;
   private long crcCheckedOnOpen;
   private LeaderEpochCache epochs;
+  private final ProducerStateTable producers = new ProducerStateTable();
   /** Set by the first close of any kind; later ones do nothing. */
   private boolean closed;
 
@@ -184,6 +186,34 @@ public final class PartitionLog implements AutoCloseable {
     // A torn tail may have taken the batches an epoch started with.
     epochs.truncateFromEnd(endOffset());
     epochs.truncateFromStart(logStartOffset);
+    long covered = producers.readCheckpoint(dir);
+    // A checkpoint is written on a clean close and removed when the log is cut below it; one past
+    // the end (a torn tail lost what it covered) cannot be trusted.
+    if (covered < 0 || covered > endOffset()) {
+      producers.clear();
+      covered = logStartOffset;
+    }
+    replayProducerState(covered);
+    ProducerStateTable.deleteCheckpoint(dir);
+  }
+
+  /** Updates the producer table from the batch headers at and after {@code from}. */
+  private void replayProducerState(long from) throws IOException {
+    Long first = segments.floorKey(from);
+    for (LogSegment segment : (first == null ? segments : segments.tailMap(first, true)).values()) {
+      segment.forEachProducerHeaderFrom(from, (base, last, producerId, epoch, sequence) -> {
+        if (producerId >= 0 && base >= from) {
+          producers.update(producerId, epoch, sequence,
+              ProducerStateTable.lastSequence(sequence, (int) (last - base)), base, last);
+        }
+      });
+    }
+  }
+
+  private void rebuildProducerState() throws IOException {
+    producers.clear();
+    ProducerStateTable.deleteCheckpoint(dir);
+    replayProducerState(logStartOffset);
   }
 
   /**
@@ -222,6 +252,40 @@ public final class PartitionLog implements AutoCloseable {
    * @return the base offset of the first batch
    */
   public long append(List<RecordBatch> batches, int leaderEpoch, long nowMs) throws IOException {
+    return appendAsLeader(batches, leaderEpoch, nowMs).baseOffset();
+  }
+
+  /**
+   * What a leader append did: the base offset of the first batch, and whether the batches were a
+   * retry of an idempotent batch already in the log (then nothing was written and the offset is the
+   * original one).
+   */
+  public record LeaderAppend(long baseOffset, long nextOffset, boolean duplicate) {}
+
+  /**
+   * {@link #append(List, int, long)} for a partition leader, with the idempotent producer checks: a
+   * batch with a producer id must continue that producer's sequence; a retry of one of its last
+   * batches is answered with the original offsets and not written again.
+   *
+   * @throws ProducerStateException OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH, or
+   *     INVALID_REQUEST for an idempotent batch that shares its request with other batches
+   */
+  public LeaderAppend appendAsLeader(List<RecordBatch> batches, int leaderEpoch, long nowMs) throws IOException {
+    for (RecordBatch batch : batches) {
+      if (batch.producerId() < 0) {
+        continue;
+      }
+      if (batches.size() > 1) {
+        throw new ProducerStateException(io.raftline.protocol.ErrorCode.INVALID_REQUEST,
+            "an idempotent producer sends one record batch per partition and request, got " + batches.size());
+      }
+      Optional<ProducerStateTable.BatchMetadata> duplicate = producers.check(batch.producerId(),
+          batch.producerEpoch(), batch.baseSequence(), ProducerStateTable.lastSequence(batch.baseSequence(),
+              (int) (batch.nextOffset() - 1 - batch.baseOffset())));
+      if (duplicate.isPresent()) {
+        return new LeaderAppend(duplicate.get().firstOffset(), duplicate.get().lastOffset() + 1, true);
+      }
+    }
     long firstOffset = endOffset();
     epochs.assign(leaderEpoch, firstOffset);
     for (RecordBatch batch : batches) {
@@ -234,8 +298,23 @@ public final class PartitionLog implements AutoCloseable {
         active.rollStartMs = nowMs;
       }
       size += batch.sizeInBytes();
+      updateProducerState(batch);
     }
-    return firstOffset;
+    return new LeaderAppend(firstOffset, endOffset(), false);
+  }
+
+  private void updateProducerState(RecordBatch batch) {
+    if (batch.producerId() >= 0) {
+      long last = batch.nextOffset() - 1;
+      producers.update(batch.producerId(), batch.producerEpoch(), batch.baseSequence(),
+          ProducerStateTable.lastSequence(batch.baseSequence(), (int) (last - batch.baseOffset())), batch.baseOffset(),
+          last);
+    }
+  }
+
+  /** The idempotent producers this log has seen (for tests and diagnostics). */
+  public ProducerStateTable producerState() {
+    return producers;
   }
 
   /**
@@ -267,6 +346,7 @@ public final class PartitionLog implements AutoCloseable {
         active.rollStartMs = nowMs;
       }
       size += batch.sizeInBytes();
+      updateProducerState(batch);
       appended++;
     }
     return appended;
@@ -326,6 +406,7 @@ public final class PartitionLog implements AutoCloseable {
     long newEnd = last.truncateTo(offset);
     size -= before - last.size;
     epochs.truncateFromEnd(newEnd);
+    rebuildProducerState();
     if (recoveryPoint > newEnd) {
       recoveryPoint = newEnd;
       writeRecoveryPoint();
@@ -351,6 +432,8 @@ public final class PartitionLog implements AutoCloseable {
     recoveryPoint = offset;
     writeRecoveryPoint();
     epochs.clear();
+    producers.clear();
+    ProducerStateTable.deleteCheckpoint(dir);
     LOG.log(System.Logger.Level.INFO, "{0}: emptied, now starting at offset {1}", dir, offset);
   }
 
@@ -674,6 +757,7 @@ public final class PartitionLog implements AutoCloseable {
     }
     try {
       flush();
+      producers.writeCheckpoint(dir, endOffset());
     } finally {
       closeSegments();
     }
