@@ -5,7 +5,9 @@
  * talks to the controllers only through the {@code Controller} gRPC contract. File IO runs on worker
  * threads, serialised per partition by {@link io.raftline.broker.HostedPartition}.
  *
- * <p>This first version keeps one replica per partition: replication, ISR and acks=all waiting come
- * with the broker storage and replication work.
+ * <p>Replication is pull-based, as in Kafka: a {@link io.raftline.broker.ReplicaFetcher} per leader
+ * broker copies the partitions this broker follows; a leader tracks its followers with
+ * {@link io.raftline.broker.InSyncReplicas} (high watermark, ISR proposals sent to the controller as
+ * AlterPartition), and acks=all produces and consumer fetches wait on the high watermark.
  */
 package io.raftline.broker;
