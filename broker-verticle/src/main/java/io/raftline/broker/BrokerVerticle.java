@@ -107,6 +107,8 @@ public final class BrokerVerticle extends AbstractVerticle {
   private static final int MAX_FETCH_WAIT_MS = 30_000;
 
   private final BrokerConfig config;
+  private final io.micrometer.core.instrument.MeterRegistry meterRegistry;
+  private BrokerMetrics metrics;
   private final String incarnationId = UUID.randomUUID().toString();
   private final Map<TopicPartition, HostedPartition> partitions = new HashMap<>();
   /** Held follower fetches, woken by appends; held consumer fetches, woken by the high watermark. */
@@ -143,7 +145,13 @@ public final class BrokerVerticle extends AbstractVerticle {
   private static final long FENCED_HEARTBEAT_MS = 50;
 
   public BrokerVerticle(BrokerConfig config) {
+    this(config, new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+  }
+
+  /** A broker whose meters go to {@code registry} (the node's Prometheus registry). */
+  public BrokerVerticle(BrokerConfig config, io.micrometer.core.instrument.MeterRegistry registry) {
     this.config = config;
+    this.meterRegistry = registry;
   }
 
   /** The port the client listener bound to (useful when configured as 0). */
@@ -162,6 +170,7 @@ public final class BrokerVerticle extends AbstractVerticle {
 
   @Override
   public void start(Promise<Void> startPromise) {
+    metrics = new BrokerMetrics(meterRegistry, config.nodeId());
     metadataConsumer = vertx.eventBus().localConsumer(config.metadataAddress(), msg -> onMetadata(msg.body()));
     grpcClient = GrpcClient.client(vertx, new GrpcClientOptions().setMaxMessageSize(MAX_GRPC_MESSAGE_BYTES)
         .setTimeout(10).setTimeoutUnit(TimeUnit.SECONDS).setScheduleDeadlineAutomatically(true));
@@ -232,6 +241,7 @@ public final class BrokerVerticle extends AbstractVerticle {
       closingAll.add(p.close(false));
     }
     partitions.clear();
+    metrics.close();
     Future.join(closingAll).<Void>mapEmpty().onComplete(stopPromise);
   }
 
@@ -309,6 +319,7 @@ public final class BrokerVerticle extends AbstractVerticle {
       changes.leaders().forEach((tp, registration) -> becomeLeader(partitions.get(tp), registration, now));
       changes.followers().forEach((tp, registration) -> becomeFollower(partitions.get(tp), registration));
     }
+    countLeaderships();
     for (Iterator<OffsetWaiter> it = offsetWaiters.iterator(); it.hasNext(); ) {
       OffsetWaiter w = it.next();
       if (image.offset() >= w.offset) {
@@ -357,6 +368,22 @@ public final class BrokerVerticle extends AbstractVerticle {
       highWatermarkAdvanced(hp);
     }).onFailure(t -> LOG.log(System.Logger.Level.WARNING, "broker " + config.nodeId() + " could not take the lead of "
         + hp.topicPartition, t));
+  }
+
+  /** Publishes the leadership gauges (as the image says, so a partition still opening counts too). */
+  private void countLeaderships() {
+    int leading = 0;
+    int under = 0;
+    for (HostedPartition hp : partitions.values()) {
+      if (hp.registration.leader() == config.nodeId()) {
+        leading++;
+        if (hp.registration.isr().size() < hp.registration.replicas().size()) {
+          under++;
+        }
+      }
+    }
+    metrics.leaderPartitions.set(leading);
+    metrics.underReplicatedPartitions.set(under);
   }
 
   /** This broker follows {@code hp}: acks waiting on its leadership fail, and fetching starts. */
@@ -483,6 +510,8 @@ public final class BrokerVerticle extends AbstractVerticle {
             } else if (result.getPartitionEpoch() == base.partitionEpoch()) {
               // Nothing needed writing (the ISR already was this): no image change will settle it.
               leadership.proposalFailed();
+            } else {
+              (isr.size() < base.isr().size() ? metrics.isrShrinks : metrics.isrExpands).increment();
             }
           });
     });
@@ -877,14 +906,19 @@ public final class BrokerVerticle extends AbstractVerticle {
             + " is " + leadership.isr() + ", fewer than min.insync.replicas=" + minIsr, lookup.leader));
       }
       int leaderEpoch = leadership.registration().leaderEpoch();
-      record Appended(long baseOffset, long nextOffset, long endOffset, long startOffset) {}
+      record Appended(long baseOffset, long nextOffset, long endOffset, long startOffset, boolean duplicate) {}
+      long bytes = batches.stream().mapToLong(RecordBatch::sizeInBytes).sum();
       return hp.submit(log -> {
         io.raftline.broker.log.PartitionLog.LeaderAppend a = log.appendAsLeader(batches, leaderEpoch,
             System.currentTimeMillis());
-        return new Appended(a.baseOffset(), a.nextOffset(), log.endOffset(), log.startOffset());
+        return new Appended(a.baseOffset(), a.nextOffset(), log.endOffset(), log.startOffset(), a.duplicate());
       }).compose(appended -> {
         hp.endOffset = Math.max(hp.endOffset, appended.endOffset());
         hp.logStartOffset = appended.startOffset();
+        if (appended.nextOffset() > appended.baseOffset() && !appended.duplicate()) {
+          metrics.bytesIn.increment(bytes);
+          metrics.messagesIn.increment(appended.nextOffset() - appended.baseOffset());
+        }
         hp.latestEpoch = Math.max(hp.latestEpoch, leaderEpoch);
         if (hp.leadership == leadership && leadership.leaderAppended(appended.endOffset())) {
           highWatermarkAdvanced(hp);
@@ -967,6 +1001,10 @@ public final class BrokerVerticle extends AbstractVerticle {
       long highWatermark = hp.highWatermark;
       record Read(ByteBuffer bytes, long startOffset) {}
       return hp.submit(log -> new Read(log.read(pf.getFetchOffset(), maxBytes, highWatermark), log.startOffset()))
+          .map(read -> {
+            metrics.bytesOut.increment(read.bytes.remaining());
+            return read;
+          })
           .map(read -> data.setError(ErrorCode.NONE).setHighWatermark(highWatermark).setLogStartOffset(read.startOffset)
               .setRecords(com.google.protobuf.ByteString.copyFrom(read.bytes)).setCurrentLeader(config.nodeId())
               .setLeaderEpoch(hp.registration.leaderEpoch()).build())
@@ -1029,6 +1067,7 @@ public final class BrokerVerticle extends AbstractVerticle {
           data.setDivergingEpoch(EpochEndOffset.newBuilder().setEpoch(read.diverging.epoch())
               .setEndOffset(read.diverging.endOffset()));
         } else {
+          metrics.replicationBytesOut.increment(read.bytes.remaining());
           data.setRecords(com.google.protobuf.ByteString.copyFrom(read.bytes));
         }
         return data.build();

@@ -174,6 +174,12 @@ class ReplicationTest {
     for (int i = 0; i < acks.size(); i++) {
       assertEquals(i, acks.get(i).offset());
     }
+    io.micrometer.core.instrument.MeterRegistry meters = nodes.get(before.leader()).meterRegistry();
+    assertTrue(meters.get("raftline.broker.bytes.in").counter().count() > 0);
+    assertEquals(500.0, meters.get("raftline.broker.messages.in").counter().count());
+    assertTrue(meters.get("raftline.broker.replication.bytes.out").counter().count()
+        >= 2 * meters.get("raftline.broker.bytes.in").counter().count(), "both followers copied every byte");
+    assertEquals(1.0, meters.get("raftline.broker.partitions.leader").gauge().value());
     stopNode(before.leader());
 
     RaftlineClient survivor = client(Map.of("acks", "all"));

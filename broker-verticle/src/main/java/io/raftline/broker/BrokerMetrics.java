@@ -1,0 +1,66 @@
+package io.raftline.broker;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The broker's meters, tagged with the node id: bytes and records produced, bytes served to consumers
+ * and to followers, ISR shrinks and expands, and how many partitions this broker leads and how many of
+ * those are under-replicated (ISR smaller than the replica set). Counters are thread-safe; the gauges
+ * read values the event loop publishes.
+ */
+final class BrokerMetrics implements AutoCloseable {
+  private final MeterRegistry registry;
+  private final List<Meter> meters = new ArrayList<>();
+  final Counter bytesIn;
+  final Counter messagesIn;
+  final Counter bytesOut;
+  final Counter replicationBytesOut;
+  final Counter isrShrinks;
+  final Counter isrExpands;
+  final AtomicInteger leaderPartitions = new AtomicInteger();
+  final AtomicInteger underReplicatedPartitions = new AtomicInteger();
+
+  BrokerMetrics(MeterRegistry registry, int nodeId) {
+    this.registry = registry;
+    Tags tags = Tags.of("node.id", Integer.toString(nodeId));
+    bytesIn = counter("raftline.broker.bytes.in", "bytes of record batches appended by produce", tags);
+    messagesIn = counter("raftline.broker.messages.in", "records appended by produce", tags);
+    bytesOut = counter("raftline.broker.bytes.out", "bytes of record batches sent to consumers", tags);
+    replicationBytesOut = counter("raftline.broker.replication.bytes.out", "bytes of record batches sent to followers",
+        tags);
+    isrShrinks = counter("raftline.broker.isr.shrinks", "ISR shrinks this broker asked for and got", tags);
+    isrExpands = counter("raftline.broker.isr.expands", "ISR expansions this broker asked for and got", tags);
+    meters.add(Gauge.builder("raftline.broker.partitions.leader", leaderPartitions, AtomicInteger::get)
+        .description("partitions this broker leads").tags(tags).register(registry));
+    meters.add(Gauge.builder("raftline.broker.partitions.under.replicated", underReplicatedPartitions,
+        AtomicInteger::get).description("led partitions whose ISR is smaller than their replica set").tags(tags)
+        .register(registry));
+  }
+
+  private Counter counter(String name, String description, Tags tags) {
+    Counter c = Counter.builder(name).description(description).tags(tags).register(registry);
+    meters.add(c);
+    return c;
+  }
+
+  /** Removes this broker's meters, so a broker restarted in the same process registers fresh ones. */
+  @Override
+  public void close() {
+    meters.forEach(registry::remove);
+    meters.clear();
+  }
+
+  /** Meter names, for tests and documentation. */
+  static List<String> names() {
+    return List.of("raftline.broker.bytes.in", "raftline.broker.messages.in", "raftline.broker.bytes.out",
+        "raftline.broker.replication.bytes.out", "raftline.broker.isr.shrinks", "raftline.broker.isr.expands",
+        "raftline.broker.partitions.leader", "raftline.broker.partitions.under.replicated");
+  }
+}
