@@ -17,14 +17,30 @@ import io.raftline.protocol.client.ListTopicsRequest;
 import io.raftline.protocol.client.TopicDescription;
 import io.raftline.protocol.client.TopicResult;
 import io.raftline.protocol.client.TopicToCreate;
+import io.raftline.protocol.group.CommittedOffset;
+import io.raftline.protocol.group.DeleteGroupResult;
+import io.raftline.protocol.group.DeleteGroupsRequest;
+import io.raftline.protocol.group.DescribeGroupsRequest;
+import io.raftline.protocol.group.DescribedGroup;
+import io.raftline.protocol.group.GroupMember;
+import io.raftline.protocol.group.ListGroupsRequest;
+import io.raftline.protocol.group.ListGroupsResponse;
+import io.raftline.protocol.group.OffsetCommitPartition;
+import io.raftline.protocol.group.OffsetCommitPartitionResult;
+import io.raftline.protocol.group.OffsetCommitRequest;
 import io.vertx.core.Future;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
-/** Topic administration. Every method answers once the change is visible on the broker that served it. */
+/**
+ * Topic and consumer group administration. Topic changes answer once the change is visible on the broker
+ * that served them; group operations go to the group's coordinator.
+ */
 public final class Admin {
   private final RaftlineClient client;
 
@@ -122,6 +138,129 @@ public final class Admin {
           return rr.getError() == ErrorCode.NONE ? Future.<Void>succeededFuture()
               : Future.failedFuture(new RaftlineException(rr.getError(), rr.getErrorMessage()));
         });
+  }
+
+  // ---- consumer groups ---------------------------------------------------------------------------
+
+  /**
+   * Every consumer group, sorted by id: each broker lists the groups it coordinates. Fails with
+   * COORDINATOR_LOAD_IN_PROGRESS while a broker is still loading groups (retry later).
+   */
+  public Future<List<ConsumerGroupListing>> listGroups() {
+    return client.call(() -> client.allBrokers().compose(brokers -> {
+      List<Future<ListGroupsResponse>> answers = new ArrayList<>();
+      brokers.forEach(b -> answers.add(client.groupCoordinator(b).listGroups(ListGroupsRequest.getDefaultInstance())));
+      return Future.all(answers).compose(all -> {
+        Map<String, ConsumerGroupListing> out = new TreeMap<>();
+        for (Future<ListGroupsResponse> answer : answers) {
+          ListGroupsResponse r = answer.result();
+          if (r.getError() != ErrorCode.NONE) {
+            return Future.failedFuture(new RaftlineException(r.getError(), r.getErrorMessage()));
+          }
+          r.getGroupsList().forEach(g -> out.put(g.getGroupId(), new ConsumerGroupListing(g.getGroupId(), g.getState())));
+        }
+        return Future.succeededFuture(List.copyOf(out.values()));
+      });
+    }));
+  }
+
+  /**
+   * A group's state, members with their assignments, and per partition (committed or assigned) the
+   * committed offset, the log end offset and the lag between them. Fails with GROUP_ID_NOT_FOUND for
+   * an unknown group.
+   */
+  public Future<ConsumerGroupDescription> describeGroup(String groupId) {
+    DescribeGroupsRequest request = DescribeGroupsRequest.newBuilder().addGroupIds(groupId).build();
+    return client.call(() -> client.withCoordinator(groupId, c -> c.describeGroups(request),
+        r -> r.getGroupsCount() == 0 ? ErrorCode.NONE : r.getGroups(0).getError()).compose(r -> {
+          if (r.getGroupsCount() != 1) {
+            return Future.failedFuture(new RaftlineException(ErrorCode.UNKNOWN_SERVER_ERROR,
+                "expected one group, got " + r.getGroupsCount()));
+          }
+          DescribedGroup d = r.getGroups(0);
+          if (d.getError() != ErrorCode.NONE) {
+            return Future.failedFuture(new RaftlineException(d.getError(), d.getErrorMessage()));
+          }
+          List<ConsumerGroupDescription.Member> members = new ArrayList<>();
+          Map<TopicPartition, Long> committed = new TreeMap<>();
+          for (GroupMember m : d.getMembersList()) {
+            Set<TopicPartition> assignment = new TreeSet<>(GroupConsumer.toSet(m.getAssignmentList()));
+            members.add(new ConsumerGroupDescription.Member(m.getMemberId(), m.getClientId(), m.getMemberEpoch(),
+                List.copyOf(m.getSubscribedTopicNamesList()), Collections.unmodifiableSet(assignment),
+                Collections.unmodifiableSet(new TreeSet<>(GroupConsumer.toSet(m.getTargetAssignmentList())))));
+            assignment.forEach(tp -> committed.put(tp, -1L));
+          }
+          for (CommittedOffset o : d.getOffsetsList()) {
+            committed.put(new TopicPartition(o.getTopic(), o.getPartition()), o.getOffset());
+          }
+          return client.listOffsets(committed.keySet(), -1).map(ends -> {
+            Map<TopicPartition, ConsumerGroupDescription.OffsetLag> offsets = new TreeMap<>();
+            committed.forEach((tp, c) -> {
+              long end = ends.getOrDefault(tp, -1L);
+              offsets.put(tp, new ConsumerGroupDescription.OffsetLag(c, end, c < 0 || end < 0 ? -1 : Math.max(0, end - c)));
+            });
+            return new ConsumerGroupDescription(d.getGroupId(), d.getState(), d.getGroupEpoch(), d.getAssignmentEpoch(),
+                List.copyOf(members), Collections.unmodifiableMap(offsets));
+          });
+        }));
+  }
+
+  /** Deletes a group and its committed offsets; fails with NON_EMPTY_GROUP while it has members, GROUP_ID_NOT_FOUND if unknown. */
+  public Future<Void> deleteGroup(String groupId) {
+    DeleteGroupsRequest request = DeleteGroupsRequest.newBuilder().addGroupIds(groupId).build();
+    return client.call(() -> client.withCoordinator(groupId, c -> c.deleteGroups(request),
+        r -> r.getResultsCount() == 0 ? ErrorCode.NONE : r.getResults(0).getError()).compose(r -> {
+          DeleteGroupResult result = r.getResultsCount() == 1 ? r.getResults(0) : null;
+          if (result == null) {
+            return Future.failedFuture(new RaftlineException(ErrorCode.UNKNOWN_SERVER_ERROR, "expected one result"));
+          }
+          return result.getError() == ErrorCode.NONE ? Future.<Void>succeededFuture()
+              : Future.failedFuture(new RaftlineException(result.getError(), result.getErrorMessage()));
+        }));
+  }
+
+  /**
+   * Moves the committed offsets of group {@code groupId} for every partition of {@code topic} to
+   * {@code to} (an explicit offset is kept within each partition's earliest and latest). The group must
+   * have no members (else NON_EMPTY_GROUP): its consumers start there when they next join.
+   *
+   * @return the offsets committed, per partition
+   */
+  public Future<Map<TopicPartition, Long>> resetOffsets(String groupId, String topic, OffsetSpec to) {
+    return client.call(() -> client.topic(topic, true).compose(info -> {
+      List<TopicPartition> partitions = new ArrayList<>();
+      for (int p = 0; p < info.partitions().size(); p++) {
+        partitions.add(new TopicPartition(topic, p));
+      }
+      Future<Map<TopicPartition, Long>> earliest = client.listOffsets(partitions, -2);
+      Future<Map<TopicPartition, Long>> latest = client.listOffsets(partitions, -1);
+      return Future.all(earliest, latest).compose(both -> {
+        Map<TopicPartition, Long> targets = new TreeMap<>();
+        for (TopicPartition tp : partitions) {
+          Long lo = earliest.result().get(tp);
+          Long hi = latest.result().get(tp);
+          if (lo == null || hi == null) {
+            return Future.failedFuture(new RaftlineException(ErrorCode.LEADER_NOT_AVAILABLE,
+                "could not read the offsets of " + tp + " from its leader"));
+          }
+          targets.put(tp, to.isEarliest() ? lo : to.isLatest() ? hi : Math.max(lo, Math.min(hi, to.offset())));
+        }
+        OffsetCommitRequest.Builder request = OffsetCommitRequest.newBuilder().setGroupId(groupId).setMemberId("")
+            .setMemberEpoch(-1);
+        targets.forEach((tp, offset) -> request.addPartitions(OffsetCommitPartition.newBuilder().setTopic(tp.topic())
+            .setPartition(tp.partition()).setOffset(offset)));
+        return client.withCoordinator(groupId, c -> c.offsetCommit(request.build()), GroupConsumer::coordinatorError)
+            .compose(r -> {
+              for (OffsetCommitPartitionResult pr : r.getResultsList()) {
+                if (pr.getError() != ErrorCode.NONE) {
+                  return Future.failedFuture(new RaftlineException(pr.getError(), "resetting " + pr.getTopic() + "-"
+                      + pr.getPartition() + " of group " + groupId + ": " + pr.getErrorMessage()));
+                }
+              }
+              return Future.succeededFuture(Collections.unmodifiableMap(targets));
+            });
+      });
+    }));
   }
 
   private static Future<TopicResult> single(List<TopicResult> results) {

@@ -11,6 +11,12 @@ import io.raftline.protocol.client.RecordsGrpcClient;
 import io.raftline.protocol.client.TopicAdminClient;
 import io.raftline.protocol.client.TopicAdminGrpcClient;
 import io.raftline.protocol.client.TopicDescription;
+import io.raftline.protocol.client.ListOffsetsRequest;
+import io.raftline.protocol.client.PartitionOffset;
+import io.raftline.protocol.client.PartitionTimestamp;
+import io.raftline.protocol.group.FindCoordinatorRequest;
+import io.raftline.protocol.group.GroupCoordinatorClient;
+import io.raftline.protocol.group.GroupCoordinatorGrpcClient;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -19,9 +25,12 @@ import io.vertx.core.net.SocketAddress;
 import io.vertx.grpc.client.GrpcClient;
 import io.vertx.grpc.client.GrpcClientOptions;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -46,6 +55,9 @@ public final class RaftlineClient {
   private final GrpcClient grpc;
   private final Map<HostPort, RecordsClient> recordClients = new HashMap<>();
   private final Map<HostPort, TopicAdminClient> adminClients = new HashMap<>();
+  private final Map<HostPort, GroupCoordinatorClient> groupClients = new HashMap<>();
+  /** The coordinator of each group this client talked to, until it answers NOT_COORDINATOR. */
+  private final Map<String, HostPort> coordinators = new HashMap<>();
   private final Map<String, TopicInfo> topics = new HashMap<>();
   /** When each cached topic was fetched; older than metadata.max.age.ms means fetch again. */
   private final Map<String, Long> fetchedAt = new HashMap<>();
@@ -54,6 +66,7 @@ public final class RaftlineClient {
   private final Admin admin;
   private final List<Producer> producers = new ArrayList<>();
   private final List<TopicSubscription> subscriptions = new ArrayList<>();
+  private final List<GroupConsumer> groupConsumers = new ArrayList<>();
   private boolean closed;
 
   private RaftlineClient(Vertx vertx, ClientConfig config) {
@@ -107,14 +120,44 @@ public final class RaftlineClient {
     return s;
   }
 
-  /** Flushes producers, stops subscriptions and closes connections. */
+  /**
+   * Joins consumer group {@code groupId} as a new member reading {@code topics}: the group's
+   * coordinator assigns it a share of their partitions, which it reads from the group's committed
+   * offsets (or as {@code auto.offset.reset} says where none is committed). Joining starts when a
+   * handler is set. See {@link GroupConsumer}.
+   */
+  public GroupConsumer subscribe(String groupId, Collection<String> topics) {
+    if (groupId == null || groupId.isEmpty()) {
+      throw new IllegalArgumentException("a group consumer needs a group id");
+    }
+    if (topics.isEmpty() || topics.stream().anyMatch(t -> t == null || t.isEmpty())) {
+      throw new IllegalArgumentException("a group consumer needs one or more topic names, got " + topics);
+    }
+    GroupConsumer c = new GroupConsumer(this, groupId, topics);
+    onContext(() -> groupConsumers.add(c));
+    return c;
+  }
+
+  /** {@link #subscribe(String, Collection)} with the {@code group.id} setting. */
+  public GroupConsumer subscribe(Collection<String> topics) {
+    if (config.groupId().isEmpty()) {
+      throw new IllegalArgumentException("group.id is not set: give a group id to subscribe(groupId, topics)");
+    }
+    return subscribe(config.groupId(), topics);
+  }
+
+  /** Leaves groups (committing first if enable.auto.commit), flushes producers, stops subscriptions and closes connections. */
   public Future<Void> close() {
     return call(() -> {
-      closed = true;
-      List<Future<Void>> flushing = new ArrayList<>();
-      producers.forEach(p -> flushing.add(p.close()));
-      subscriptions.forEach(TopicSubscription::close);
-      return Future.join(flushing).transform(ar -> grpc.close());
+      List<Future<Void>> leaving = new ArrayList<>();
+      groupConsumers.forEach(c -> leaving.add(c.close()));
+      return Future.join(leaving).transform(left -> {
+        closed = true;
+        List<Future<Void>> flushing = new ArrayList<>();
+        producers.forEach(p -> flushing.add(p.close()));
+        subscriptions.forEach(TopicSubscription::close);
+        return Future.join(flushing).transform(ar -> grpc.close());
+      });
     });
   }
 
@@ -156,6 +199,131 @@ public final class RaftlineClient {
   TopicAdminClient topicAdmin(HostPort broker) {
     return adminClients.computeIfAbsent(broker,
         b -> TopicAdminGrpcClient.create(grpc, SocketAddress.inetSocketAddress(b.port(), b.host())));
+  }
+
+  GroupCoordinatorClient groupCoordinator(HostPort broker) {
+    return groupClients.computeIfAbsent(broker,
+        b -> GroupCoordinatorGrpcClient.create(grpc, SocketAddress.inetSocketAddress(b.port(), b.host())));
+  }
+
+  /** The coordinator of {@code groupId}, cached; FindCoordinator against any broker otherwise. */
+  Future<HostPort> coordinator(String groupId) {
+    HostPort cached = coordinators.get(groupId);
+    if (cached != null) {
+      return Future.succeededFuture(cached);
+    }
+    FindCoordinatorRequest request = FindCoordinatorRequest.newBuilder().setGroupId(groupId).build();
+    return anyBroker(b -> groupCoordinator(b).findCoordinator(request)).compose(r -> {
+      if (r.getError() != ErrorCode.NONE) {
+        return Future.failedFuture(new RaftlineException(r.getError(), r.getErrorMessage()));
+      }
+      HostPort found = new HostPort(r.getHost(), r.getPort());
+      coordinators.put(groupId, found);
+      return Future.succeededFuture(found);
+    });
+  }
+
+  /** Forgets the cached coordinator of {@code groupId} (it moved, or cannot be reached). */
+  void forgetCoordinator(String groupId) {
+    coordinators.remove(groupId);
+  }
+
+  static boolean isCoordinatorError(ErrorCode code) {
+    return code == ErrorCode.NOT_COORDINATOR || code == ErrorCode.COORDINATOR_NOT_AVAILABLE
+        || code == ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+  }
+
+  /**
+   * Runs {@code op} against the coordinator of {@code groupId}, finding it again and retrying (every
+   * {@code retry.backoff.ms}, for up to {@code request.timeout.ms}) while the coordinator cannot be
+   * reached or answers NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE or COORDINATOR_LOAD_IN_PROGRESS
+   * ({@code errorOf} reads that from an answer).
+   */
+  <T> Future<T> withCoordinator(String groupId, Function<GroupCoordinatorClient, Future<T>> op,
+      Function<T, ErrorCode> errorOf) {
+    return withCoordinator(groupId, op, errorOf, System.currentTimeMillis() + config.positiveInt("request.timeout.ms"));
+  }
+
+  private <T> Future<T> withCoordinator(String groupId, Function<GroupCoordinatorClient, Future<T>> op,
+      Function<T, ErrorCode> errorOf, long deadline) {
+    return coordinator(groupId).compose(c -> op.apply(groupCoordinator(c))).transform(ar -> {
+      ErrorCode code;
+      if (ar.succeeded()) {
+        code = errorOf.apply(ar.result());
+      } else {
+        code = ar.cause() instanceof RaftlineException e ? e.errorCode() : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+        if (code == ErrorCode.REQUEST_TIMED_OUT) {
+          code = ErrorCode.COORDINATOR_NOT_AVAILABLE; // no broker reachable
+        }
+      }
+      Future<T> outcome = ar.succeeded() ? Future.succeededFuture(ar.result()) : Future.failedFuture(ar.cause());
+      if (!isCoordinatorError(code)) {
+        return outcome;
+      }
+      if (code != ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) {
+        forgetCoordinator(groupId);
+      }
+      long backoff = config.nonNegativeInt("retry.backoff.ms");
+      if (closed || System.currentTimeMillis() + backoff >= deadline) {
+        return outcome;
+      }
+      Promise<T> retried = Promise.promise();
+      vertx.setTimer(Math.max(1, backoff), id -> withCoordinator(groupId, op, errorOf, deadline).onComplete(retried));
+      return retried.future();
+    });
+  }
+
+  /** The brokers this client knows (bootstrap servers and those learned from metadata). */
+  List<HostPort> knownBrokers() {
+    List<HostPort> out = new ArrayList<>(config.bootstrapServers());
+    for (HostPort b : brokers.values()) {
+      if (!out.contains(b)) {
+        out.add(b);
+      }
+    }
+    return out;
+  }
+
+  /** Learns every registered broker (from any broker's metadata answer). */
+  Future<List<HostPort>> allBrokers() {
+    DescribeTopicsRequest request = DescribeTopicsRequest.newBuilder().addNames("__consumer_offsets").build();
+    return anyBroker(b -> topicAdmin(b).describeTopics(request)).map(r -> {
+      learnBrokers(r);
+      List<HostPort> out = new ArrayList<>();
+      r.getBrokersList().forEach(b -> out.add(new HostPort(b.getHost(), b.getPort())));
+      return out.isEmpty() ? knownBrokers() : out;
+    });
+  }
+
+  /**
+   * The offsets of {@code partitions} at {@code timestamp} (-2 earliest, -1 latest), asking their
+   * leaders; a partition whose leader could not answer is missing from the result.
+   */
+  Future<Map<TopicPartition, Long>> listOffsets(Collection<TopicPartition> partitions, long timestamp) {
+    Set<String> names = new HashSet<>();
+    partitions.forEach(tp -> names.add(tp.topic()));
+    List<Future<TopicInfo>> metadata = new ArrayList<>();
+    names.forEach(t -> metadata.add(topic(t, false)));
+    return Future.join(metadata).transform(ignored -> {
+      Map<HostPort, ListOffsetsRequest.Builder> requests = new HashMap<>();
+      for (TopicPartition tp : partitions) {
+        HostPort leader = leaderOf(tp.topic(), tp.partition());
+        if (leader != null) {
+          requests.computeIfAbsent(leader, l -> ListOffsetsRequest.newBuilder()).addPartitions(PartitionTimestamp
+              .newBuilder().setTopic(tp.topic()).setPartition(tp.partition()).setTimestamp(timestamp));
+        }
+      }
+      Map<TopicPartition, Long> out = new HashMap<>();
+      List<Future<?>> answers = new ArrayList<>();
+      requests.forEach((leader, request) -> answers.add(records(leader).listOffsets(request.build()).onSuccess(r -> {
+        for (PartitionOffset po : r.getPartitionsList()) {
+          if (po.getError() == ErrorCode.NONE) {
+            out.put(new TopicPartition(po.getTopic(), po.getPartition()), po.getOffset());
+          }
+        }
+      })));
+      return Future.join(answers).transform(done -> Future.succeededFuture(out));
+    });
   }
 
   /**

@@ -17,8 +17,10 @@ import io.vertx.core.Handler;
 import io.vertx.core.streams.ReadStream;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -29,9 +31,13 @@ import java.util.Set;
  * buffer, so a slow subscriber slows the fetching instead of growing memory. Records of one partition
  * arrive in offset order; partitions interleave. Fetching starts when a handler is set and ends with
  * {@link #close()}, which calls the end handler.
+ *
+ * <p>A {@link GroupConsumer} uses the same machinery over the partitions its group assigns it (of any
+ * number of topics), each from an explicit start offset: see {@link #assign} and {@link #unassign}.
  */
 public final class TopicSubscription implements ReadStream<ConsumerRecord> {
   private final RaftlineClient client;
+  /** The whole topic this subscription reads, or null if it reads only the partitions assigned to it. */
   private final String topic;
   private final boolean fromBeginning;
   private final int maxBuffered;
@@ -45,13 +51,19 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
   private Handler<Throwable> exceptionHandler;
   private Handler<Void> endHandler;
   private long demand = Long.MAX_VALUE;
-  /** Next offset to fetch per partition; -1 until resolved. */
-  private long[] positions;
+  /** Next offset to fetch per partition read; -1 until resolved. */
+  private final Map<TopicPartition, Long> positions = new LinkedHashMap<>();
+  /** Next offset to deliver per partition read: after the last delivered record, or where reading starts. */
+  private final Map<TopicPartition, Long> consumed = new HashMap<>();
+  /** True once the partitions to read are known (at once for an assigned subscription). */
+  private boolean started;
   private boolean starting;
   private boolean resolving;
+  private boolean refreshing;
   private boolean closed;
   private boolean delivering;
 
+  /** A subscription to every partition of {@code topic}. */
   TopicSubscription(RaftlineClient client, String topic, boolean fromBeginning) {
     this.client = client;
     this.topic = topic;
@@ -62,22 +74,82 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
     this.minBytes = c.nonNegativeInt("fetch.min.bytes");
     this.maxBytes = c.positiveInt("fetch.max.bytes");
     this.partitionMaxBytes = c.positiveInt("max.partition.fetch.bytes");
+    this.started = topic == null;
   }
 
+  /**
+   * A subscription that reads only the partitions {@link #assign assigned} to it; where a start
+   * offset is unknown, from the first or the next offset as {@code fromBeginning} says.
+   */
+  static TopicSubscription ofAssignedPartitions(RaftlineClient client, boolean fromBeginning) {
+    return new TopicSubscription(client, null, fromBeginning);
+  }
+
+  /** The subscribed topic; null for a subscription to assigned partitions. */
   public String topic() {
     return topic;
   }
 
-  /** The next offset this subscription will fetch per partition (-1 while unknown). */
+  /**
+   * The next offset this subscription will fetch per partition of its topic, indexed by partition
+   * (-1 while unknown; empty before it started or for a subscription to assigned partitions).
+   */
   public Future<long[]> positions() {
-    return client.call(() -> Future.succeededFuture(positions == null ? new long[0] : positions.clone()));
+    return client.call(() -> {
+      if (topic == null || !started) {
+        return Future.succeededFuture(new long[0]);
+      }
+      long[] out = new long[positions.size()];
+      positions.forEach((tp, offset) -> out[tp.partition()] = offset);
+      return Future.succeededFuture(out);
+    });
+  }
+
+  /**
+   * Starts reading {@code partitions}, each from its offset, or where {@code auto.offset.reset} says if
+   * the offset is negative. Call on the client's context.
+   */
+  void assign(Map<TopicPartition, Long> partitions) {
+    partitions.forEach((tp, offset) -> {
+      positions.put(tp, offset < 0 ? -1L : offset);
+      if (offset >= 0) {
+        consumed.put(tp, offset);
+      } else {
+        consumed.remove(tp);
+      }
+    });
+    pump();
+  }
+
+  /**
+   * Stops reading {@code partitions} and drops their buffered records. Call on the client's context.
+   *
+   * @return the next offset to deliver of each of them that has one (to commit)
+   */
+  Map<TopicPartition, Long> unassign(Collection<TopicPartition> partitions) {
+    Set<TopicPartition> gone = new HashSet<>(partitions);
+    Map<TopicPartition, Long> out = new HashMap<>();
+    for (TopicPartition tp : gone) {
+      positions.remove(tp);
+      Long c = consumed.remove(tp);
+      if (c != null) {
+        out.put(tp, c);
+      }
+    }
+    buffer.removeIf(r -> gone.contains(new TopicPartition(r.topic(), r.partition())));
+    return out;
+  }
+
+  /** The next offset to deliver per partition read that has one. Call on the client's context. */
+  Map<TopicPartition, Long> consumedPositions() {
+    return new HashMap<>(consumed);
   }
 
   @Override
   public TopicSubscription handler(Handler<ConsumerRecord> h) {
     client.onContext(() -> {
       handler = h;
-      if (h != null && positions == null && !starting) {
+      if (h != null && !started && !starting) {
         start();
       } else {
         pump();
@@ -144,8 +216,11 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
         failed(ar.cause());
         return;
       }
-      positions = new long[ar.result().partitions().size()];
-      java.util.Arrays.fill(positions, -1);
+      starting = false;
+      started = true;
+      for (int p = 0; p < ar.result().partitions().size(); p++) {
+        positions.put(new TopicPartition(topic, p), -1L);
+      }
       pump();
     });
   }
@@ -166,27 +241,32 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
         if (demand != Long.MAX_VALUE) {
           demand--;
         }
-        handler.handle(buffer.poll());
+        ConsumerRecord r = buffer.poll();
+        consumed.put(new TopicPartition(r.topic(), r.partition()), r.offset() + 1);
+        handler.handle(r);
       }
     } finally {
       delivering = false;
     }
-    if (closed || positions == null || buffer.size() >= maxBuffered || handler == null) {
+    if (closed || !started || buffer.size() >= maxBuffered || handler == null) {
       return;
     }
     if (hasUnresolved()) {
       resolvePositions();
       return;
     }
-    Map<HostPort, List<Integer>> byLeader = new HashMap<>();
-    for (int p = 0; p < positions.length; p++) {
-      HostPort leader = client.leaderOf(topic, p);
+    Map<HostPort, List<TopicPartition>> byLeader = new HashMap<>();
+    Set<String> leaderless = new HashSet<>();
+    for (TopicPartition tp : positions.keySet()) {
+      HostPort leader = client.leaderOf(tp.topic(), tp.partition());
       if (leader != null) {
-        byLeader.computeIfAbsent(leader, l -> new ArrayList<>()).add(p);
+        byLeader.computeIfAbsent(leader, l -> new ArrayList<>()).add(tp);
+      } else {
+        leaderless.add(tp.topic());
       }
     }
-    if (byLeader.isEmpty()) {
-      refreshAndRetry();
+    if (!leaderless.isEmpty()) {
+      refreshAndRetry(leaderless);
     }
     byLeader.forEach((leader, partitions) -> {
       if (fetching.add(leader)) {
@@ -196,7 +276,7 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
   }
 
   private boolean hasUnresolved() {
-    for (long p : positions) {
+    for (long p : positions.values()) {
       if (p < 0) {
         return true;
       }
@@ -211,21 +291,36 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
     }
     resolving = true;
     Map<HostPort, ListOffsetsRequest.Builder> requests = new HashMap<>();
-    for (int p = 0; p < positions.length; p++) {
-      HostPort leader = client.leaderOf(topic, p);
-      if (positions[p] < 0 && leader != null) {
-        requests.computeIfAbsent(leader, l -> ListOffsetsRequest.newBuilder()).addPartitions(
-            PartitionTimestamp.newBuilder().setTopic(topic).setPartition(p).setTimestamp(fromBeginning ? -2 : -1));
+    Set<String> leaderless = new HashSet<>();
+    positions.forEach((tp, position) -> {
+      if (position >= 0) {
+        return;
       }
-    }
+      HostPort leader = client.leaderOf(tp.topic(), tp.partition());
+      if (leader == null) {
+        leaderless.add(tp.topic());
+      } else {
+        requests.computeIfAbsent(leader, l -> ListOffsetsRequest.newBuilder()).addPartitions(PartitionTimestamp
+            .newBuilder().setTopic(tp.topic()).setPartition(tp.partition()).setTimestamp(fromBeginning ? -2 : -1));
+      }
+    });
     List<Future<?>> answers = new ArrayList<>();
-    boolean[] trouble = {requests.isEmpty()};
+    boolean[] trouble = {!leaderless.isEmpty()};
     requests.forEach((leader, request) -> answers.add(client.records(leader).listOffsets(request.build())
         .onSuccess(r -> {
           for (PartitionOffset po : r.getPartitionsList()) {
+            TopicPartition tp = new TopicPartition(po.getTopic(), po.getPartition());
+            Long position = positions.get(tp);
+            if (position == null || position >= 0) {
+              continue; // no longer read, or placed meanwhile
+            }
             if (po.getError() == ErrorCode.NONE) {
-              positions[po.getPartition()] = po.getOffset();
+              positions.put(tp, po.getOffset());
+              if (!hasBuffered(tp)) {
+                consumed.put(tp, po.getOffset());
+              }
             } else {
+              leaderless.add(tp.topic());
               trouble[0] = true;
             }
           }
@@ -233,24 +328,55 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
         .onFailure(t -> trouble[0] = true)));
     Future.join(answers).onComplete(ar -> {
       resolving = false;
-      if (trouble[0] || hasUnresolved()) {
-        refreshAndRetry();
+      if (trouble[0]) {
+        Set<String> refresh = new HashSet<>(leaderless);
+        positions.forEach((tp, position) -> {
+          if (position < 0) {
+            refresh.add(tp.topic());
+          }
+        });
+        refreshAndRetry(refresh);
       } else {
         pump();
       }
     });
   }
 
-  private void refreshAndRetry() {
-    client.vertx().setTimer(100, id -> client.topic(topic, true).onComplete(ar -> pump()));
+  private boolean hasBuffered(TopicPartition tp) {
+    for (ConsumerRecord r : buffer) {
+      if (r.partition() == tp.partition() && r.topic().equals(tp.topic())) {
+        return true;
+      }
+    }
+    return false;
   }
 
-  private void fetchFrom(HostPort leader, List<Integer> partitions) {
+  /** Fetches the metadata of {@code topics} again after a pause, then goes on. */
+  private void refreshAndRetry(Set<String> topics) {
+    if (refreshing) {
+      return;
+    }
+    refreshing = true;
+    Set<String> names = topics.isEmpty() && topic != null ? Set.of(topic) : Set.copyOf(topics);
+    client.vertx().setTimer(100, id -> {
+      List<Future<TopicInfo>> refreshed = new ArrayList<>();
+      names.forEach(t -> refreshed.add(client.topic(t, true)));
+      Future.join(refreshed).onComplete(ar -> {
+        refreshing = false;
+        pump();
+      });
+    });
+  }
+
+  private void fetchFrom(HostPort leader, List<TopicPartition> partitions) {
     FetchRequest.Builder request = FetchRequest.newBuilder().setReplicaId(-1).setMaxWaitMs(maxWaitMs)
         .setMinBytes(minBytes).setMaxBytes(maxBytes);
-    for (int p : partitions) {
-      request.addPartitions(PartitionFetch.newBuilder().setTopic(topic).setPartition(p).setFetchOffset(positions[p])
-          .setPartitionMaxBytes(partitionMaxBytes));
+    Map<TopicPartition, Long> sent = new HashMap<>();
+    for (TopicPartition tp : partitions) {
+      long position = positions.get(tp);
+      sent.put(tp, position);
+      request.addPartitions(PartitionFetch.newBuilder().setTopic(tp.topic()).setPartition(tp.partition())
+          .setFetchOffset(position).setPartitionMaxBytes(partitionMaxBytes));
     }
     client.records(leader).fetch(request.build()).onComplete(ar -> {
       fetching.remove(leader);
@@ -258,50 +384,65 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
         return;
       }
       if (ar.failed()) {
-        refreshAndRetry();
+        refreshAndRetry(topicsOf(partitions));
         return;
       }
-      if (accept(ar.result())) {
+      if (accept(ar.result(), sent)) {
         pump();
       }
     });
   }
 
-  /** Buffers fetched records; false if the subscription must wait (retry scheduled) or stopped. */
-  private boolean accept(FetchResponse response) {
-    boolean refresh = false;
+  private static Set<String> topicsOf(List<TopicPartition> partitions) {
+    Set<String> out = new HashSet<>();
+    partitions.forEach(tp -> out.add(tp.topic()));
+    return out;
+  }
+
+  /**
+   * Buffers fetched records of partitions still read from where they were fetched; false if the
+   * subscription must wait (retry scheduled) or stopped.
+   */
+  private boolean accept(FetchResponse response, Map<TopicPartition, Long> sent) {
+    Set<String> refresh = new HashSet<>();
     for (PartitionData d : response.getPartitionsList()) {
-      int p = d.getPartition();
+      TopicPartition tp = new TopicPartition(d.getTopic(), d.getPartition());
+      Long position = positions.get(tp);
+      if (position == null || !position.equals(sent.get(tp))) {
+        continue; // unassigned or moved while the fetch was out
+      }
       switch (d.getError()) {
         case NONE -> {
+          long next = position;
           try {
             for (RecordBatch batch : RecordBatch.parse(d.getRecords().asReadOnlyByteBuffer())) {
               batch.checkIntegrity();
               for (Record r : batch.records()) {
-                if (r.offset() >= positions[p]) {
-                  buffer.add(new ConsumerRecord(topic, p, r.offset(), r.timestamp(), r.key(), r.value(), r.headers()));
+                if (r.offset() >= next) {
+                  buffer.add(new ConsumerRecord(tp.topic(), tp.partition(), r.offset(), r.timestamp(), r.key(),
+                      r.value(), r.headers()));
                 }
               }
-              positions[p] = Math.max(positions[p], batch.nextOffset());
+              next = Math.max(next, batch.nextOffset());
             }
           } catch (InvalidRecordBatchException e) {
-            failed(new RaftlineException(e.errorCode(), topic + "-" + p + " at offset " + positions[p] + ": "
-                + e.getMessage()));
+            failed(new RaftlineException(e.errorCode(), tp + " at offset " + next + ": " + e.getMessage()));
             close();
             return false;
           }
+          positions.put(tp, next);
         }
-        case OFFSET_OUT_OF_RANGE -> positions[p] = -1;
+        case OFFSET_OUT_OF_RANGE -> positions.put(tp, -1L);
         case NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION, KAFKA_STORAGE_ERROR ->
-            refresh = true;
+            refresh.add(tp.topic());
         default -> {
           failed(new RaftlineException(d.getError(), d.getErrorMessage()));
-          refresh = true;
+          refresh.add(tp.topic());
         }
       }
     }
-    if (refresh) {
-      refreshAndRetry();
+    if (!refresh.isEmpty()) {
+      refreshAndRetry(refresh);
       return false;
     }
     return true;

@@ -23,8 +23,11 @@ import io.raftline.protocol.client.RecordsService;
 import io.raftline.protocol.client.TopicAdminGrpcService;
 import io.raftline.protocol.client.TopicAdminService;
 import io.raftline.protocol.client.TopicDescription;
+import io.raftline.protocol.group.GroupCoordinatorGrpcService;
 import io.raftline.protocol.records.InvalidRecordBatchException;
 import io.raftline.protocol.records.RecordBatch;
+import io.raftline.protocol.records.RecordBatchBuilder;
+import java.nio.charset.StandardCharsets;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -42,7 +45,8 @@ import java.util.Map;
  * depend on the real broker). Like the real one it validates produced batches with
  * {@link RecordBatch#validateAll} (CRC and codec id, no decompression), stamps base offsets, stores the
  * batches' bytes as they came and serves them back as they are; it answers an empty fetch after a short
- * wait. Topics are fixed at start, each partition led by this node (id 1).
+ * wait. Topics are fixed at start, each partition led by this node (id 1). It is also the coordinator
+ * of every consumer group: see {@link FakeGroupCoordinator}.
  */
 final class FakeBroker {
   private static final int MAX_BATCH_BYTES = 16 << 20;
@@ -50,6 +54,7 @@ final class FakeBroker {
   private final Vertx vertx;
   private final Map<String, List<List<RecordBatch>>> logs = new HashMap<>();
   private final List<RecordBatch> produced = new ArrayList<>();
+  private final FakeGroupCoordinator groups;
   private HttpServer server;
 
   private FakeBroker(Vertx vertx, Map<String, Integer> topics) {
@@ -61,6 +66,46 @@ final class FakeBroker {
       }
       logs.put(name, log);
     });
+    this.groups = new FakeGroupCoordinator(() -> server.actualPort(), t -> {
+      List<List<RecordBatch>> log = logs.get(t);
+      return log == null ? -1 : log.size();
+    }, GROUP_HEARTBEAT_INTERVAL_MS);
+  }
+
+  /** The heartbeat interval the fake coordinator asks group members for. */
+  static final int GROUP_HEARTBEAT_INTERVAL_MS = 50;
+
+  FakeGroupCoordinator groups() {
+    return groups;
+  }
+
+  /**
+   * Appends {@code count} records to a partition directly (no producer), each valued
+   * {@code "<topic>-<partition>@<offset>"}.
+   */
+  synchronized void append(String topic, int partition, int count) {
+    List<RecordBatch> log = partition(topic, partition);
+    long base = endOffset(log);
+    RecordBatchBuilder builder = new RecordBatchBuilder();
+    for (int i = 0; i < count; i++) {
+      builder.append(System.currentTimeMillis(), null,
+          (topic + "-" + partition + "@" + (base + i)).getBytes(StandardCharsets.UTF_8), List.of());
+    }
+    try {
+      for (RecordBatch b : RecordBatch.validateAll(builder.build(), MAX_BATCH_BYTES)) {
+        b.setBaseOffset(base);
+        b.setPartitionLeaderEpoch(0);
+        base = b.nextOffset();
+        log.add(b);
+      }
+    } catch (InvalidRecordBatchException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The next offset of a partition. */
+  synchronized long endOffset(String topic, int partition) {
+    return endOffset(partition(topic, partition));
   }
 
   /** Starts on a random loopback port with {@code topics} (name to partition count). */
@@ -69,6 +114,7 @@ final class FakeBroker {
     GrpcServer grpc = GrpcServer.server(vertx);
     grpc.addService(TopicAdminGrpcService.of(broker.new Admin()));
     grpc.addService(RecordsGrpcService.of(broker.new Records()));
+    grpc.addService(GroupCoordinatorGrpcService.of(broker.groups));
     return vertx.createHttpServer().requestHandler(grpc).listen(0, "127.0.0.1").map(s -> {
       broker.server = s;
       return broker;
@@ -116,6 +162,15 @@ final class FakeBroker {
   }
 
   private final class Records extends RecordsService {
+    private long nextProducerId = 1000;
+
+    @Override
+    public Future<io.raftline.protocol.client.InitProducerIdResponse> initProducerId(
+        io.raftline.protocol.client.InitProducerIdRequest request) {
+      return Future.succeededFuture(io.raftline.protocol.client.InitProducerIdResponse.newBuilder()
+          .setError(io.raftline.protocol.ErrorCode.NONE).setProducerId(nextProducerId++).setProducerEpoch(0).build());
+    }
+
     @Override
     public Future<ProduceResponse> produce(ProduceRequest request) {
       ProduceResponse.Builder response = ProduceResponse.newBuilder();

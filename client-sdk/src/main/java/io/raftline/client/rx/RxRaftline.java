@@ -1,15 +1,20 @@
 package io.raftline.client.rx;
 
 import io.raftline.client.ConsumerRecord;
+import io.raftline.client.GroupConsumer;
 import io.raftline.client.Producer;
 import io.raftline.client.ProducerRecord;
 import io.raftline.client.RaftlineClient;
 import io.raftline.client.RecordMetadata;
 import io.raftline.client.TopicSubscription;
+import io.reactivex.rxjava3.core.Completable;
 import io.reactivex.rxjava3.core.Flowable;
 import io.reactivex.rxjava3.core.Single;
+import io.vertx.rxjava3.CompletableHelper;
 import io.vertx.rxjava3.FlowableHelper;
 import io.vertx.rxjava3.SingleHelper;
+import java.util.Collection;
+import java.util.List;
 
 /**
  * RxJava 3 views of the client: a send is a {@link Single}; a subscription is a {@link Flowable}
@@ -33,5 +38,23 @@ public final class RxRaftline {
       TopicSubscription subscription = client.subscribeFromBeginning(topic);
       return FlowableHelper.toFlowable(subscription).doOnCancel(subscription::close);
     });
+  }
+
+  /**
+   * Records of {@code topics} as a member of consumer group {@code groupId} (see
+   * {@link GroupConsumer}); subscribing joins the group, cancelling leaves it (committing first with
+   * enable.auto.commit).
+   */
+  public Flowable<ConsumerRecord> groupRecords(String groupId, Collection<String> topics) {
+    List<String> names = List.copyOf(topics);
+    return Flowable.defer(() -> {
+      GroupConsumer consumer = client.subscribe(groupId, names);
+      return FlowableHelper.toFlowable(consumer).doOnCancel(consumer::close);
+    });
+  }
+
+  /** {@link GroupConsumer#commit()} as a {@link Completable}. */
+  public Completable commit(GroupConsumer consumer) {
+    return CompletableHelper.toCompletable(handler -> consumer.commit().onComplete(handler));
   }
 }
