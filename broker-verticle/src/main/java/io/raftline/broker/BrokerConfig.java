@@ -25,6 +25,9 @@ import java.util.List;
  * @param replicaFetchWaitMaxMs {@code replica.fetch.wait.max.ms}: how long a follower's fetch waits
  *     at the leader for new records
  * @param replicaFetchMaxBytes {@code replica.fetch.max.bytes}: bytes per partition a follower asks for
+ * @param offsetsTopicPartitions {@code offsets.topic.num.partitions}: partitions of {@code __consumer_offsets}
+ * @param offsetsTopicReplicationFactor {@code offsets.topic.replication.factor}: its replication factor
+ *     (fewer if fewer brokers are available when it is created)
  */
 public record BrokerConfig(
     int nodeId,
@@ -41,7 +44,9 @@ public record BrokerConfig(
     long retentionCheckIntervalMs,
     long replicaLagTimeMaxMs,
     long replicaFetchWaitMaxMs,
-    int replicaFetchMaxBytes) {
+    int replicaFetchMaxBytes,
+    int offsetsTopicPartitions,
+    int offsetsTopicReplicationFactor) {
 
   public static final int DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
   public static final long DEFAULT_HEARTBEAT_INTERVAL_MS = 2_000;
@@ -49,12 +54,15 @@ public record BrokerConfig(
   public static final long DEFAULT_REPLICA_LAG_TIME_MAX_MS = 30_000;
   public static final long DEFAULT_REPLICA_FETCH_WAIT_MAX_MS = 500;
   public static final int DEFAULT_REPLICA_FETCH_MAX_BYTES = 1_048_576;
+  public static final int DEFAULT_OFFSETS_TOPIC_PARTITIONS = 50;
+  public static final int DEFAULT_OFFSETS_TOPIC_REPLICATION_FACTOR = 3;
 
   public BrokerConfig(int nodeId, String listenerName, String host, int port, List<Path> logDirs,
       List<QuorumVoter> voters, String metadataAddress, int maxMessageBytes, String clusterId, String rack) {
     this(nodeId, listenerName, host, port, logDirs, voters, metadataAddress, maxMessageBytes, clusterId, rack,
         DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_RETENTION_CHECK_INTERVAL_MS, DEFAULT_REPLICA_LAG_TIME_MAX_MS,
-        DEFAULT_REPLICA_FETCH_WAIT_MAX_MS, DEFAULT_REPLICA_FETCH_MAX_BYTES);
+        DEFAULT_REPLICA_FETCH_WAIT_MAX_MS, DEFAULT_REPLICA_FETCH_MAX_BYTES, DEFAULT_OFFSETS_TOPIC_PARTITIONS,
+        DEFAULT_OFFSETS_TOPIC_REPLICATION_FACTOR);
   }
 
   public BrokerConfig {
@@ -66,6 +74,9 @@ public record BrokerConfig(
     if (replicaLagTimeMaxMs <= 0 || replicaFetchWaitMaxMs < 0 || replicaFetchMaxBytes <= 0) {
       throw new IllegalArgumentException("replica.lag.time.max.ms and replica.fetch.max.bytes must be > 0, "
           + "replica.fetch.wait.max.ms >= 0");
+    }
+    if (offsetsTopicPartitions < 1 || offsetsTopicReplicationFactor < 1) {
+      throw new IllegalArgumentException("offsets.topic.num.partitions and offsets.topic.replication.factor must be >= 1");
     }
     if (voters.isEmpty()) {
       throw new IllegalArgumentException("controller.quorum.voters must name at least one voter");

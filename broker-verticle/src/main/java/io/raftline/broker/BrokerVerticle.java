@@ -109,6 +109,10 @@ public final class BrokerVerticle extends AbstractVerticle {
   private final BrokerConfig config;
   private final io.micrometer.core.instrument.MeterRegistry meterRegistry;
   private BrokerMetrics metrics;
+  private RecordsApi records;
+  /** The group coordinator for the __consumer_offsets partitions this broker leads. */
+  private io.raftline.broker.group.GroupCoordinatorApi groups;
+  private Future<Void> offsetsTopicCreation;
   private final String incarnationId = UUID.randomUUID().toString();
   private final Map<TopicPartition, HostedPartition> partitions = new HashMap<>();
   /** Held follower fetches, woken by appends; held consumer fetches, woken by the high watermark. */
@@ -177,7 +181,13 @@ public final class BrokerVerticle extends AbstractVerticle {
     controller = new ControllerChannel(vertx, grpcClient, config.voters());
     GrpcServer grpc = GrpcServer.server(vertx, new GrpcServerOptions().setMaxMessageSize(MAX_GRPC_MESSAGE_BYTES));
     grpc.addService(TopicAdminGrpcService.of(new TopicAdminApi()));
-    grpc.addService(RecordsGrpcService.of(new RecordsApi()));
+    RecordsApi recordsApi = new RecordsApi();
+    records = recordsApi;
+    grpc.addService(RecordsGrpcService.of(recordsApi));
+    groups = new io.raftline.broker.group.GroupCoordinatorApi(context, new OffsetsTopic(),
+        io.raftline.broker.group.GroupCoordinator.Config.DEFAULT);
+    grpc.addService(io.raftline.protocol.group.GroupCoordinatorGrpcService.of(groups));
+    groups.start();
     currentImage()
         .compose(v -> vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port()))
             .requestHandler(grpc).listen())
@@ -242,6 +252,9 @@ public final class BrokerVerticle extends AbstractVerticle {
     }
     partitions.clear();
     metrics.close();
+    if (groups != null) {
+      groups.close();
+    }
     Future.join(closingAll).<Void>mapEmpty().onComplete(stopPromise);
   }
 
@@ -287,6 +300,7 @@ public final class BrokerVerticle extends AbstractVerticle {
     for (TopicPartition tp : changes.deletes()) {
       stopFollowing(tp);
       HostedPartition gone = partitions.remove(tp);
+      groupLeadershipLost(tp);
       if (gone != null) {
         gone.leadership = null;
         failPendingAcks(gone, ErrorCode.NOT_LEADER_OR_FOLLOWER);
@@ -366,6 +380,9 @@ public final class BrokerVerticle extends AbstractVerticle {
       LOG.log(System.Logger.Level.DEBUG, "broker {0} leads {1} in epoch {2} from offset {3}", config.nodeId(),
           hp.topicPartition, epoch, start.endOffset());
       highWatermarkAdvanced(hp);
+      if (hp.topicPartition.topic().equals(io.raftline.broker.group.GroupCoordinator.OFFSETS_TOPIC)) {
+        groups.onLeadershipGained(hp.topicPartition.partition());
+      }
     }).onFailure(t -> LOG.log(System.Logger.Level.WARNING, "broker " + config.nodeId() + " could not take the lead of "
         + hp.topicPartition, t));
   }
@@ -394,6 +411,7 @@ public final class BrokerVerticle extends AbstractVerticle {
       failPendingAcks(hp, ErrorCode.NOT_LEADER_OR_FOLLOWER);
       wakeFetchers(tp);
     }
+    groupLeadershipLost(tp);
     int leader = registration.leader();
     if (leader == PartitionRegistration.NO_LEADER) {
       stopFollowing(tp);
@@ -409,6 +427,12 @@ public final class BrokerVerticle extends AbstractVerticle {
                 .map(l -> io.vertx.core.net.SocketAddress.inetSocketAddress(l.port(), l.host())),
             partitions::get, () -> { }))
         .add(tp, registration.leaderEpoch());
+  }
+
+  private void groupLeadershipLost(TopicPartition tp) {
+    if (tp.topic().equals(io.raftline.broker.group.GroupCoordinator.OFFSETS_TOPIC)) {
+      groups.onLeadershipLost(tp.partition());
+    }
   }
 
   private void stopFollowing(TopicPartition tp) {
@@ -1119,6 +1143,104 @@ public final class BrokerVerticle extends AbstractVerticle {
       }
       return Future.all(answers).map(all -> ListOffsetsResponse.newBuilder()
           .addAllPartitions(answers.stream().map(Future::result).toList()).build());
+    }
+  }
+
+  // ---- consumer groups ---------------------------------------------------------------------------
+
+  /**
+   * The group coordinator's way to {@code __consumer_offsets}: commits are produced to the offsets
+   * partition this broker leads with acks=all, loading reads the partition's whole log, and the topic
+   * is created (compacted) the first time a coordinator is looked up.
+   */
+  private final class OffsetsTopic implements io.raftline.broker.group.CoordinatorContext {
+    private static final String TOPIC = io.raftline.broker.group.GroupCoordinator.OFFSETS_TOPIC;
+
+    @Override
+    public Future<Void> append(int partition, List<io.raftline.broker.group.OffsetRecord> entries) {
+      io.raftline.protocol.records.RecordBatchBuilder batch = new io.raftline.protocol.records.RecordBatchBuilder();
+      long now = System.currentTimeMillis();
+      for (io.raftline.broker.group.OffsetRecord r : entries) {
+        batch.append(now, r.key(), r.value(), List.of());
+      }
+      PartitionRecords pr = PartitionRecords.newBuilder().setTopic(TOPIC).setPartition(partition)
+          .setRecords(com.google.protobuf.ByteString.copyFrom(batch.build())).build();
+      return records.producePartition(pr, -1, ADMIN_TIMEOUT_MS).compose(r -> r.getError() == ErrorCode.NONE
+          ? Future.succeededFuture()
+          : Future.failedFuture(new IllegalStateException(r.getError() + ": " + r.getErrorMessage())));
+    }
+
+    @Override
+    public Future<List<io.raftline.broker.group.OffsetRecord>> readAll(int partition) {
+      HostedPartition hp = partitions.get(new TopicPartition(TOPIC, partition));
+      if (hp == null) {
+        return Future.failedFuture(new IllegalStateException(TOPIC + "-" + partition + " is not hosted here"));
+      }
+      return hp.submit(log -> {
+        List<io.raftline.broker.group.OffsetRecord> out = new ArrayList<>();
+        long offset = log.startOffset();
+        while (offset < log.endOffset()) {
+          ByteBuffer bytes = log.read(offset, DEFAULT_PARTITION_FETCH_BYTES);
+          for (RecordBatch batch : RecordBatch.parse(bytes)) {
+            for (io.raftline.protocol.records.Record r : batch.records()) {
+              if (r.key() != null) {
+                out.add(new io.raftline.broker.group.OffsetRecord(r.key(), r.value()));
+              }
+            }
+            offset = batch.nextOffset();
+          }
+        }
+        return out;
+      });
+    }
+
+    @Override
+    public int offsetsPartitions() {
+      return config.offsetsTopicPartitions();
+    }
+
+    @Override
+    public Optional<io.raftline.broker.group.CoordinatorNode> coordinatorOf(int partition) {
+      Optional<TopicImage> topic = image.topic(TOPIC);
+      if (topic.isEmpty()) {
+        createOffsetsTopic();
+        return Optional.empty();
+      }
+      PartitionRegistration p = topic.get().partition(partition);
+      if (p == null || p.leader() < 0) {
+        return Optional.empty();
+      }
+      return Optional.ofNullable(image.brokers().get(p.leader())).flatMap(b -> b.listener(config.listenerName()))
+          .map(l -> new io.raftline.broker.group.CoordinatorNode(p.leader(), l.host(), l.port()));
+    }
+
+    @Override
+    public int localNodeId() {
+      return config.nodeId();
+    }
+
+    @Override
+    public int partitionCount(String topic) {
+      return image.topic(topic).map(t -> t.partitions().size()).orElse(-1);
+    }
+
+    /** Creates the topic once (per attempt): compacted, with as many replicas as brokers allow. */
+    private void createOffsetsTopic() {
+      if (offsetsTopicCreation != null) {
+        return;
+      }
+      int brokers = (int) image.brokers().values().stream().filter(b -> !b.fenced()).count();
+      int rf = Math.max(1, Math.min(config.offsetsTopicReplicationFactor(), brokers));
+      CreateTopicsRequest request = CreateTopicsRequest.newBuilder().addTopics(
+          io.raftline.protocol.client.TopicToCreate.newBuilder().setName(TOPIC)
+              .setNumPartitions(config.offsetsTopicPartitions()).setReplicationFactor(rf)
+              .putConfigs("cleanup.policy", "compact")).build();
+      LOG.log(System.Logger.Level.INFO, "broker {0}: creating {1} ({2} partitions, replication factor {3})",
+          config.nodeId(), TOPIC, config.offsetsTopicPartitions(), rf);
+      offsetsTopicCreation = controller.call(c -> c.createTopics(request), ControllerTopicsResponse::getError,
+              ControllerTopicsResponse::getLeaderId, ADMIN_TIMEOUT_MS)
+          .<Void>mapEmpty()
+          .onComplete(ar -> offsetsTopicCreation = null);
     }
   }
 

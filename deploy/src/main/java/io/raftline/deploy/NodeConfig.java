@@ -51,6 +51,9 @@ public final class NodeConfig {
     key("replica.lag.time.max.ms", "30000", "a follower not caught up for this long leaves the ISR (>= 10)");
     key("replica.fetch.wait.max.ms", "500", "how long a follower's fetch waits at the leader for records (>= 0)");
     key("replica.fetch.max.bytes", "1048576", "bytes per partition a follower fetches at once (>= 1)");
+    key("offsets.topic.num.partitions", "50", "partitions of __consumer_offsets, where groups commit (>= 1)");
+    key("offsets.topic.replication.factor", "3", "replication factor of __consumer_offsets, lowered to the "
+        + "available brokers when it is created (>= 1)");
     key("metadata.log.max.record.bytes.between.snapshots", "20971520",
         "snapshot the metadata image after this many bytes of records (>= 1)");
     key("metadata.log.max.snapshot.interval.ms", "3600000",
@@ -90,6 +93,8 @@ public final class NodeConfig {
     intValue("replica.lag.time.max.ms", 10, Integer.MAX_VALUE);
     intValue("replica.fetch.wait.max.ms", 0, Integer.MAX_VALUE);
     intValue("replica.fetch.max.bytes", 1, Integer.MAX_VALUE);
+    intValue("offsets.topic.num.partitions", 1, 100_000);
+    intValue("offsets.topic.replication.factor", 1, Short.MAX_VALUE);
     intValue("metadata.log.max.record.bytes.between.snapshots", 1, Integer.MAX_VALUE);
     intValue("metadata.log.max.snapshot.interval.ms", 1, Integer.MAX_VALUE);
     if (intSetting("broker.heartbeat.interval.ms") >= intSetting("broker.session.timeout.ms")) {

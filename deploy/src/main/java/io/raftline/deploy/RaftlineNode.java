@@ -100,7 +100,9 @@ public final class RaftlineNode {
           config.logDirs(), votersWithBoundPort(), metadataAddress, config.intSetting("message.max.bytes"),
           clusterId, config.stringSetting("broker.rack"), config.intSetting("broker.heartbeat.interval.ms"),
           config.intSetting("log.retention.check.interval.ms"), config.intSetting("replica.lag.time.max.ms"),
-          config.intSetting("replica.fetch.wait.max.ms"), config.intSetting("replica.fetch.max.bytes")), registry);
+          config.intSetting("replica.fetch.wait.max.ms"), config.intSetting("replica.fetch.max.bytes"),
+          config.intSetting("offsets.topic.num.partitions"), config.intSetting("offsets.topic.replication.factor")),
+          registry);
       return vertx.deployVerticle(broker).map(bid -> {
         brokerDeployment = bid;
         return (Void) null;
