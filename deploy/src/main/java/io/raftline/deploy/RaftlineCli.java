@@ -54,7 +54,8 @@ import picocli.CommandLine.ParentCommand;
     description = "A Kafka-style log with a Raft metadata quorum.",
     subcommands = {RaftlineCli.NodeCommand.class, RaftlineCli.ClusterCommand.class, RaftlineCli.StorageCommand.class, RaftlineCli.TopicsCommand.class,
         RaftlineCli.ProduceCommand.class, RaftlineCli.ConsumeCommand.class, RaftlineCli.QuorumCommand.class,
-        RaftlineCli.PerfCommand.class, RaftlineCli.MetadataShellCommand.class, RaftlineCli.ConfigsCommand.class})
+        RaftlineCli.PerfCommand.class, RaftlineCli.MetadataShellCommand.class, RaftlineCli.ConfigsCommand.class,
+        io.raftline.deploy.soak.SoakCommand.class})
 public final class RaftlineCli implements Callable<Integer> {
   PrintWriter out;
   PrintWriter err;
