@@ -1017,8 +1017,7 @@ public final class BrokerVerticle extends AbstractVerticle {
       PartitionData.Builder data = PartitionData.newBuilder().setTopic(pf.getTopic()).setPartition(pf.getPartition());
       Lookup lookup = leaderLookup(pf.getTopic(), pf.getPartition());
       if (lookup.error != ErrorCode.NONE) {
-        return Future.succeededFuture(data.setError(lookup.error).setErrorMessage(lookup.message)
-            .setCurrentLeader(lookup.leader).setHighWatermark(-1).build());
+        return Future.succeededFuture(notLeading(data, lookup));
       }
       HostedPartition hp = lookup.partition;
       // Consumers read only what every in-sync replica holds.
@@ -1037,6 +1036,11 @@ public final class BrokerVerticle extends AbstractVerticle {
               .build());
     }
 
+    private PartitionData notLeading(PartitionData.Builder data, Lookup lookup) {
+      return data.setError(lookup.error).setErrorMessage(lookup.message).setCurrentLeader(lookup.leader)
+          .setHighWatermark(-1).build();
+    }
+
     /**
      * A follower's fetch: checked against this leadership's epoch, answered with a diverging epoch
      * when the follower's last batch does not match this log, else with records up to the log end.
@@ -1047,8 +1051,7 @@ public final class BrokerVerticle extends AbstractVerticle {
       PartitionData.Builder data = PartitionData.newBuilder().setTopic(pf.getTopic()).setPartition(pf.getPartition());
       Lookup lookup = leaderLookup(pf.getTopic(), pf.getPartition());
       if (lookup.error != ErrorCode.NONE) {
-        return Future.succeededFuture(data.setError(lookup.error).setErrorMessage(lookup.message)
-            .setCurrentLeader(lookup.leader).setHighWatermark(-1).build());
+        return Future.succeededFuture(notLeading(data, lookup));
       }
       HostedPartition hp = lookup.partition;
       InSyncReplicas leadership = hp.leadership;
