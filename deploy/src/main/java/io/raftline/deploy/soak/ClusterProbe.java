@@ -29,7 +29,13 @@ import java.util.TreeMap;
 final class ClusterProbe {
   static final long RPC_TIMEOUT_MS = 3_000;
   /** A voter or observer that has not fetched for this long does not count as caught up. */
-  static final long FRESH_FETCH_MS = 3_000;
+  static final long FRESH_FETCH_MS = 1_500;
+  /**
+   * Recovery must hold this long (same leader, same epoch): longer than the quorum's fetch timeout,
+   * so a leader that halted a moment ago, still showing its followers' last fetches, does not pass.
+   */
+  static final long STABLE_MS = 2_500;
+  static final String OFFSETS_TOPIC = "__consumer_offsets";
 
   private final SoakCluster cluster;
   private final GrpcClient grpc;
@@ -131,6 +137,11 @@ final class ClusterProbe {
       }
     }
     Map<Integer, DescribeQuorumResponse> views = quorumViews();
+    for (Node n : cluster.controllers()) {
+      if (!views.containsKey(n.id())) {
+        return "controller " + n.id() + " does not answer DescribeQuorum";
+      }
+    }
     DescribeQuorumResponse q = leaderOf(views);
     if (q == null) {
       return "no quorum leader";
@@ -161,32 +172,54 @@ final class ClusterProbe {
         return "the quorum leader does not list node " + n.id();
       }
     }
-    TopicInfo t;
+    List<TopicInfo> topics = new ArrayList<>();
     try {
-      t = topic();
+      topics.add(topic());
     } catch (Exception e) {
       return "cannot describe the topic: " + e.getMessage();
     }
-    for (TopicInfo.PartitionInfo p : t.partitions()) {
-      if (p.leader() < 0) {
-        return "partition " + p.partition() + " has no leader";
+    try {
+      // The group coordinator's topic, once a group consumer made it: its ISRs must be full too.
+      topics.addAll(SoakRun.await(admin.admin().describeTopics(List.of(OFFSETS_TOPIC)), RPC_TIMEOUT_MS * 3));
+    } catch (Exception e) {
+      if (!String.valueOf(e.getMessage()).contains(OFFSETS_TOPIC)) {
+        return "cannot describe " + OFFSETS_TOPIC + ": " + e.getMessage();
       }
-      if (p.isr().size() < p.replicas().size()) {
-        return "partition " + p.partition() + " ISR " + p.isr() + " of replicas " + p.replicas();
+    }
+    for (TopicInfo t : topics) {
+      for (TopicInfo.PartitionInfo p : t.partitions()) {
+        if (p.leader() < 0) {
+          return t.name() + "-" + p.partition() + " has no leader";
+        }
+        if (p.isr().size() < p.replicas().size()) {
+          return t.name() + "-" + p.partition() + " ISR " + p.isr() + " of replicas " + p.replicas();
+        }
       }
     }
     return null;
   }
 
-  /** Waits until {@link #unhealthy()} is null; returns the last problem on timeout, null on success. */
+  /**
+   * Waits until {@link #unhealthy()} is null twice, {@link #STABLE_MS} apart, with the same quorum
+   * leader and epoch; returns the last problem on timeout, null on success.
+   */
   String awaitHealthy(long timeoutMs) throws InterruptedException {
     long deadline = System.currentTimeMillis() + timeoutMs;
     String problem;
+    String healthySince = null;
     do {
       problem = unhealthy();
       if (problem == null) {
-        return null;
+        DescribeQuorumResponse q = quorum();
+        String leader = q == null ? null : q.getLeaderId() + "@" + q.getLeaderEpoch();
+        if (leader != null && leader.equals(healthySince)) {
+          return null;
+        }
+        healthySince = leader;
+        Thread.sleep(STABLE_MS);
+        continue;
       }
+      healthySince = null;
       Thread.sleep(200);
     } while (System.currentTimeMillis() < deadline);
     return problem;

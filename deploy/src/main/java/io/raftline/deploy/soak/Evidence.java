@@ -28,8 +28,11 @@ public final class Evidence {
   /** A record a consumer read. */
   public record Read(String process, int partition, long offset, String value, long time) {}
 
-  /** A committed consumer-group offset as observed (commit acknowledged, or fetched back). */
-  public record Commit(String process, String group, int partition, long offset, long time) {}
+  /**
+   * A committed consumer-group offset as observed (commit acknowledged, or fetched back): asked for at
+   * {@code requested}, answered at {@code time} (ms since start); -1 means the group had none.
+   */
+  public record Commit(String process, String group, int partition, long offset, long requested, long time) {}
 
   /**
    * One nemesis line: {@code <kind> <phase> key=value...}, e.g. {@code kill-leader start node=2 led=0,2}.
@@ -182,10 +185,25 @@ public final class Evidence {
           liveReads.add(r);
         }
       }
-      case COMMIT -> commits.add(new Commit(e.process(), e.value(), e.partition(), e.offset(), e.time()));
+      case COMMIT -> commits.add(new Commit(e.process(), e.value(), e.partition(), e.offset(),
+          requestedAt(e.detail(), e.time()), e.time()));
       case FAULT -> faults.add(Fault.parse(e.time(), e.detail()));
       default -> throw new IllegalStateException("unknown kind " + e.kind());
     }
+  }
+
+  /** The {@code requested=<ms>} of a detail, else {@code fallback}. */
+  static long requestedAt(String detail, long fallback) {
+    for (String word : detail.split(" ")) {
+      if (word.startsWith("requested=")) {
+        try {
+          return Long.parseLong(word.substring("requested=".length()));
+        } catch (NumberFormatException e) {
+          return fallback;
+        }
+      }
+    }
+    return fallback;
   }
 
   /** The sequence number in a value {@code <producer>-<seq>}, -1 if it has none. */

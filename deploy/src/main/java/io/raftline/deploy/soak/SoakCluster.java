@@ -44,6 +44,7 @@ final class SoakCluster implements AutoCloseable {
       "replica.lag.time.max.ms", "3000",
       "controller.quorum.election.timeout.ms", "1000",
       "controller.quorum.fetch.timeout.ms", "2000",
+      "offsets.topic.num.partitions", "3",
       "http.listener", "none");
 
   /** One node: its fixed ports and files, and the process currently running it (if any). */

@@ -39,8 +39,12 @@ public final class SoakCommand implements Callable<Integer> {
           + "full-disk, network-cut")
   List<String> faults = new ArrayList<>();
 
-  @Option(names = "--producers", defaultValue = "2", description = "acks=all producers (default ${DEFAULT-VALUE})")
+  @Option(names = "--producers", defaultValue = "2", description = "acks=all producers, odd-numbered ones idempotent (default ${DEFAULT-VALUE})")
   int producers;
+
+  @Option(names = "--group-members", defaultValue = "2",
+      description = "members of consumer group soak-group reading the topic; 0 for none (default ${DEFAULT-VALUE})")
+  int groupMembers;
 
   @Option(names = "--rate", defaultValue = "100", description = "records per second per producer (default ${DEFAULT-VALUE})")
   int rate;
@@ -71,7 +75,7 @@ public final class SoakCommand implements Callable<Integer> {
       }
     }
     SoakConfig base = SoakConfig.defaults(seed, d, Topology.parse(topology), where);
-    SoakConfig config = new SoakConfig(seed, d, base.topology(), where, partitions, producers, rate, kinds,
+    SoakConfig config = new SoakConfig(seed, d, base.topology(), where, partitions, producers, groupMembers, rate, kinds,
         everyFaultOnce, base.quietMinMs(), base.quietMaxMs(), base.healTimeout(), true, base.classPath(),
         base.javaOptions());
     SoakSummary summary = SoakRun.run(config, out);

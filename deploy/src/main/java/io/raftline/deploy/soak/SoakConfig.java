@@ -16,7 +16,8 @@ import java.util.Set;
  *     read and the checks come on top)
  * @param dir where node configs, data, logs and the history go
  * @param partitions partitions of the soak topic (replication factor 3, min.insync.replicas 2)
- * @param producers acks=all producers, each with its own client
+ * @param producers acks=all producers, each with its own client; odd-numbered ones idempotent
+ * @param groupMembers members of consumer group {@code soak-group} reading the topic (0: no group)
  * @param recordsPerSecond records each producer offers per second
  * @param faults the fault kinds the nemesis picks from
  * @param everyFaultOnce keep going past {@code duration} until each kind in {@code faults} was injected
@@ -28,8 +29,8 @@ import java.util.Set;
  * @param javaOptions JVM options of the node processes
  */
 public record SoakConfig(long seed, Duration duration, Topology topology, Path dir, int partitions, int producers,
-    int recordsPerSecond, Set<FaultKind> faults, boolean everyFaultOnce, long quietMinMs, long quietMaxMs,
-    Duration healTimeout, boolean proxy, String classPath, List<String> javaOptions) {
+    int groupMembers, int recordsPerSecond, Set<FaultKind> faults, boolean everyFaultOnce, long quietMinMs,
+    long quietMaxMs, Duration healTimeout, boolean proxy, String classPath, List<String> javaOptions) {
 
   /** Node JVMs: small heaps and C1 only, since a 2-core machine runs six of them beside the harness. */
   public static final List<String> DEFAULT_JAVA_OPTIONS = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
@@ -38,8 +39,9 @@ public record SoakConfig(long seed, Duration duration, Topology topology, Path d
   public SoakConfig {
     faults = faults.isEmpty() ? EnumSet.noneOf(FaultKind.class) : EnumSet.copyOf(faults);
     javaOptions = List.copyOf(javaOptions);
-    if (partitions < 1 || producers < 1 || recordsPerSecond < 1) {
-      throw new IllegalArgumentException("partitions, producers and records per second must be at least 1");
+    if (partitions < 1 || producers < 1 || recordsPerSecond < 1 || groupMembers < 0) {
+      throw new IllegalArgumentException("partitions, producers and records per second must be at least 1, group "
+          + "members at least 0");
     }
     if (quietMinMs < 0 || quietMaxMs < quietMinMs) {
       throw new IllegalArgumentException("0 <= quietMinMs <= quietMaxMs");
@@ -54,32 +56,32 @@ public record SoakConfig(long seed, Duration duration, Topology topology, Path d
     String opts = System.getenv("RAFTLINE_JAVA_OPTS");
     List<String> javaOptions = opts != null && !opts.isBlank() ? List.of(opts.trim().split("\\s+"))
         : DEFAULT_JAVA_OPTIONS;
-    return new SoakConfig(seed, duration, topology, dir, 3, 2, 100, EnumSet.allOf(FaultKind.class), false, 2_000,
+    return new SoakConfig(seed, duration, topology, dir, 3, 2, 2, 100, EnumSet.allOf(FaultKind.class), false, 2_000,
         5_000, Duration.ofSeconds(60), true, System.getProperty("java.class.path"), javaOptions);
   }
 
   public SoakConfig withClassPath(String cp) {
-    return new SoakConfig(seed, duration, topology, dir, partitions, producers, recordsPerSecond, faults,
+    return new SoakConfig(seed, duration, topology, dir, partitions, producers, groupMembers, recordsPerSecond, faults,
         everyFaultOnce, quietMinMs, quietMaxMs, healTimeout, proxy, cp, javaOptions);
   }
 
   public SoakConfig withEveryFaultOnce(boolean every) {
-    return new SoakConfig(seed, duration, topology, dir, partitions, producers, recordsPerSecond, faults, every,
+    return new SoakConfig(seed, duration, topology, dir, partitions, producers, groupMembers, recordsPerSecond, faults, every,
         quietMinMs, quietMaxMs, healTimeout, proxy, classPath, javaOptions);
   }
 
   public SoakConfig withFaults(Set<FaultKind> kinds) {
-    return new SoakConfig(seed, duration, topology, dir, partitions, producers, recordsPerSecond, kinds,
+    return new SoakConfig(seed, duration, topology, dir, partitions, producers, groupMembers, recordsPerSecond, kinds,
         everyFaultOnce, quietMinMs, quietMaxMs, healTimeout, proxy, classPath, javaOptions);
   }
 
   public SoakConfig withQuiet(long minMs, long maxMs) {
-    return new SoakConfig(seed, duration, topology, dir, partitions, producers, recordsPerSecond, faults,
+    return new SoakConfig(seed, duration, topology, dir, partitions, producers, groupMembers, recordsPerSecond, faults,
         everyFaultOnce, minMs, maxMs, healTimeout, proxy, classPath, javaOptions);
   }
 
   public SoakConfig withLoad(int producers, int recordsPerSecond) {
-    return new SoakConfig(seed, duration, topology, dir, partitions, producers, recordsPerSecond, faults,
+    return new SoakConfig(seed, duration, topology, dir, partitions, producers, groupMembers, recordsPerSecond, faults,
         everyFaultOnce, quietMinMs, quietMaxMs, healTimeout, proxy, classPath, javaOptions);
   }
 

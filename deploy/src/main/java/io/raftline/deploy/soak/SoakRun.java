@@ -86,7 +86,7 @@ public final class SoakRun {
           + config.dir());
       cluster.startAll();
       workload = new Workload(vertx, history, cluster.bootstrapServers(), TOPIC, config.producers(),
-          config.recordsPerSecond());
+          config.recordsPerSecond(), config.groupMembers());
       RaftlineClient admin = workload.client(Map.of("request.timeout.ms", "3000", "metadata.max.age.ms", "1000"));
       ClusterProbe probe = new ClusterProbe(cluster, GrpcClient.client(vertx), admin, TOPIC);
       createTopic(admin, config.partitions());
@@ -115,6 +115,11 @@ public final class SoakRun {
       say(progress, history, "end offsets " + ends + "; reading everything back");
       if (!workload.stopLive(ends, 60_000)) {
         notes.add("the live consumer did not reach the end offsets");
+      }
+      try {
+        workload.closeGroupMembers();
+      } catch (Exception e) {
+        notes.add("the group members did not leave cleanly: " + e);
       }
       finalComplete = workload.finalRead(ends, 120_000);
       DescribeQuorumResponse q = probe.quorum();
@@ -177,11 +182,13 @@ public final class SoakRun {
     }
   }
 
+  /** Held, because java.util.logging forgets the level of a logger nobody references. */
+  private static final List<Logger> QUIETED = List.of(Logger.getLogger("io.vertx"), Logger.getLogger("io.netty"),
+      Logger.getLogger("io.grpc"), Logger.getLogger("io.raftline"));
+
   /** The nodes' own logs go to their files; the harness prints its summary, not client chatter. */
   private static void quietLogs() {
-    Logger.getLogger("io.vertx").setLevel(Level.SEVERE);
-    Logger.getLogger("io.netty").setLevel(Level.SEVERE);
-    Logger.getLogger("io.raftline").setLevel(Level.SEVERE);
+    QUIETED.forEach(l -> l.setLevel(Level.SEVERE));
   }
 
   private static void createTopic(RaftlineClient admin, int partitions) throws Exception {

@@ -1,10 +1,13 @@
 package io.raftline.deploy.soak;
 
+import io.raftline.client.ConsumerGroupDescription;
 import io.raftline.client.ConsumerRecord;
+import io.raftline.client.GroupConsumer;
 import io.raftline.client.Producer;
 import io.raftline.client.ProducerRecord;
 import io.raftline.client.RaftlineClient;
 import io.raftline.client.RecordMetadata;
+import io.raftline.client.TopicPartition;
 import io.raftline.client.TopicSubscription;
 import io.raftline.deploy.soak.History.Kind;
 import io.vertx.core.Future;
@@ -18,12 +21,17 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The soak's clients: acks=all producers sending unique values {@code <producer>-<seq>} with keys at a
- * steady rate, a live consumer reading the topic from the beginning throughout, and at the end a fresh
- * consumer reading everything up to the end offsets. Everything they do goes into the {@link History}.
+ * steady rate (odd-numbered ones with {@code enable.idempotence=true}, even-numbered ones without), a
+ * live consumer reading the topic from the beginning throughout, members of a consumer group
+ * ({@code enable.auto.commit} every second) with an observer that reads the group's committed offsets
+ * every second (DescribeGroups), and at the end a fresh consumer reading everything up to the end
+ * offsets. Everything they do goes into the {@link History}.
  */
 final class Workload {
   static final String FINAL_READER = "final";
   static final String LIVE_READER = "live";
+  static final String GROUP = "soak-group";
+  static final String GROUP_OBSERVER = "group-observer";
   private static final int KEYS = 64;
   private static final long TICK_MS = 20;
 
@@ -36,6 +44,15 @@ final class Workload {
       "delivery.timeout.ms", "30000",
       "retry.backoff.ms", "100",
       "metadata.max.age.ms", "5000");
+  static final Map<String, String> GROUP_SETTINGS = Map.of(
+      "group.id", GROUP,
+      "enable.auto.commit", "true",
+      "auto.commit.interval.ms", "1000",
+      "auto.offset.reset", "earliest",
+      "session.timeout.ms", "10000",
+      "request.timeout.ms", "8000",
+      "fetch.max.wait.ms", "200",
+      "metadata.max.age.ms", "5000");
   static final Map<String, String> CONSUMER_SETTINGS = Map.of(
       "request.timeout.ms", "8000",
       "fetch.max.wait.ms", "200",
@@ -47,6 +64,11 @@ final class Workload {
   private final String topic;
   private final int producers;
   private final int recordsPerSecond;
+  private final int groupMembers;
+  private final List<GroupConsumer> members = new ArrayList<>();
+  private RaftlineClient observer;
+  private volatile boolean observing;
+  private final AtomicLong commitsSeen = new AtomicLong();
   private final int maxOutstanding;
   private final List<RaftlineClient> clients = new ArrayList<>();
   private final List<Long> timers = new ArrayList<>();
@@ -56,7 +78,9 @@ final class Workload {
   private TopicSubscription live;
   private volatile boolean sending;
 
-  Workload(Vertx vertx, History history, String bootstrap, String topic, int producers, int recordsPerSecond) {
+  Workload(Vertx vertx, History history, String bootstrap, String topic, int producers, int recordsPerSecond,
+      int groupMembers) {
+    this.groupMembers = groupMembers;
     this.vertx = vertx;
     this.history = history;
     this.bootstrap = bootstrap;
@@ -82,7 +106,10 @@ final class Workload {
     sending = true;
     for (int i = 1; i <= producers; i++) {
       String id = "p" + i;
-      Producer producer = client(PRODUCER_SETTINGS).producer();
+      boolean idempotent = i % 2 == 1;
+      Map<String, String> settings = new HashMap<>(PRODUCER_SETTINGS);
+      settings.put("enable.idempotence", Boolean.toString(idempotent));
+      Producer producer = client(settings).producer();
       long[] seq = {0};
       double[] credit = {0};
       timers.add(vertx.setPeriodic(TICK_MS, t -> {
@@ -96,20 +123,53 @@ final class Workload {
             skipped.incrementAndGet();
             continue;
           }
-          send(id, producer, ++seq[0]);
+          send(id, idempotent, producer, ++seq[0]);
         }
       }));
     }
     live = client(CONSUMER_SETTINGS).subscribeFromBeginning(topic);
     live.exceptionHandler(t -> history.record(LIVE_READER, Kind.FAIL, topic, -1, -1, null, "consumer: " + t.getMessage()));
     live.handler(r -> read(LIVE_READER, r));
+    for (int i = 1; i <= groupMembers; i++) {
+      String id = "g" + i;
+      GroupConsumer member = client(GROUP_SETTINGS).subscribe(List.of(topic));
+      member.exceptionHandler(t -> history.record(id, Kind.FAIL, topic, -1, -1, null, "group member: " + t));
+      member.handler(r -> read(id, r));
+      members.add(member);
+    }
+    if (groupMembers > 0) {
+      observer = client(Map.of("request.timeout.ms", "3000"));
+      timers.add(vertx.setPeriodic(1_000, t -> observeCommits()));
+    }
   }
 
-  private void send(String producerId, Producer producer, long seq) {
+  /** Records the group's committed offsets as the coordinator reports them (-1: none); one ask at a time. */
+  private void observeCommits() {
+    if (observing) {
+      return;
+    }
+    observing = true;
+    long requested = history.now();
+    observer.admin().describeGroup(GROUP).onComplete(ar -> observing = false).onSuccess(d -> {
+      for (Map.Entry<TopicPartition, ConsumerGroupDescription.OffsetLag> e : d.offsets().entrySet()) {
+        if (e.getKey().topic().equals(topic)) {
+          commitsSeen.incrementAndGet();
+          history.record(GROUP_OBSERVER, Kind.COMMIT, topic, e.getKey().partition(), e.getValue().committedOffset(),
+              GROUP, "fetched requested=" + requested + " state=" + d.state());
+        }
+      }
+    });
+  }
+
+  long commitsSeen() {
+    return commitsSeen.get();
+  }
+
+  private void send(String producerId, boolean idempotent, Producer producer, long seq) {
     String value = producerId + "-" + seq;
     String key = "k" + (seq % KEYS);
     outstanding.incrementAndGet();
-    history.record(producerId, Kind.SEND, topic, -1, -1, value, "key=" + key);
+    history.record(producerId, Kind.SEND, topic, -1, -1, value, "key=" + key + " idempotent=" + idempotent);
     producer.send(ProducerRecord.of(topic, key.getBytes(StandardCharsets.UTF_8),
         value.getBytes(StandardCharsets.UTF_8))).onComplete(ar -> {
       outstanding.decrementAndGet();
@@ -140,7 +200,7 @@ final class Workload {
     return skipped.get();
   }
 
-  /** Stops offering records; waits until every send so far is acknowledged or failed. */
+  /** Stops offering records and observing the group; waits until every send so far is acknowledged or failed. */
   boolean stopSending(long timeoutMs) throws InterruptedException {
     sending = false;
     for (long t : timers) {
@@ -181,6 +241,14 @@ final class Workload {
     Thread.sleep(200);
     live.close();
     return caughtUp;
+  }
+
+  /** Lets the group members commit and leave (committing what they read). */
+  void closeGroupMembers() throws Exception {
+    List<Future<Void>> closing = new ArrayList<>();
+    members.forEach(m -> closing.add(m.close()));
+    members.clear();
+    SoakRun.await(Future.join(closing), 30_000);
   }
 
   /** Reads every partition from the beginning up to {@code ends} with a new client. */

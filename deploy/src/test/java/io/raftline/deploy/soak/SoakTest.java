@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -23,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
  * A failure prints the summary; the run directory (history.tsv, node logs) is the test's temp dir.
  */
 class SoakTest {
-  @TempDir Path dir;
+  /** Kept when a test fails: history.tsv, summary.txt and the node logs are the evidence. */
+  @TempDir(cleanup = CleanupMode.ON_SUCCESS) Path dir;
 
   @AfterEach
   void noNodeLeftBehind() {
@@ -61,6 +63,9 @@ class SoakTest {
     for (FaultKind kind : expected) {
       assertTrue(injected.getOrDefault(kind.label(), 0) >= 1, kind.label() + " was injected: " + report);
     }
+    // Idempotent producers and consumer groups are part of the workload, so their checks really ran.
+    assertEquals(Check.Status.PASS, summary.result(Checks.IDEMPOTENT).status(), report);
+    assertEquals(Check.Status.PASS, summary.result(Checks.GROUP_OFFSETS).status(), report);
     assertTrue(summary.passed(), "every check passes: " + report);
     return summary;
   }
