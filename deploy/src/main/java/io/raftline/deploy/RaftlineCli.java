@@ -55,7 +55,7 @@ import picocli.CommandLine.ParentCommand;
     subcommands = {RaftlineCli.NodeCommand.class, RaftlineCli.ClusterCommand.class, RaftlineCli.StorageCommand.class, RaftlineCli.TopicsCommand.class,
         RaftlineCli.ProduceCommand.class, RaftlineCli.ConsumeCommand.class, RaftlineCli.QuorumCommand.class,
         RaftlineCli.PerfCommand.class, RaftlineCli.MetadataShellCommand.class, RaftlineCli.ConfigsCommand.class,
-        io.raftline.deploy.soak.SoakCommand.class})
+        RaftlineCli.GroupsCommand.class, io.raftline.deploy.soak.SoakCommand.class})
 public final class RaftlineCli implements Callable<Integer> {
   PrintWriter out;
   PrintWriter err;
@@ -685,6 +685,101 @@ public final class RaftlineCli implements Callable<Integer> {
         }
         quietLogs();
         QuorumBenchmark.run(voters, records, recordsPerAppend, inFlight, dir, parent.cli.out);
+        return 0;
+      }
+    }
+  }
+
+  @Command(name = "groups", description = "List, describe (with lag), reset the offsets of, and delete consumer "
+      + "groups, like Kafka's kafka-consumer-groups.",
+      subcommands = {GroupsCommand.ListGroups.class, GroupsCommand.Describe.class, GroupsCommand.ResetOffsets.class,
+          GroupsCommand.Delete.class})
+  static final class GroupsCommand extends CommandGroup {
+    @Command(name = "list", description = "Every consumer group with its state.")
+    static final class ListGroups implements Callable<Integer> {
+      @ParentCommand GroupsCommand parent;
+      @Option(names = "--bootstrap-server", required = true, paramLabel = "HOST:PORT") String bootstrap;
+
+      @Override
+      public Integer call() throws Exception {
+        List<io.raftline.client.ConsumerGroupListing> groups = withClient(bootstrap, Map.of(),
+            c -> await(c.admin().listGroups(), TopicsCommand.ADMIN_TIMEOUT_MS));
+        groups.stream().sorted(java.util.Comparator.comparing(io.raftline.client.ConsumerGroupListing::groupId))
+            .forEach(g -> parent.cli.out.println(g.groupId() + "\t" + g.state()));
+        return 0;
+      }
+    }
+
+    @Command(name = "describe", description = "A group's members and, per partition, the committed offset, the log "
+        + "end offset and the lag.")
+    static final class Describe implements Callable<Integer> {
+      @ParentCommand GroupsCommand parent;
+      @Option(names = "--bootstrap-server", required = true, paramLabel = "HOST:PORT") String bootstrap;
+      @Option(names = "--group", required = true) String group;
+
+      @Override
+      public Integer call() throws Exception {
+        io.raftline.client.ConsumerGroupDescription d = withClient(bootstrap, Map.of(),
+            c -> await(c.admin().describeGroup(group), TopicsCommand.ADMIN_TIMEOUT_MS));
+        PrintWriter out = parent.cli.out;
+        out.println("Group: " + d.groupId() + "\tState: " + d.state() + "\tGroupEpoch: " + d.groupEpoch()
+            + "\tMembers: " + d.members().size() + "\tTotalLag: " + d.totalLag());
+        out.println("TOPIC\tPARTITION\tCURRENT-OFFSET\tLOG-END-OFFSET\tLAG\tMEMBER-ID");
+        Map<io.raftline.client.TopicPartition, String> owners = new HashMap<>();
+        d.members().forEach(m -> m.assignment().forEach(tp -> owners.put(tp, m.memberId())));
+        d.offsets().entrySet().stream()
+            .sorted(java.util.Comparator.comparing((Map.Entry<io.raftline.client.TopicPartition, ?> e) -> e.getKey().topic())
+                .thenComparingInt(e -> e.getKey().partition()))
+            .forEach(e -> out.println(e.getKey().topic() + "\t" + e.getKey().partition() + "\t"
+                + dash(e.getValue().committedOffset()) + "\t" + dash(e.getValue().logEndOffset()) + "\t"
+                + dash(e.getValue().lag()) + "\t" + owners.getOrDefault(e.getKey(), "-")));
+        return 0;
+      }
+
+      private static String dash(long value) {
+        return value < 0 ? "-" : Long.toString(value);
+      }
+    }
+
+    @Command(name = "reset-offsets", description = "Set a group's committed offsets for a topic (the group must have "
+        + "no members): --to-earliest, --to-latest or --to-offset N.")
+    static final class ResetOffsets implements Callable<Integer> {
+      @ParentCommand GroupsCommand parent;
+      @Option(names = "--bootstrap-server", required = true, paramLabel = "HOST:PORT") String bootstrap;
+      @Option(names = "--group", required = true) String group;
+      @Option(names = "--topic", required = true) String topic;
+      @Option(names = "--to-earliest") boolean earliest;
+      @Option(names = "--to-latest") boolean latest;
+      @Option(names = "--to-offset", paramLabel = "N") Long offset;
+
+      @Override
+      public Integer call() throws Exception {
+        int chosen = (earliest ? 1 : 0) + (latest ? 1 : 0) + (offset != null ? 1 : 0);
+        if (chosen != 1) {
+          throw new IllegalArgumentException("give exactly one of --to-earliest, --to-latest, --to-offset N");
+        }
+        io.raftline.client.OffsetSpec spec = earliest ? io.raftline.client.OffsetSpec.earliest()
+            : latest ? io.raftline.client.OffsetSpec.latest() : io.raftline.client.OffsetSpec.offset(offset);
+        Map<io.raftline.client.TopicPartition, Long> set = withClient(bootstrap, Map.of(),
+            c -> await(c.admin().resetOffsets(group, topic, spec), TopicsCommand.ADMIN_TIMEOUT_MS));
+        set.entrySet().stream().sorted(Map.Entry.comparingByKey(
+                java.util.Comparator.comparingInt(io.raftline.client.TopicPartition::partition)))
+            .forEach(e -> parent.cli.out.println(e.getKey().topic() + "\t" + e.getKey().partition() + "\t"
+                + e.getValue()));
+        return 0;
+      }
+    }
+
+    @Command(name = "delete", description = "Delete a group with no members, and its committed offsets.")
+    static final class Delete implements Callable<Integer> {
+      @ParentCommand GroupsCommand parent;
+      @Option(names = "--bootstrap-server", required = true, paramLabel = "HOST:PORT") String bootstrap;
+      @Option(names = "--group", required = true) String group;
+
+      @Override
+      public Integer call() throws Exception {
+        withClient(bootstrap, Map.of(), c -> await(c.admin().deleteGroup(group), TopicsCommand.ADMIN_TIMEOUT_MS));
+        parent.cli.out.println("Deleted group " + group + ".");
         return 0;
       }
     }

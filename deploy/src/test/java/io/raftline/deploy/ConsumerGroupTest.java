@@ -105,6 +105,22 @@ class ConsumerGroupTest {
     SingleNodeTest.await(a.close());
     SingleNodeTest.await(b.close());
 
+    // The CLI sees the same: an empty group with no lag; resetting to the start gives 100 records of lag.
+    String bootstrap = "127.0.0.1:" + node.brokerPort();
+    CliTest.Result listed = CliTest.cli("", "groups", "list", "--bootstrap-server", bootstrap);
+    assertEquals(0, listed.exit(), listed.err());
+    assertEquals(List.of("billing\tEMPTY"), listed.lines());
+    CliTest.Result reset = CliTest.cli("", "groups", "reset-offsets", "--bootstrap-server", bootstrap, "--group",
+        "billing", "--topic", "orders", "--to-earliest");
+    assertEquals(0, reset.exit(), reset.err());
+    CliTest.Result lagging = CliTest.cli("", "groups", "describe", "--bootstrap-server", bootstrap, "--group", "billing");
+    assertTrue(lagging.lines().get(0).contains("TotalLag: 100"), lagging.out());
+    assertEquals(1, CliTest.cli("", "groups", "reset-offsets", "--bootstrap-server", bootstrap, "--group", "billing",
+        "--topic", "orders").exit(), "no target given");
+    // Back to the end, so the resumed member below starts after the first 100.
+    assertEquals(0, CliTest.cli("", "groups", "reset-offsets", "--bootstrap-server", bootstrap, "--group", "billing",
+        "--topic", "orders", "--to-latest").exit());
+
     // Restart: the coordinator reloads the committed offsets from __consumer_offsets.
     SingleNodeTest.await(node.stop());
     node = SingleNodeTest.await(RaftlineNode.start(vertx, config, Storage.check(config)));
