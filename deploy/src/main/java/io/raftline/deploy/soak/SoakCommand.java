@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code raftline soak}: a fault-injection soak of a real local cluster; exit 1 if any check fails. */
-@Command(name = "soak", description = "Fault-injection soak (Jepsen style): run a local cluster of real node processes, "
+@Command(name = "soak", mixinStandardHelpOptions = true, description = "Fault-injection soak (Jepsen style): run a local cluster of real node processes, "
     + "write with acks=all while killing, pausing, cutting off, tearing and filling up nodes on a seeded schedule, "
     + "then read everything back and check that no acknowledged record was lost or reordered. Prints a summary; "
     + "exits 1 if any check fails.")
