@@ -137,6 +137,8 @@ public final class BrokerVerticle extends AbstractVerticle {
   private volatile long brokerEpoch = -1;
   private long heartbeatTimer = -1;
   private boolean stopping;
+  /** True once this incarnation's registration is in the image: only then does the broker lead. */
+  private boolean registered;
   private boolean fenced = true;
   /** This broker's fencing as its metadata image says; read by health checks on other threads. */
   private volatile boolean fencedInImage = true;
@@ -354,6 +356,12 @@ public final class BrokerVerticle extends AbstractVerticle {
    */
   private void becomeLeader(HostedPartition hp, PartitionRegistration registration, long now) {
     stopFollowing(hp.topicPartition);
+    if (!registered) {
+      // The image may be this broker's own from before a crash: leading from it could continue a
+      // leader epoch with a shorter log than the followers hold. This incarnation's registration
+      // moves such leaderships away (with new epochs); roles are taken once it is in the image.
+      return;
+    }
     InSyncReplicas current = hp.leadership;
     if (current != null && current.registration().leaderEpoch() == registration.leaderEpoch()) {
       if (current.registrationChanged(registration, now)) {
@@ -385,6 +393,18 @@ public final class BrokerVerticle extends AbstractVerticle {
       }
     }).onFailure(t -> LOG.log(System.Logger.Level.WARNING, "broker " + config.nodeId() + " could not take the lead of "
         + hp.topicPartition, t));
+  }
+
+  /** Leads or follows every hosted partition as the current image says (after registering). */
+  private void takeRolesFromImage() {
+    long now = System.currentTimeMillis();
+    for (HostedPartition hp : List.copyOf(partitions.values())) {
+      if (hp.registration.leader() == config.nodeId()) {
+        becomeLeader(hp, hp.registration, now);
+      } else {
+        becomeFollower(hp, hp.registration);
+      }
+    }
   }
 
   /** Publishes the leadership gauges (as the image says, so a partition still opening counts too). */
@@ -666,6 +686,10 @@ public final class BrokerVerticle extends AbstractVerticle {
         .compose(r -> r.getError() == ErrorCode.NONE ? awaitImageOffset(r.getMetadataOffset()).map(v -> {
           brokerEpoch = r.getBrokerEpoch();
           LOG.log(System.Logger.Level.INFO, "broker {0} registered with epoch {1}", config.nodeId(), brokerEpoch);
+          if (!registered) {
+            registered = true;
+            takeRolesFromImage();
+          }
           return (Void) null;
         }) : Future.failedFuture(new IllegalStateException("registration refused: " + r.getError() + " "
             + r.getErrorMessage())))
