@@ -14,7 +14,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.grpc.client.GrpcClient;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -200,7 +199,8 @@ final class ReplicaFetcher {
         hp.highWatermark = Math.max(hp.highWatermark, Math.min(data.getHighWatermark(), hp.endOffset));
         return Future.succeededFuture();
       }
-      List<RecordBatch> batches = RecordBatch.parse(ByteBuffer.wrap(data.getRecords().toByteArray()));
+      // Appended as they came: a read-only view of the response's bytes, no copy.
+      List<RecordBatch> batches = RecordBatch.parse(data.getRecords().asReadOnlyByteBuffer());
       long now = System.currentTimeMillis();
       return hp.submit(log -> {
         log.appendAsFollower(batches, now);

@@ -120,6 +120,7 @@ public final class History implements AutoCloseable {
     return record("nemesis", Kind.FAULT, null, -1, -1, null, detail);
   }
 
+  // Locked: events come from the client's event loops and from the nemesis and probe threads at once.
   synchronized void write(Event e) {
     if (closed) {
       return;
