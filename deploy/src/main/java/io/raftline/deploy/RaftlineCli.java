@@ -140,6 +140,9 @@ public final class RaftlineCli implements Callable<Integer> {
 
   // ---- node ---------------------------------------------------------------------------------------
 
+  /** Exit status of a node stopped by a disk error in its metadata log. */
+  static final int EXIT_HALTED = 3;
+
   @Command(name = "node", description = "Run a Raftline node. Without --config: a development node (node.id 1, "
       + "broker 127.0.0.1:9092, controller 127.0.0.1:9093, metrics and health on http://127.0.0.1:9644, data in ./data, "
       + "formatted on first start).")
@@ -207,6 +210,13 @@ public final class RaftlineCli implements Callable<Integer> {
       } else {
         sun.misc.Signal.handle(new sun.misc.Signal("INT"), onSignal);
       }
+      // A failed metadata log stops the process at once, without a controlled shutdown (it needs the
+      // quorum this node can no longer take part in); its peers take over as after a crash.
+      node.halted().onSuccess(reason -> {
+        cli.err.println("Raftline node " + nodeConfig.nodeId() + " halting: " + reason);
+        cli.err.flush();
+        Runtime.getRuntime().halt(EXIT_HALTED);
+      });
       cli.out.println(node.describe());
       cli.out.flush();
       stopRequested.await();

@@ -16,6 +16,7 @@ import io.raftline.quorum.QuorumConfig;
 import io.raftline.quorum.QuorumVerticle;
 import io.raftline.quorum.controller.ControllerConfig;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.util.List;
 import java.util.UUID;
@@ -41,6 +42,8 @@ public final class RaftlineNode {
   private String httpDeployment;
   private String quorumDeployment;
   private String brokerDeployment;
+  private final Promise<String> halted = Promise.promise();
+  private long haltWatch = -1;
 
   private RaftlineNode(Vertx vertx, NodeConfig config, String clusterId) {
     this.vertx = vertx;
@@ -92,6 +95,7 @@ public final class RaftlineNode {
         registry);
     return vertx.deployVerticle(quorum).compose(id -> {
       quorumDeployment = id;
+      watchForHalt();
       if (!config.isBroker()) {
         return Future.succeededFuture();
       }
@@ -110,6 +114,30 @@ public final class RaftlineNode {
     });
   }
 
+  /**
+   * Completes, with the reason, once a disk error stopped this node's quorum member. The embedding
+   * application decides what to do; {@code raftline node} exits, as Kafka does when its metadata log
+   * fails: a member that can no longer write its log must not keep answering as a voter (or, if it
+   * led, as the leader of its old epoch) and a combined node's broker must not serve a frozen image.
+   */
+  public Future<String> halted() {
+    return halted.future();
+  }
+
+  // The quorum publishes its status for any thread to read; a light poll keeps this module out of
+  // the quorum verticle's internals.
+  private void watchForHalt() {
+    haltWatch = vertx.setPeriodic(HALT_CHECK_MS, t -> {
+      QuorumVerticle q = quorum;
+      if (q != null && q.status().halted()) {
+        vertx.cancelTimer(t);
+        halted.tryComplete("the metadata log of node " + config.nodeId() + " failed (disk error); see the log above");
+      }
+    });
+  }
+
+  static final long HALT_CHECK_MS = 250;
+
   /** The voters, with this node's own controller port filled in when it was configured as 0. */
   private List<QuorumVoter> votersWithBoundPort() {
     return config.voters().stream()
@@ -123,6 +151,9 @@ public final class RaftlineNode {
    */
   public Future<Void> stop() {
     stopping = true;
+    if (haltWatch >= 0) {
+      vertx.cancelTimer(haltWatch);
+    }
     Future<Void> brokerStopped = brokerDeployment == null ? Future.succeededFuture() : vertx.undeploy(brokerDeployment);
     return brokerStopped.transform(ar -> {
       brokerDeployment = null;

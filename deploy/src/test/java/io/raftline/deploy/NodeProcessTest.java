@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -107,5 +108,39 @@ class NodeProcessTest {
     node.destroy();
     assertTrue(node.waitFor(30, TimeUnit.SECONDS));
     assertEquals(0, node.exitValue());
+  }
+
+  @Test
+  void nodeWhoseMetadataLogFailsExits() throws Exception {
+    Assumptions.assumeTrue(prlimitWorks(), "prlimit cannot read or change process limits here");
+    int brokerPort = TestNodes.freePort();
+    int controllerPort = TestNodes.freePort();
+    Path config = writeConfig(brokerPort, controllerPort);
+    assertEquals(0, CliTest.cli("", "storage", "format", "--config", config.toString(), "--cluster-id",
+        Storage.randomClusterId()).exit());
+    Process node = launch("node", "--config", config.toString());
+    awaitReadyLine(node);
+
+    // RLIMIT_FSIZE 0: every file write of the node fails (EFBIG), as on a full disk. Creating a topic
+    // makes the quorum leader append to its metadata log; the failed append must end the process
+    // rather than leave a leader that can no longer write answering in its old epoch.
+    Process limit = new ProcessBuilder("prlimit", "--pid", Long.toString(node.pid()), "--fsize=0:")
+        .redirectErrorStream(true).start();
+    assertTrue(limit.waitFor(10, TimeUnit.SECONDS) && limit.exitValue() == 0, "prlimit failed");
+    CliTest.Result create = CliTest.cli("", "topics", "create", "--bootstrap-server", "127.0.0.1:" + brokerPort,
+        "--topic", "t");
+    assertEquals(1, create.exit(), create.out() + create.err());
+    assertTrue(node.waitFor(30, TimeUnit.SECONDS), "the node exits after its metadata log failed");
+    assertEquals(RaftlineCli.EXIT_HALTED, node.exitValue());
+  }
+
+  private static boolean prlimitWorks() throws InterruptedException {
+    try {
+      Process p = new ProcessBuilder("prlimit", "--pid", Long.toString(ProcessHandle.current().pid()), "--fsize")
+          .redirectErrorStream(true).start();
+      return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
+    } catch (IOException e) {
+      return false;
+    }
   }
 }
