@@ -43,6 +43,9 @@ public final class ClientConfig {
     define("compression.type", "none",
         "none, gzip, snappy, lz4 or zstd: the codec of each produced batch (consumers decode every codec)");
     define("max.request.size", "1048576", "the largest record (as a batch of one) the producer accepts");
+    define("buffer.memory", "33554432", "the most bytes of records a producer holds before they are acknowledged; a "
+        + "send beyond it waits for room (up to max.block.ms), and the Flowable face stops requesting from upstream");
+    define("max.block.ms", "60000", "how long a send waits for room under buffer.memory before it fails");
     define("request.timeout.ms", "30000", "how long to wait for one request's answer");
     define("delivery.timeout.ms", "120000", "how long a send may take, retries included");
     define("retry.backoff.ms", "100", "pause before retrying a failed request");
@@ -105,12 +108,12 @@ public final class ClientConfig {
     if (settings.containsKey("enable.idempotence") && idempotence.equals("true") && config.acks() != -1) {
       throw new IllegalArgumentException("enable.idempotence=true needs acks=all; got acks=" + values.get("acks"));
     }
-    for (String key : List.of("batch.size", "max.request.size", "request.timeout.ms", "delivery.timeout.ms",
-        "metadata.max.age.ms",
+    for (String key : List.of("batch.size", "max.request.size", "buffer.memory", "request.timeout.ms",
+        "delivery.timeout.ms", "metadata.max.age.ms",
         "fetch.max.bytes", "max.partition.fetch.bytes", "max.poll.records")) {
       config.positiveInt(key);
     }
-    for (String key : List.of("linger.ms", "retry.backoff.ms", "fetch.min.bytes", "fetch.max.wait.ms")) {
+    for (String key : List.of("linger.ms", "retry.backoff.ms", "fetch.min.bytes", "fetch.max.wait.ms", "max.block.ms")) {
       config.nonNegativeInt(key);
     }
     config.enableAutoCommit();

@@ -37,6 +37,16 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>With {@code compression.type} set, each batch's records are compressed as one block when the batch
  * is sent. {@code batch.size} counts uncompressed bytes, so a compressed request is smaller than it
  * (Kafka instead estimates the compressed size and fills batches further).
+ *
+ * <p><b>Bounded memory.</b> A record counts against {@code buffer.memory} (its serialised size) from
+ * the moment it enters a batch until it is acknowledged or fails; {@link #bufferedBytes()} is that sum
+ * and never exceeds {@code buffer.memory}. A {@link #send} that finds no room waits, behind earlier
+ * waiting sends (so order is kept), for at most {@code max.block.ms}, then fails with
+ * REQUEST_TIMED_OUT naming both settings: the asynchronous counterpart of Kafka's send blocking the
+ * caller. Waiting sends hold only the caller's record object; a caller that wants its own pace limited
+ * instead waits on {@link Send#buffered()} of {@link #offer} before handing over the next record, which is
+ * what the RxJava face ({@code RxRaftline.send(Producer, Flowable)}) does. A record larger than
+ * {@code buffer.memory} fails at once.
  */
 public final class Producer {
   private final RaftlineClient client;
@@ -49,6 +59,12 @@ public final class Producer {
   private final int retryBackoffMs;
   private final CompressionType compression;
   private final boolean idempotence;
+  private final long bufferMemory;
+  private final int maxBlockMs;
+  /** Bytes of records in batches, not yet acknowledged or failed; written on the client's context only. */
+  private volatile long bufferedBytes;
+  /** Sends waiting for room under buffer.memory, first come first served. */
+  private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
   /** The producer id and epoch for idempotent batches; null until obtained, or after a reset. */
   private ProducerIdentity identity;
   private Future<ProducerIdentity> identityRequest;
@@ -71,6 +87,28 @@ public final class Producer {
   }
 
   private record ProducerIdentity(long producerId, short epoch) {}
+
+  /**
+   * A record handed to {@link #offer}: {@code buffered} completes once the record is in the producer's
+   * buffer (room under {@code buffer.memory} permitting), {@code acknowledged} as {@link #send}'s future.
+   */
+  public record Send(Future<Void> buffered, Future<RecordMetadata> acknowledged) {}
+
+  /** A send not yet in a batch (waiting for room, or for its topic's metadata). */
+  private static final class Waiting {
+    final ProducerRecord record;
+    final int bytes;
+    final Promise<Void> buffered;
+    final Promise<RecordMetadata> acknowledged;
+    long timer = -1;
+
+    Waiting(ProducerRecord record, int bytes, Promise<Void> buffered, Promise<RecordMetadata> acknowledged) {
+      this.record = record;
+      this.bytes = bytes;
+      this.buffered = buffered;
+      this.acknowledged = acknowledged;
+    }
+  }
 
   private final class PartitionQueue {
     final String topic;
@@ -101,6 +139,21 @@ public final class Producer {
     this.retryBackoffMs = c.nonNegativeInt("retry.backoff.ms");
     this.compression = c.compressionType();
     this.idempotence = c.idempotence();
+    this.bufferMemory = c.positiveInt("buffer.memory");
+    this.maxBlockMs = c.nonNegativeInt("max.block.ms");
+  }
+
+  /** {@code buffer.memory}: the most bytes {@link #bufferedBytes()} may reach. */
+  public long bufferMemory() {
+    return bufferMemory;
+  }
+
+  /**
+   * Serialised bytes of the records this producer holds now (batched, in flight or being retried):
+   * a gauge, safe to read from any thread; at most {@code buffer.memory}.
+   */
+  public long bufferedBytes() {
+    return bufferedBytes;
   }
 
   /** The producer identity, asked of any broker on first use (and again after a reset). */
@@ -126,10 +179,27 @@ public final class Producer {
 
   /**
    * Sends a record; the future completes when the broker acknowledged it (per {@code acks}), or fails
-   * with a {@link RaftlineException} once retries are exhausted or the error cannot be retried.
+   * with a {@link RaftlineException} once retries are exhausted or the error cannot be retried, or if
+   * no room came free under {@code buffer.memory} within {@code max.block.ms}.
    */
   public Future<RecordMetadata> send(ProducerRecord record) {
-    return client.call(() -> enqueue(record));
+    return handOver(record, true).acknowledged();
+  }
+
+  /**
+   * Sends a record like {@link #send}, but waits for room under {@code buffer.memory} as long as it
+   * takes (no {@code max.block.ms}), and tells when the record entered the buffer, so a caller can hand
+   * over the next record only then and keep its own pace bounded by the buffer.
+   */
+  public Send offer(ProducerRecord record) {
+    return handOver(record, false);
+  }
+
+  private Send handOver(ProducerRecord record, boolean blockLimit) {
+    Promise<Void> buffered = Promise.promise();
+    Promise<RecordMetadata> acknowledged = Promise.promise();
+    client.onContext(() -> enqueue(record, blockLimit, buffered, acknowledged));
+    return new Send(buffered.future(), acknowledged.future());
   }
 
   /** Sends everything buffered now, and completes when every send made so far has finished. */
@@ -154,18 +224,72 @@ public final class Producer {
     return flush().andThen(ar -> closed = true);
   }
 
-  private Future<RecordMetadata> enqueue(ProducerRecord record) {
+  private void enqueue(ProducerRecord record, boolean blockLimit, Promise<Void> buffered,
+      Promise<RecordMetadata> acknowledged) {
+    acknowledged.future().onFailure(buffered::tryFail);
     if (closed || client.isClosed()) {
-      return Future.failedFuture(new IllegalStateException("the producer is closed"));
+      acknowledged.fail(new IllegalStateException("the producer is closed"));
+      return;
     }
-    int size = RecordBatch.HEADER_SIZE
-        + RecordBatchBuilder.estimateRecordSize(record.key(), record.value(), record.headers());
+    int bytes = RecordBatchBuilder.estimateRecordSize(record.key(), record.value(), record.headers());
+    int size = RecordBatch.HEADER_SIZE + bytes;
     if (size > maxRequestSize) {
-      return Future.failedFuture(new RaftlineException(ErrorCode.RECORD_TOO_LARGE,
+      acknowledged.fail(new RaftlineException(ErrorCode.RECORD_TOO_LARGE,
           "the record is " + size + " bytes when serialised, more than max.request.size (" + maxRequestSize + ")"));
+      return;
+    }
+    if (bytes > bufferMemory) {
+      acknowledged.fail(new RaftlineException(ErrorCode.RECORD_TOO_LARGE,
+          "the record is " + bytes + " bytes when serialised, more than buffer.memory (" + bufferMemory + ")"));
+      return;
     }
     unfinished++;
-    Promise<RecordMetadata> promise = Promise.promise();
+    acknowledged.future().onComplete(ar -> {
+      unfinished--;
+      completeFlushesIfIdle();
+    });
+    Waiting w = new Waiting(record, bytes, buffered, acknowledged);
+    if (waiting.isEmpty() && bufferedBytes + bytes <= bufferMemory) {
+      admit(w);
+      return;
+    }
+    waiting.add(w);
+    if (blockLimit) {
+      w.timer = client.vertx().setTimer(Math.max(1, maxBlockMs), id -> {
+        w.timer = -1;
+        if (waiting.remove(w)) {
+          w.acknowledged.tryFail(new RaftlineException(ErrorCode.REQUEST_TIMED_OUT, "no room for a record of " + bytes
+              + " bytes under buffer.memory (" + bufferMemory + " bytes, " + bufferedBytes
+              + " held by unacknowledged records) within max.block.ms (" + maxBlockMs + " ms)"));
+          admitWaiting(); // the one that timed out may have been blocking smaller ones
+        }
+      });
+    }
+  }
+
+  /** Takes a send into the buffer: its bytes count until it is acknowledged or fails. */
+  private void admit(Waiting w) {
+    if (w.timer >= 0) {
+      client.vertx().cancelTimer(w.timer);
+      w.timer = -1;
+    }
+    bufferedBytes += w.bytes;
+    w.acknowledged.future().onComplete(ar -> {
+      bufferedBytes -= w.bytes;
+      admitWaiting();
+    });
+    w.buffered.tryComplete();
+    route(w.record, w.acknowledged);
+  }
+
+  private void admitWaiting() {
+    while (!waiting.isEmpty() && bufferedBytes + waiting.peek().bytes <= bufferMemory) {
+      admit(waiting.poll());
+    }
+  }
+
+  /** Picks the record's partition (fetching the topic's metadata if needed) and adds it to that queue. */
+  private void route(ProducerRecord record, Promise<RecordMetadata> promise) {
     client.topic(record.topic(), false)
         .compose(info -> record.partition() != null && record.partition() >= info.partitions().size()
             // Partitions may have been added since the cache was filled: ask once more.
@@ -190,10 +314,6 @@ public final class Producer {
         partition = stickyPartition.computeIfAbsent(record.topic(), t -> ThreadLocalRandom.current().nextInt(partitions));
       }
       add(queue(record.topic(), partition), record, promise);
-    });
-    return promise.future().andThen(ar -> {
-      unfinished--;
-      completeFlushesIfIdle();
     });
   }
 

@@ -163,6 +163,11 @@ public final class RaftlineClient {
 
   // ---- shared plumbing for Admin, Producer and TopicSubscription ---------------------------------
 
+  /** The Vert.x context the client's state lives on (its callbacks run there). */
+  public Context context() {
+    return context;
+  }
+
   /** The Vert.x instance this client runs on. */
   public Vertx vertx() {
     return vertx;

@@ -76,8 +76,8 @@ class ClientConfigTest {
 
   @Test
   void sizesThatMustBePositiveRefuseZeroAndNegatives() {
-    for (String key : List.of("batch.size", "max.request.size", "request.timeout.ms", "delivery.timeout.ms",
-        "fetch.max.bytes", "max.partition.fetch.bytes", "max.poll.records")) {
+    for (String key : List.of("batch.size", "max.request.size", "buffer.memory", "request.timeout.ms",
+        "delivery.timeout.ms", "fetch.max.bytes", "max.partition.fetch.bytes", "max.poll.records")) {
       assertRejectedNaming(key, with(key, "0"));
       assertRejectedNaming(key, with(key, "-5"));
       assertRejectedNaming(key, with(key, "lots"));
@@ -88,7 +88,7 @@ class ClientConfigTest {
 
   @Test
   void valuesThatMayBeZeroRefuseNegatives() {
-    for (String key : List.of("linger.ms", "retry.backoff.ms", "fetch.min.bytes", "fetch.max.wait.ms")) {
+    for (String key : List.of("linger.ms", "retry.backoff.ms", "fetch.min.bytes", "fetch.max.wait.ms", "max.block.ms")) {
       assertRejectedNaming(key, with(key, "-1"));
       assertRejectedNaming(key, with(key, "1.5"));
       assertEquals(0, ClientConfig.from(with(key, "0")).nonNegativeInt(key));
@@ -144,6 +144,8 @@ class ClientConfigTest {
     assertEquals(100, c.nonNegativeInt("retry.backoff.ms"));
     assertEquals(1, c.nonNegativeInt("fetch.min.bytes"));
     assertEquals(500, c.nonNegativeInt("fetch.max.wait.ms"));
+    assertEquals(33554432, c.positiveInt("buffer.memory"));
+    assertEquals(60000, c.nonNegativeInt("max.block.ms"));
   }
 
   @Test

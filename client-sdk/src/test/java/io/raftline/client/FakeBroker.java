@@ -56,6 +56,8 @@ final class FakeBroker {
   private final List<RecordBatch> produced = new ArrayList<>();
   private final FakeGroupCoordinator groups;
   private HttpServer server;
+  /** How long produce answers are held back (a slow broker); 0 answers at once. */
+  private volatile int produceDelayMs;
 
   private FakeBroker(Vertx vertx, Map<String, Integer> topics) {
     this.vertx = vertx;
@@ -101,6 +103,11 @@ final class FakeBroker {
     } catch (InvalidRecordBatchException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** Holds back every later produce answer by {@code ms} (the batches are stored at once). */
+  void produceDelay(int ms) {
+    produceDelayMs = ms;
   }
 
   /** The next offset of a partition. */
@@ -200,6 +207,12 @@ final class FakeBroker {
           r.setError(e.errorCode()).setErrorMessage(e.getMessage());
         }
         response.addResults(r);
+      }
+      int delay = produceDelayMs;
+      if (delay > 0) {
+        Promise<ProduceResponse> later = Promise.promise();
+        vertx.setTimer(delay, id -> later.complete(response.build()));
+        return later.future();
       }
       return Future.succeededFuture(response.build());
     }

@@ -32,6 +32,17 @@ public final class RxRaftline {
     return SingleHelper.toSingle(handler -> producer.send(record).onComplete(handler));
   }
 
+  /**
+   * Sends every record of {@code records} and emits their metadata in the same order. Upstream is
+   * asked for the next record only once the previous one is in the producer's buffer, so a fast
+   * upstream is slowed to what {@code buffer.memory} holds, never buffered without bound (see
+   * {@link Producer#bufferedBytes()}). The first failed send ends the Flowable with its error.
+   */
+  public Flowable<RecordMetadata> send(Producer producer, Flowable<ProducerRecord> records) {
+    return Flowable.fromPublisher(downstream ->
+        records.subscribe(new SendFlow(producer, client.context(), downstream)));
+  }
+
   /** Records of {@code topic} from the first offset; cancelling the Flowable closes the subscription. */
   public Flowable<ConsumerRecord> recordsFromBeginning(String topic) {
     return Flowable.defer(() -> {
