@@ -10,6 +10,7 @@ import io.raftline.metadata.projection.LocalReplicaChanges;
 import io.raftline.metadata.projection.MetadataUpdate;
 import io.raftline.protocol.Endpoint;
 import io.raftline.protocol.ErrorCode;
+import io.raftline.protocol.Answers;
 import io.raftline.protocol.client.BrokerNode;
 import io.raftline.protocol.client.CreateTopicsRequest;
 import io.raftline.protocol.client.CreateTopicsResponse;
@@ -65,6 +66,7 @@ import io.raftline.protocol.controller.RegisterBrokerResponse;
 import io.raftline.protocol.records.InvalidRecordBatchException;
 import io.raftline.protocol.records.RecordBatch;
 import io.vertx.core.AbstractVerticle;
+import io.vertx.core.Completable;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -741,6 +743,27 @@ public final class BrokerVerticle extends AbstractVerticle {
   // ---- topic admin -------------------------------------------------------------------------------
 
   private final class TopicAdminApi extends TopicAdminService {
+    // The calls that wait for the controller's commit can outlive their caller; see RecordsApi.
+    @Override
+    protected void createTopics(CreateTopicsRequest request, Completable<CreateTopicsResponse> answer) {
+      createTopics(request).onComplete(Answers.toCaller("CreateTopics", answer));
+    }
+
+    @Override
+    protected void deleteTopics(DeleteTopicsRequest request, Completable<DeleteTopicsResponse> answer) {
+      deleteTopics(request).onComplete(Answers.toCaller("DeleteTopics", answer));
+    }
+
+    @Override
+    protected void createPartitions(CreatePartitionsRequest request, Completable<CreatePartitionsResponse> answer) {
+      createPartitions(request).onComplete(Answers.toCaller("CreatePartitions", answer));
+    }
+
+    @Override
+    protected void incrementalAlterConfigs(AlterConfigsRequest request, Completable<AlterConfigsResponse> answer) {
+      incrementalAlterConfigs(request).onComplete(Answers.toCaller("IncrementalAlterConfigs", answer));
+    }
+
     @Override
     public Future<CreateTopicsResponse> createTopics(CreateTopicsRequest request) {
       List<String> names = request.getTopicsList().stream().map(t -> t.getName()).toList();
@@ -917,6 +940,29 @@ public final class BrokerVerticle extends AbstractVerticle {
   }
 
   private final class RecordsApi extends RecordsService {
+    // Every answer crosses Answers.toCaller: a produce waiting for the high watermark or a held fetch
+    // is often answered after its caller gave up, and that must not throw into the loop releasing it.
+    @Override
+    protected void produce(ProduceRequest request, Completable<ProduceResponse> answer) {
+      produce(request).onComplete(Answers.toCaller("Produce", answer));
+    }
+
+    @Override
+    protected void fetch(FetchRequest request, Completable<FetchResponse> answer) {
+      fetch(request).onComplete(Answers.toCaller("Fetch", answer));
+    }
+
+    @Override
+    protected void listOffsets(ListOffsetsRequest request, Completable<ListOffsetsResponse> answer) {
+      listOffsets(request).onComplete(Answers.toCaller("ListOffsets", answer));
+    }
+
+    @Override
+    protected void initProducerId(io.raftline.protocol.client.InitProducerIdRequest request,
+        Completable<io.raftline.protocol.client.InitProducerIdResponse> answer) {
+      initProducerId(request).onComplete(Answers.toCaller("InitProducerId", answer));
+    }
+
     @Override
     public Future<ProduceResponse> produce(ProduceRequest request) {
       int acks = request.getAcks();

@@ -1,5 +1,6 @@
 package io.raftline.broker.group;
 
+import io.raftline.protocol.Answers;
 import io.raftline.protocol.ErrorCode;
 import io.raftline.protocol.group.ConsumerGroupHeartbeatRequest;
 import io.raftline.protocol.group.ConsumerGroupHeartbeatResponse;
@@ -18,6 +19,7 @@ import io.raftline.protocol.group.OffsetCommitResponse;
 import io.raftline.protocol.group.OffsetFetchRequest;
 import io.raftline.protocol.group.OffsetFetchResponse;
 import io.vertx.core.Context;
+import io.vertx.core.Completable;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -251,5 +253,42 @@ public final class GroupCoordinatorApi extends GroupCoordinatorService {
       }
     });
     return promise.future();
+  }
+
+  // ---- transport boundary: answers to callers that gave up are dropped, not thrown at the completer --
+
+  @Override
+  protected void findCoordinator(FindCoordinatorRequest request, Completable<FindCoordinatorResponse> answer) {
+    findCoordinator(request).onComplete(Answers.toCaller("FindCoordinator", answer));
+  }
+
+  @Override
+  protected void consumerGroupHeartbeat(ConsumerGroupHeartbeatRequest request, Completable<ConsumerGroupHeartbeatResponse> answer) {
+    consumerGroupHeartbeat(request).onComplete(Answers.toCaller("ConsumerGroupHeartbeat", answer));
+  }
+
+  @Override
+  protected void offsetCommit(OffsetCommitRequest request, Completable<OffsetCommitResponse> answer) {
+    offsetCommit(request).onComplete(Answers.toCaller("OffsetCommit", answer));
+  }
+
+  @Override
+  protected void offsetFetch(OffsetFetchRequest request, Completable<OffsetFetchResponse> answer) {
+    offsetFetch(request).onComplete(Answers.toCaller("OffsetFetch", answer));
+  }
+
+  @Override
+  protected void listGroups(ListGroupsRequest request, Completable<ListGroupsResponse> answer) {
+    listGroups(request).onComplete(Answers.toCaller("ListGroups", answer));
+  }
+
+  @Override
+  protected void describeGroups(DescribeGroupsRequest request, Completable<DescribeGroupsResponse> answer) {
+    describeGroups(request).onComplete(Answers.toCaller("DescribeGroups", answer));
+  }
+
+  @Override
+  protected void deleteGroups(DeleteGroupsRequest request, Completable<DeleteGroupsResponse> answer) {
+    deleteGroups(request).onComplete(Answers.toCaller("DeleteGroups", answer));
   }
 }
