@@ -39,7 +39,7 @@ final class SoakCluster implements AutoCloseable {
   static final String METADATA_DIR = "__cluster_metadata-0";
   /** Short timeouts, so faults are noticed and healed within seconds. */
   static final Map<String, String> SOAK_SETTINGS = Map.of(
-      "broker.session.timeout.ms", "3000",
+      "broker.session.timeout.ms", "2000",
       "broker.heartbeat.interval.ms", "500",
       "replica.lag.time.max.ms", "3000",
       "controller.quorum.election.timeout.ms", "1000",
