@@ -54,7 +54,7 @@ import picocli.CommandLine.ParentCommand;
     description = "A Kafka-style log with a Raft metadata quorum.",
     subcommands = {RaftlineCli.NodeCommand.class, RaftlineCli.ClusterCommand.class, RaftlineCli.StorageCommand.class, RaftlineCli.TopicsCommand.class,
         RaftlineCli.ProduceCommand.class, RaftlineCli.ConsumeCommand.class, RaftlineCli.QuorumCommand.class,
-        RaftlineCli.PerfCommand.class, RaftlineCli.MetadataShellCommand.class, RaftlineCli.ConfigsCommand.class,
+        RaftlineCli.PerfCommand.class, RaftlineCli.MetadataShellCommand.class, RaftlineCli.DumpLogCommand.class, RaftlineCli.ConfigsCommand.class,
         RaftlineCli.GroupsCommand.class, io.raftline.deploy.soak.SoakCommand.class})
 public final class RaftlineCli implements Callable<Integer> {
   PrintWriter out;
@@ -895,6 +895,24 @@ public final class RaftlineCli implements Callable<Integer> {
       }
       MetadataShell.print(snapshot != null ? MetadataShell.fromSnapshot(snapshot)
           : MetadataShell.fromLogDirectory(directory), cli.out);
+      return 0;
+    }
+  }
+
+  @Command(name = "dump-log", description = "Print the batches and records of partition segments and indexes, "
+      + "and the records of metadata log segments and snapshots (as kafka-dump-log does). Files are only read.")
+  static final class DumpLogCommand implements Callable<Integer> {
+    @ParentCommand RaftlineCli cli;
+    @Option(names = "--files", required = true, split = ",", paramLabel = "FILE",
+        description = "comma-separated .log, .index, .timeindex or <endOffset>-<epoch>.checkpoint files")
+    List<Path> files;
+    @Option(names = "--print-data-log", description = "also print each record of a partition segment") boolean printData;
+
+    @Override
+    public Integer call() throws Exception {
+      for (Path file : files) {
+        DumpLog.dump(file, printData, cli.out);
+      }
       return 0;
     }
   }
