@@ -130,6 +130,62 @@ public final class GroupConsumer implements ReadStream<ConsumerRecord> {
     });
   }
 
+  /**
+   * Moves the next record of {@code partition}, which must be assigned to this member now, to
+   * {@code offset} (buffered records of it are dropped); the next commit commits that position.
+   */
+  public Future<Void> seek(TopicPartition partition, long offset) {
+    if (offset < 0) {
+      return Future.failedFuture(new IllegalArgumentException("offset " + offset + " of " + partition
+          + " is negative: use seekToBeginning or seekToEnd"));
+    }
+    return records.seek(partition, offset);
+  }
+
+  /** Moves each of {@code partitions} (assigned to this member) to its first offset now. */
+  public Future<Void> seekToBeginning(Collection<TopicPartition> partitions) {
+    return seekAll(partitions, -2);
+  }
+
+  /**
+   * Moves each of {@code partitions} (assigned to this member) to its end as it is when the future
+   * completes: only records appended after that follow.
+   */
+  public Future<Void> seekToEnd(Collection<TopicPartition> partitions) {
+    return seekAll(partitions, -1);
+  }
+
+  /**
+   * Moves each of {@code partitions} (assigned to this member) to its first record with a timestamp at
+   * or after {@code timestamp}, or to its end if there is none.
+   */
+  public Future<Void> seekToTimestamp(Collection<TopicPartition> partitions, long timestamp) {
+    return records.seekToTimestamp(partitions, timestamp);
+  }
+
+  /** Asks the leaders where the beginning (-2) or end (-1) is now, so the future completes with it fixed. */
+  private Future<Void> seekAll(Collection<TopicPartition> partitions, long where) {
+    return records.seekTo(partitions, where);
+  }
+
+  /**
+   * Lag per assigned partition: its high watermark at the latest fetch minus the next offset to hand
+   * to the handler (buffered records count as lag); partitions not fetched yet are missing.
+   */
+  public Future<Map<TopicPartition, Long>> lag() {
+    return records.lag();
+  }
+
+  /** Records fetched and not yet handed to the handler (a gauge; see {@link TopicSubscription}). */
+  public int bufferedRecords() {
+    return records.bufferedRecords();
+  }
+
+  /** Key, value and header bytes of the records fetched and not yet handed to the handler (a gauge). */
+  public long bufferedBytes() {
+    return records.bufferedBytes();
+  }
+
   /** The member id the coordinator knows this member by (empty before joining). */
   public Future<String> memberId() {
     return client.call(() -> Future.succeededFuture(memberId));

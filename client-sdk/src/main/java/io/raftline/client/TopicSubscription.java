@@ -28,7 +28,12 @@ import java.util.Set;
 /**
  * The records of every partition of one topic as a {@link ReadStream}. Fetching follows demand: it
  * stops while the subscriber is paused and at most {@code max.poll.records} records wait in the
- * buffer, so a slow subscriber slows the fetching instead of growing memory. Records of one partition
+ * buffer, so a slow subscriber slows the fetching instead of growing memory. The prefetch bound: a
+ * fetch is sent to a broker only while fewer than {@code max.poll.records} records are buffered, and
+ * one at a time per broker, so the buffer holds at most {@code max.poll.records - 1} records plus one
+ * fetch answer per broker (each at most {@code fetch.max.bytes}, and per partition at most
+ * {@code max.partition.fetch.bytes} or one batch); {@link #bufferedRecords()} and
+ * {@link #bufferedBytes()} measure it. Records of one partition
  * arrive in offset order; partitions interleave. Fetching starts when a handler is set and ends with
  * {@link #close()}, which calls the end handler.
  *
@@ -46,6 +51,13 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
   private final int maxBytes;
   private final int partitionMaxBytes;
   private final ArrayDeque<ConsumerRecord> buffer = new ArrayDeque<>();
+  /** Gauges of the buffer, written on the client's context only. */
+  private volatile int bufferedRecords;
+  private volatile long bufferedBytes;
+  /** The high watermark of each partition read, from its latest fetch answer. */
+  private final Map<TopicPartition, Long> highWatermarks = new HashMap<>();
+  /** Where a partition without a position starts when it is not where auto.offset.reset says (-2 earliest, -1 latest). */
+  private final Map<TopicPartition, Long> resets = new HashMap<>();
   private final Set<HostPort> fetching = new HashSet<>();
   private Handler<ConsumerRecord> handler;
   private Handler<Throwable> exceptionHandler;
@@ -85,6 +97,153 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
     return new TopicSubscription(client, null, fromBeginning);
   }
 
+  /** Records fetched and not yet handed to the handler: a gauge, safe to read from any thread. */
+  public int bufferedRecords() {
+    return bufferedRecords;
+  }
+
+  /** Key, value and header bytes of the records fetched and not yet handed to the handler (a gauge). */
+  public long bufferedBytes() {
+    return bufferedBytes;
+  }
+
+  private static long sizeOf(ConsumerRecord r) {
+    long size = (r.key() == null ? 0 : r.key().length) + (r.value() == null ? 0 : r.value().length);
+    for (io.raftline.protocol.records.Header h : r.headers()) {
+      size += h.key().length() + (h.value() == null ? 0 : h.value().length);
+    }
+    return size;
+  }
+
+  private void buffered(ConsumerRecord r) {
+    buffer.add(r);
+    bufferedRecords = buffer.size();
+    bufferedBytes += sizeOf(r);
+  }
+
+  private ConsumerRecord takeBuffered() {
+    ConsumerRecord r = buffer.poll();
+    bufferedRecords = buffer.size();
+    bufferedBytes -= sizeOf(r);
+    return r;
+  }
+
+  private void dropBuffered(Set<TopicPartition> partitions) {
+    buffer.removeIf(r -> partitions.contains(new TopicPartition(r.topic(), r.partition())));
+    long bytes = 0;
+    for (ConsumerRecord r : buffer) {
+      bytes += sizeOf(r);
+    }
+    bufferedRecords = buffer.size();
+    bufferedBytes = bytes;
+  }
+
+  /**
+   * Moves the next record of {@code partition}, which this subscription must be reading, to
+   * {@code offset}; -2 means its first offset, -1 the next new one. Records of it already buffered are
+   * dropped. An offset beyond the partition's end is handled as {@code auto.offset.reset} says.
+   */
+  public Future<Void> seek(TopicPartition partition, long offset) {
+    return client.call(() -> {
+      if (offset < -2) {
+        return Future.failedFuture(new IllegalArgumentException("offset " + offset + " of " + partition
+            + ": seek to an offset, or -2 (beginning) or -1 (end)"));
+      }
+      if (!positions.containsKey(partition)) {
+        return Future.failedFuture(new IllegalStateException(partition + " is not read by this consumer"
+            + (started ? "" : " (yet)")));
+      }
+      dropBuffered(Set.of(partition));
+      if (offset >= 0) {
+        positions.put(partition, offset);
+        consumed.put(partition, offset);
+        resets.remove(partition);
+      } else {
+        positions.put(partition, -1L);
+        consumed.remove(partition);
+        resets.put(partition, offset);
+      }
+      pump();
+      return Future.succeededFuture();
+    });
+  }
+
+  /**
+   * Moves every given partition to the first offset whose record's timestamp is at or after
+   * {@code timestamp} (ListOffsets by time); a partition with no such record goes to its end. The
+   * future completes once every position is known.
+   */
+  public Future<Void> seekToTimestamp(Collection<TopicPartition> partitions, long timestamp) {
+    if (timestamp < 0) {
+      return Future.failedFuture(new IllegalArgumentException("timestamp " + timestamp + " is negative"));
+    }
+    return seekTo(partitions, timestamp);
+  }
+
+  /**
+   * Moves every given partition to the offset its leader answers for {@code timestamp} (-2 first,
+   * -1 end, else by time, with the end where no record is that new), so the position is fixed before
+   * the future completes: records appended afterwards are read.
+   */
+  Future<Void> seekTo(Collection<TopicPartition> partitions, long timestamp) {
+    List<TopicPartition> list = List.copyOf(partitions);
+    return client.call(() -> {
+      for (TopicPartition tp : list) {
+        if (!positions.containsKey(tp)) {
+          return Future.failedFuture(new IllegalStateException(tp + " is not read by this consumer"));
+        }
+      }
+      return client.listOffsets(list, timestamp).compose(found -> {
+        List<TopicPartition> noneThatNew = new ArrayList<>();
+        found.forEach((tp, offset) -> {
+          if (offset < 0) {
+            noneThatNew.add(tp);
+          }
+        });
+        if (noneThatNew.isEmpty()) {
+          return Future.succeededFuture(found);
+        }
+        return client.listOffsets(noneThatNew, -1).map(ends -> {
+          Map<TopicPartition, Long> all = new HashMap<>(found);
+          all.putAll(ends);
+          return all;
+        });
+      }).compose(found -> {
+        List<Future<Void>> moved = new ArrayList<>();
+        for (TopicPartition tp : list) {
+          Long offset = found.get(tp);
+          if (offset == null || offset < 0) {
+            return Future.failedFuture(new RaftlineException(ErrorCode.LEADER_NOT_AVAILABLE,
+                "no offset for " + (timestamp == -2 ? "the beginning" : timestamp == -1 ? "the end"
+                    : "timestamp " + timestamp) + " of " + tp + ": its leader did not answer"));
+          }
+          moved.add(seek(tp, offset));
+        }
+        return Future.all(moved).mapEmpty();
+      });
+    });
+  }
+
+  /**
+   * Lag per partition read: its high watermark (from the latest fetch answer) minus the next offset to
+   * hand to the handler, so buffered records count as lag. Partitions not yet fetched are missing.
+   */
+  public Future<Map<TopicPartition, Long>> lag() {
+    return client.call(() -> Future.succeededFuture(lagNow()));
+  }
+
+  /** {@link #lag()}; call on the client's context. */
+  Map<TopicPartition, Long> lagNow() {
+    Map<TopicPartition, Long> out = new java.util.TreeMap<>();
+    highWatermarks.forEach((tp, hw) -> {
+      Long next = consumed.get(tp);
+      if (next != null && positions.containsKey(tp)) {
+        out.put(tp, Math.max(0, hw - next));
+      }
+    });
+    return out;
+  }
+
   /** The subscribed topic; null for a subscription to assigned partitions. */
   public String topic() {
     return topic;
@@ -111,6 +270,7 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
    */
   void assign(Map<TopicPartition, Long> partitions) {
     partitions.forEach((tp, offset) -> {
+      resets.remove(tp);
       positions.put(tp, offset < 0 ? -1L : offset);
       if (offset >= 0) {
         consumed.put(tp, offset);
@@ -131,12 +291,14 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
     Map<TopicPartition, Long> out = new HashMap<>();
     for (TopicPartition tp : gone) {
       positions.remove(tp);
+      resets.remove(tp);
+      highWatermarks.remove(tp);
       Long c = consumed.remove(tp);
       if (c != null) {
         out.put(tp, c);
       }
     }
-    buffer.removeIf(r -> gone.contains(new TopicPartition(r.topic(), r.partition())));
+    dropBuffered(gone);
     return out;
   }
 
@@ -202,6 +364,8 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
       }
       closed = true;
       buffer.clear();
+      bufferedRecords = 0;
+      bufferedBytes = 0;
       if (endHandler != null) {
         endHandler.handle(null);
       }
@@ -241,7 +405,7 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
         if (demand != Long.MAX_VALUE) {
           demand--;
         }
-        ConsumerRecord r = buffer.poll();
+        ConsumerRecord r = takeBuffered();
         consumed.put(new TopicPartition(r.topic(), r.partition()), r.offset() + 1);
         handler.handle(r);
       }
@@ -301,7 +465,8 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
         leaderless.add(tp.topic());
       } else {
         requests.computeIfAbsent(leader, l -> ListOffsetsRequest.newBuilder()).addPartitions(PartitionTimestamp
-            .newBuilder().setTopic(tp.topic()).setPartition(tp.partition()).setTimestamp(fromBeginning ? -2 : -1));
+            .newBuilder().setTopic(tp.topic()).setPartition(tp.partition())
+            .setTimestamp(resets.getOrDefault(tp, fromBeginning ? -2L : -1L)));
       }
     });
     List<Future<?>> answers = new ArrayList<>();
@@ -315,6 +480,7 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
               continue; // no longer read, or placed meanwhile
             }
             if (po.getError() == ErrorCode.NONE) {
+              resets.remove(tp);
               positions.put(tp, po.getOffset());
               if (!hasBuffered(tp)) {
                 consumed.put(tp, po.getOffset());
@@ -413,13 +579,14 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
       }
       switch (d.getError()) {
         case NONE -> {
+          highWatermarks.put(tp, d.getHighWatermark());
           long next = position;
           try {
             for (RecordBatch batch : RecordBatch.parse(d.getRecords().asReadOnlyByteBuffer())) {
               batch.checkIntegrity();
               for (Record r : batch.records()) {
                 if (r.offset() >= next) {
-                  buffer.add(new ConsumerRecord(tp.topic(), tp.partition(), r.offset(), r.timestamp(), r.key(),
+                  buffered(new ConsumerRecord(tp.topic(), tp.partition(), r.offset(), r.timestamp(), r.key(),
                       r.value(), r.headers()));
                 }
               }

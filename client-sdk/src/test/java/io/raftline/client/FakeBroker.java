@@ -86,11 +86,16 @@ final class FakeBroker {
    * {@code "<topic>-<partition>@<offset>"}.
    */
   synchronized void append(String topic, int partition, int count) {
+    append(topic, partition, count, System.currentTimeMillis());
+  }
+
+  /** {@link #append(String, int, int)} with every record stamped {@code timestamp}. */
+  synchronized void append(String topic, int partition, int count, long timestamp) {
     List<RecordBatch> log = partition(topic, partition);
     long base = endOffset(log);
     RecordBatchBuilder builder = new RecordBatchBuilder();
     for (int i = 0; i < count; i++) {
-      builder.append(System.currentTimeMillis(), null,
+      builder.append(timestamp, null,
           (topic + "-" + partition + "@" + (base + i)).getBytes(StandardCharsets.UTF_8), List.of());
     }
     try {
@@ -274,12 +279,24 @@ final class FakeBroker {
         } else if (pt.getTimestamp() == -1) {
           o.setOffset(endOffset(log));
         } else {
-          o.setError(ErrorCode.INVALID_REQUEST).setErrorMessage("the fake broker has no time index");
+          o.setOffset(offsetForTimestamp(log, pt.getTimestamp()));
         }
         response.addPartitions(o);
       }
       return Future.succeededFuture(response.build());
     }
+  }
+
+  /** The first offset whose record's timestamp is at or after {@code timestamp}, or -1 (Kafka's answer). */
+  private synchronized long offsetForTimestamp(List<RecordBatch> log, long timestamp) {
+    for (RecordBatch b : log) {
+      for (io.raftline.protocol.records.Record r : b.records()) {
+        if (r.timestamp() >= timestamp) {
+          return r.offset();
+        }
+      }
+    }
+    return -1;
   }
 
   private List<RecordBatch> partition(String topic, int partition) {
