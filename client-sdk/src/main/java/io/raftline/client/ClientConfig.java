@@ -62,6 +62,10 @@ public final class ClientConfig {
     define("auto.commit.interval.ms", "5000", "how often a group consumer commits when enable.auto.commit is true");
     define("session.timeout.ms", "45000", "how long the group coordinator keeps a member whose heartbeats stopped "
         + "(bounded by the coordinator)");
+    define("group.remote.assignor", "uniform", "uniform or range: the server-side assignor this group member "
+        + "prefers (the group uses the one most of its members prefer): uniform shares each topic's partitions evenly "
+        + "and moves as few as it can when members come and go; range gives members consecutive partitions, the same "
+        + "numbers of equally partitioned topics");
     define("max.poll.interval.ms", "300000", "how long a group member may take to give up partitions it must "
         + "revoke (its rebalance timeout) before the coordinator removes it");
   }
@@ -117,6 +121,7 @@ public final class ClientConfig {
       config.nonNegativeInt(key);
     }
     config.enableAutoCommit();
+    config.groupRemoteAssignor();
     for (String key : List.of("auto.commit.interval.ms", "session.timeout.ms", "max.poll.interval.ms")) {
       config.positiveInt(key);
     }
@@ -192,6 +197,15 @@ public final class ClientConfig {
   /** {@code group.id}; empty if unset. */
   public String groupId() {
     return values.get("group.id");
+  }
+
+  /** {@code group.remote.assignor}: uniform or range. */
+  public String groupRemoteAssignor() {
+    String v = values.get("group.remote.assignor").toLowerCase(Locale.ROOT);
+    if (!v.equals("uniform") && !v.equals("range")) {
+      throw new IllegalArgumentException("group.remote.assignor must be uniform or range; got '" + v + "'");
+    }
+    return v;
   }
 
   /** {@code enable.auto.commit}. */

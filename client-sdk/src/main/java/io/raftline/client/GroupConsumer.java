@@ -66,6 +66,7 @@ public final class GroupConsumer implements ReadStream<ConsumerRecord> {
   private final int rebalanceTimeoutMs;
   private final int retryBackoffMs;
   private final String clientId;
+  private final String serverAssignor;
 
   private Handler<Set<TopicPartition>> assignedHandler;
   private Handler<Set<TopicPartition>> revokedHandler;
@@ -110,6 +111,7 @@ public final class GroupConsumer implements ReadStream<ConsumerRecord> {
     this.rebalanceTimeoutMs = c.positiveInt("max.poll.interval.ms");
     this.retryBackoffMs = Math.max(1, c.nonNegativeInt("retry.backoff.ms"));
     this.clientId = c.clientId();
+    this.serverAssignor = c.groupRemoteAssignor();
   }
 
   public String groupId() {
@@ -357,7 +359,8 @@ public final class GroupConsumer implements ReadStream<ConsumerRecord> {
     heartbeating = true;
     ConsumerGroupHeartbeatRequest request = ConsumerGroupHeartbeatRequest.newBuilder().setGroupId(groupId)
         .setMemberId(memberId).setMemberEpoch(memberEpoch).setRebalanceTimeoutMs(rebalanceTimeoutMs)
-        .setSessionTimeoutMs(sessionTimeoutMs).setClientId(clientId).addAllSubscribedTopicNames(topics)
+        .setSessionTimeoutMs(sessionTimeoutMs).setClientId(clientId).setServerAssignor(serverAssignor)
+        .addAllSubscribedTopicNames(topics)
         .addAllOwnedPartitions(toTopicPartitions(owned)).build();
     client.coordinator(groupId).compose(c -> client.groupCoordinator(c).consumerGroupHeartbeat(request))
         .onComplete(ar -> {
@@ -404,6 +407,10 @@ public final class GroupConsumer implements ReadStream<ConsumerRecord> {
         memberEpoch = 0;
         scheduleHeartbeat(0);
       }
+      case UNSUPPORTED_ASSIGNOR ->
+          // Retrying cannot help: the coordinator does not have the assignor group.remote.assignor names.
+          failed(new RaftlineException(r.getError(), "group " + groupId + " (group.remote.assignor=" + serverAssignor
+              + "): " + r.getErrorMessage()));
       default -> {
         failed(new RaftlineException(r.getError(), "heartbeat of group " + groupId + ": " + r.getErrorMessage()));
         scheduleHeartbeat(retryBackoffMs);

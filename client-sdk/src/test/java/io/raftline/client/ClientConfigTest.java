@@ -96,6 +96,13 @@ class ClientConfigTest {
   }
 
   @Test
+  void groupRemoteAssignorIsUniformOrRange() {
+    assertEquals("uniform", ClientConfig.from(with()).groupRemoteAssignor());
+    assertEquals("range", ClientConfig.from(with("group.remote.assignor", "Range")).groupRemoteAssignor());
+    assertRejectedNaming("group.remote.assignor", with("group.remote.assignor", "sticky"));
+  }
+
+  @Test
   void badAutoOffsetResetIsRefused() {
     for (String bad : List.of("none", "beginning", "", "earliest,latest")) {
       assertRejectedNaming("auto.offset.reset", with("auto.offset.reset", bad));

@@ -53,6 +53,7 @@ final class FakeGroupCoordinator extends GroupCoordinatorService {
   private final Map<String, Group> groups = new TreeMap<>();
   private final List<ErrorCode> injectedHeartbeatErrors = new ArrayList<>();
   private int findCoordinatorCalls;
+  private final List<String> serverAssignors = new ArrayList<>();
   private int nextMember;
 
   private static final class Member {
@@ -114,6 +115,11 @@ final class FakeGroupCoordinator extends GroupCoordinatorService {
     injectedHeartbeatErrors.addAll(List.of(errors));
   }
 
+  /** The server_assignor of every heartbeat so far, in arrival order. */
+  synchronized List<String> serverAssignors() {
+    return List.copyOf(serverAssignors);
+  }
+
   synchronized int findCoordinatorCalls() {
     return findCoordinatorCalls;
   }
@@ -135,6 +141,7 @@ final class FakeGroupCoordinator extends GroupCoordinatorService {
   @Override
   public synchronized Future<ConsumerGroupHeartbeatResponse> consumerGroupHeartbeat(ConsumerGroupHeartbeatRequest r) {
     ConsumerGroupHeartbeatResponse.Builder response = ConsumerGroupHeartbeatResponse.newBuilder();
+    serverAssignors.add(r.getServerAssignor());
     if (!injectedHeartbeatErrors.isEmpty()) {
       return Future.succeededFuture(response.setError(injectedHeartbeatErrors.remove(0)).build());
     }

@@ -155,4 +155,32 @@ class GroupConsumerSeekTest {
       }
     });
   }
+
+  @Test
+  void theMemberCarriesItsPreferredAssignorAndStopsOnUnsupportedAssignor() throws Exception {
+    assertTrue(broker.groups().serverAssignors().stream().allMatch("uniform"::equals),
+        "the default group.remote.assignor is uniform: " + broker.groups().serverAssignors());
+    RaftlineClient other = RaftlineClient.create(vertx, Map.of("bootstrap.servers", broker.bootstrap(),
+        "group.remote.assignor", "range", "retry.backoff.ms", "20"));
+    await(consumer.close()); // its heartbeats would take the injected error
+    try {
+      List<Throwable> errors = new CopyOnWriteArrayList<>();
+      broker.groups().failNextHeartbeats(io.raftline.protocol.ErrorCode.UNSUPPORTED_ASSIGNOR);
+      GroupConsumer ranged = other.subscribe("h", List.of("two"));
+      ranged.exceptionHandler(errors::add).handler(r -> { });
+      waitFor("the refusal", () -> !errors.isEmpty());
+      RaftlineException e = (RaftlineException) errors.get(0);
+      assertEquals(io.raftline.protocol.ErrorCode.UNSUPPORTED_ASSIGNOR, e.errorCode());
+      assertTrue(e.getMessage().contains("group.remote.assignor=range"), e.getMessage());
+      int heartbeats = broker.groups().serverAssignors().size();
+      // No retry follows: a second consumer's heartbeats are the only ones that arrive.
+      GroupConsumer second = other.subscribe("h2", List.of("two"));
+      second.handler(r -> { });
+      waitFor("the second member's heartbeat", () -> broker.groups().serverAssignors().size() > heartbeats);
+      assertEquals("range", broker.groups().serverAssignors().get(heartbeats));
+      assertEquals(List.of(), await(ranged.assignment()).stream().toList());
+    } finally {
+      await(other.close());
+    }
+  }
 }

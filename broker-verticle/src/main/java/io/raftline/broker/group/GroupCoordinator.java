@@ -41,8 +41,11 @@ import java.util.function.Supplier;
  * <h2>Membership and assignment</h2>
  * Members join with a heartbeat of epoch 0, stay with their current epoch, leave with -1. Joining,
  * leaving, being removed, a changed subscription or a changed partition count of a subscribed topic
- * bumps the <em>group epoch</em>, and the {@link UniformAssignor} computes a new <em>target
- * assignment</em> at that epoch. Each member then moves towards its target by reconciliation: partitions
+ * bumps the <em>group epoch</em>, and the group's assignor computes a new <em>target
+ * assignment</em> at that epoch: the {@link UniformAssignor} (sticky) or the {@link RangeAssignor}, the
+ * one most of its members prefer in their heartbeats' {@code server_assignor} (ties go to the name
+ * first in alphabetical order; uniform when no member has a preference). A member changing its
+ * preference bumps the group epoch too. Each member then moves towards its target by reconciliation: partitions
  * it must give up are first revoked (it keeps its member epoch, so it can still commit them, and gets
  * {@link Config#rebalanceTimeoutMs} to do so); once its heartbeat no longer reports them, it gets its
  * target minus partitions still owned by others, and its member epoch becomes the target's epoch. A
@@ -120,6 +123,8 @@ public final class GroupCoordinator {
     long revocationDeadlineMs;
     Set<TopicPartition> assigned = new HashSet<>();
     Set<TopicPartition> pendingRevocation = new HashSet<>();
+    /** The server assignor this member prefers; empty for none. */
+    String serverAssignor = "";
 
     Member(String id) {
       this.id = id;
@@ -135,6 +140,8 @@ public final class GroupCoordinator {
     int assignmentEpoch;
     final Map<String, Member> members = new LinkedHashMap<>();
     Map<String, Set<TopicPartition>> target = new HashMap<>();
+    /** The assignor that computed {@link #target}. */
+    String assignor = PartitionAssignor.DEFAULT;
     /** Partition counts of the subscribed topics when the target was computed. */
     Map<String, Integer> topicCounts = new HashMap<>();
     /** Who holds each partition (assigned or still revoking it). */
@@ -315,6 +322,11 @@ public final class GroupCoordinator {
       return ConsumerGroupHeartbeatResponse.newBuilder().setError(ErrorCode.NONE).setMemberId(memberId)
           .setMemberEpoch(-1).build();
     }
+    String serverAssignor = request.getServerAssignor().trim();
+    if (!serverAssignor.isEmpty() && !PartitionAssignor.BY_NAME.containsKey(serverAssignor)) {
+      return heartbeatError(ErrorCode.UNSUPPORTED_ASSIGNOR, "server assignor '" + serverAssignor
+          + "' is not supported; use one of " + new TreeSet<>(PartitionAssignor.BY_NAME.keySet()));
+    }
     Set<TopicPartition> owned = toSet(request.getOwnedPartitionsList());
     Set<String> subscription = new TreeSet<>(request.getSubscribedTopicNamesList());
     subscription.remove("");
@@ -335,6 +347,7 @@ public final class GroupCoordinator {
       }
       member = new Member(memberId);
       member.subscription = subscription;
+      member.serverAssignor = serverAssignor;
       group.members.put(memberId, member);
       bump = true;
       owned = Set.of();
@@ -350,6 +363,10 @@ public final class GroupCoordinator {
       }
       if (!subscription.equals(member.subscription)) {
         member.subscription = subscription;
+        bump = true;
+      }
+      if (!serverAssignor.equals(member.serverAssignor)) {
+        member.serverAssignor = serverAssignor;
         bump = true;
       }
     }
@@ -393,9 +410,36 @@ public final class GroupCoordinator {
         counts.computeIfAbsent(t, topics::partitionCount);
       }
     }
-    group.target = UniformAssignor.assign(subscriptions, t -> counts.getOrDefault(t, -1), group.target);
+    group.assignor = chooseAssignor(group);
+    group.target = PartitionAssignor.BY_NAME.get(group.assignor)
+        .assign(subscriptions, t -> counts.getOrDefault(t, -1), group.target);
     group.topicCounts = counts;
     group.assignmentEpoch = group.groupEpoch;
+  }
+
+  /** The assignor most members prefer; ties by name, the default when none has a preference. */
+  private static String chooseAssignor(Group group) {
+    Map<String, Integer> votes = new TreeMap<>();
+    for (Member m : group.members.values()) {
+      if (!m.serverAssignor.isEmpty()) {
+        votes.merge(m.serverAssignor, 1, Integer::sum);
+      }
+    }
+    String chosen = PartitionAssignor.DEFAULT;
+    int most = 0;
+    for (Map.Entry<String, Integer> e : votes.entrySet()) {
+      if (e.getValue() > most) {
+        chosen = e.getKey();
+        most = e.getValue();
+      }
+    }
+    return chosen;
+  }
+
+  /** The assignor of {@code groupId}'s current target, or null if this coordinator does not know the group. */
+  public String assignor(String groupId) {
+    Group g = groups.get(groupId);
+    return g == null ? null : g.assignor;
   }
 
   /**
