@@ -495,12 +495,17 @@ public final class RaftlineCli implements Callable<Integer> {
     }
   }
 
-  @Command(name = "consume", description = "Print the values of a topic's records, one per line.")
+  @Command(name = "consume", description = "Print the values of a topic's records, one per line; with --group, as "
+      + "a member of a consumer group that commits as it goes.")
   static final class ConsumeCommand implements Callable<Integer> {
     @ParentCommand RaftlineCli cli;
     @Option(names = "--bootstrap-server", required = true, paramLabel = "HOST:PORT") String bootstrap;
     @Option(names = "--topic", required = true) String topic;
-    @Option(names = "--from-beginning", description = "start at the first record instead of the end")
+    @Option(names = "--group", paramLabel = "GROUP", description = "read as a member of this consumer group: only the "
+        + "partitions it is assigned, from the group's committed offsets, committing every second and on exit")
+    String group;
+    @Option(names = "--from-beginning", description = "start at the first record instead of the end (with --group: "
+        + "where the group has no committed offset)")
     boolean fromBeginning;
     @Option(names = "--max-messages", defaultValue = "-1", description = "exit after this many records")
     long maxMessages;
@@ -513,18 +518,39 @@ public final class RaftlineCli implements Callable<Integer> {
     public Integer call() throws Exception {
       boolean printKey = Boolean.parseBoolean(properties.getOrDefault("print.key", "false"));
       String separator = properties.getOrDefault("key.separator", "\t");
-      Map<String, String> settings = Map.of("auto.offset.reset", fromBeginning ? "earliest" : "latest");
+      Map<String, String> settings = new LinkedHashMap<>();
+      settings.put("auto.offset.reset", fromBeginning ? "earliest" : "latest");
+      if (group != null) {
+        settings.put("enable.auto.commit", "true");
+        settings.put("auto.commit.interval.ms", "1000");
+      }
       long processed = withClient(bootstrap, settings, client -> {
         // An unknown topic is an error now, not a silent wait until the timeout.
         await(client.admin().describeTopics(List.of(topic)), TopicsCommand.ADMIN_TIMEOUT_MS);
-        TopicSubscription subscription = client.subscribe(topic);
+        io.vertx.core.streams.ReadStream<ConsumerRecord> records;
+        Runnable stop;
+        if (group == null) {
+          TopicSubscription subscription = client.subscribe(topic);
+          records = subscription;
+          stop = subscription::close;
+        } else {
+          // Closing commits the position after the last printed record, then leaves the group.
+          io.raftline.client.GroupConsumer member = client.subscribe(group, List.of(topic));
+          records = member;
+          stop = member::close;
+        }
         AtomicLong count = new AtomicLong();
         AtomicLong lastRecordAt = new AtomicLong(System.currentTimeMillis());
         Promise<Void> finished = Promise.promise();
         Vertx vertx = client.vertx();
-        subscription.exceptionHandler(finished::tryFail);
-        subscription.endHandler(v -> finished.tryComplete());
-        subscription.handler((ConsumerRecord r) -> {
+        if (group == null) {
+          records.exceptionHandler(finished::tryFail);
+        } else {
+          // A group member recovers from most trouble by itself (rejoining, retrying commits): say so, go on.
+          records.exceptionHandler(t -> cli.err.println("warning: group " + group + ": " + t.getMessage()));
+        }
+        records.endHandler(v -> finished.tryComplete());
+        records.handler((ConsumerRecord r) -> {
           if (maxMessages >= 0 && count.get() >= maxMessages) {
             return;
           }
@@ -536,14 +562,17 @@ public final class RaftlineCli implements Callable<Integer> {
           cli.out.println(line);
           lastRecordAt.set(System.currentTimeMillis());
           if (maxMessages >= 0 && count.incrementAndGet() >= maxMessages) {
-            subscription.close();
+            // Pausing first (the handler runs on the client's context, so at once) keeps records that
+            // will not be printed from being handed over, and so from being committed.
+            records.pause();
+            stop.run();
           }
         });
         if (timeoutMs >= 0) {
           vertx.setPeriodic(Math.max(10, Math.min(100, timeoutMs)), id -> {
             if (System.currentTimeMillis() - lastRecordAt.get() >= timeoutMs) {
               vertx.cancelTimer(id);
-              subscription.close();
+              stop.run();
             }
           });
         }

@@ -74,6 +74,25 @@ class CliTest {
   }
 
   @Test
+  void consumeWithAGroupResumesFromWhatItCommitted() {
+    assertEquals(0, cli("", "topics", "create", "--bootstrap-server", bootstrap, "--topic", "grouped").exit());
+    String input = IntStream.rangeClosed(1, 10).mapToObj(i -> "g " + i).collect(Collectors.joining("\n")) + "\n";
+    assertEquals(0, cli(input, "produce", "--bootstrap-server", bootstrap, "--topic", "grouped").exit());
+    Result first = cli("", "consume", "--bootstrap-server", bootstrap, "--topic", "grouped", "--group", "cli-group",
+        "--from-beginning", "--max-messages", "6");
+    assertEquals(0, first.exit(), first.err());
+    assertEquals(IntStream.rangeClosed(1, 6).mapToObj(i -> "g " + i).toList(), first.lines());
+    // The second member starts at the group's commit (6), not at the beginning nor at the end.
+    Result second = cli("", "consume", "--bootstrap-server", bootstrap, "--topic", "grouped", "--group", "cli-group",
+        "--from-beginning", "--max-messages", "4");
+    assertEquals(0, second.exit(), second.err());
+    assertEquals(IntStream.rangeClosed(7, 10).mapToObj(i -> "g " + i).toList(), second.lines());
+    Result described = cli("", "groups", "describe", "--bootstrap-server", bootstrap, "--group", "cli-group");
+    assertEquals(0, described.exit(), described.err());
+    assertTrue(described.out().contains("grouped") && described.out().contains("10"), described.out());
+  }
+
+  @Test
   void keyedLinesAndDescribe() {
     assertEquals(0, cli("", "topics", "create", "--bootstrap-server", bootstrap, "--topic", "keyed", "--partitions",
         "3").exit());
