@@ -315,7 +315,10 @@ public final class RaftlineCli implements Callable<Integer> {
           props.load(in);
         }
         NodeConfig nodeConfig = NodeConfig.from(props);
-        int n = Storage.format(nodeConfig, clusterId, ignoreFormatted);
+        int n = Storage.format(nodeConfig, clusterId, ignoreFormatted, dir -> {
+          parent.cli.out.println("Formatting " + dir.toAbsolutePath().normalize());
+          parent.cli.out.flush();
+        });
         parent.cli.out.println("Formatted " + n + " director" + (n == 1 ? "y" : "ies") + " for cluster " + clusterId);
         return 0;
       }

@@ -48,6 +48,12 @@ public final class Storage {
    * @return how many directories were formatted
    */
   public static int format(NodeConfig config, String clusterId, boolean ignoreFormatted) throws IOException {
+    return format(config, clusterId, ignoreFormatted, dir -> { });
+  }
+
+  /** As {@link #format(NodeConfig, String, boolean)}, telling {@code progress} each directory before it is written. */
+  public static int format(NodeConfig config, String clusterId, boolean ignoreFormatted,
+      java.util.function.Consumer<Path> progress) throws IOException {
     checkClusterId(clusterId);
     // Check every directory before writing any, so a refused format leaves nothing half done.
     java.util.List<Path> toFormat = new java.util.ArrayList<>();
@@ -62,6 +68,7 @@ public final class Storage {
     }
     int formatted = 0;
     for (Path dir : toFormat) {
+      progress.accept(dir);
       Files.createDirectories(dir);
       Properties p = new Properties();
       p.setProperty("version", "1");

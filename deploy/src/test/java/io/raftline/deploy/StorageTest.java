@@ -48,6 +48,25 @@ class StorageTest {
   }
 
   @Test
+  void formatCommandShowsEachDirectoryAsItGoes() throws IOException {
+    Properties p = new Properties();
+    p.setProperty("process.roles", "broker,controller");
+    p.setProperty("node.id", "1");
+    p.setProperty("controller.quorum.voters", "1@127.0.0.1:9093");
+    p.setProperty("listeners", "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093");
+    p.setProperty("log.dirs", tmp.resolve("a") + "," + tmp.resolve("b"));
+    Path file = tmp.resolve("node.properties");
+    try (var out = Files.newOutputStream(file)) {
+      p.store(out, null);
+    }
+    CliTest.Result r = CliTest.cli("", "storage", "format", "--config", file.toString(), "--cluster-id", CLUSTER);
+    assertEquals(0, r.exit(), r.err());
+    assertEquals(List.of("Formatting " + tmp.resolve("a").toAbsolutePath().normalize(),
+        "Formatting " + tmp.resolve("b").toAbsolutePath().normalize(),
+        "Formatted 2 directories for cluster " + CLUSTER), r.lines());
+  }
+
+  @Test
   void formatWritesMetaPropertiesInEveryDirectory() throws IOException {
     NodeConfig c = threeDirs();
     assertFalse(Storage.isFormatted(c));
