@@ -46,7 +46,17 @@ public record BrokerConfig(
     long replicaFetchWaitMaxMs,
     int replicaFetchMaxBytes,
     int offsetsTopicPartitions,
-    int offsetsTopicReplicationFactor) {
+    int offsetsTopicReplicationFactor,
+    Advertised advertised) {
+
+  /** Where clients and other brokers reach this broker when that is not where it binds (a proxy, NAT). */
+  public record Advertised(String host, int port) {
+    public Advertised {
+      if (host == null || host.isEmpty() || port < 1 || port > 65535) {
+        throw new IllegalArgumentException("an advertised listener needs a host and a port in 1..65535");
+      }
+    }
+  }
 
   public static final int DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
   public static final long DEFAULT_HEARTBEAT_INTERVAL_MS = 2_000;
@@ -62,7 +72,7 @@ public record BrokerConfig(
     this(nodeId, listenerName, host, port, logDirs, voters, metadataAddress, maxMessageBytes, clusterId, rack,
         DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_RETENTION_CHECK_INTERVAL_MS, DEFAULT_REPLICA_LAG_TIME_MAX_MS,
         DEFAULT_REPLICA_FETCH_WAIT_MAX_MS, DEFAULT_REPLICA_FETCH_MAX_BYTES, DEFAULT_OFFSETS_TOPIC_PARTITIONS,
-        DEFAULT_OFFSETS_TOPIC_REPLICATION_FACTOR);
+        DEFAULT_OFFSETS_TOPIC_REPLICATION_FACTOR, null);
   }
 
   public BrokerConfig {

@@ -680,8 +680,9 @@ public final class BrokerVerticle extends AbstractVerticle {
     RegisterBrokerRequest request = RegisterBrokerRequest.newBuilder()
         .setBrokerId(config.nodeId()).setIncarnationId(incarnationId).setClusterId(config.clusterId())
         .setRack(config.rack())
-        .addListeners(Endpoint.newBuilder().setListenerName(config.listenerName()).setHost(config.host())
-            .setPort(server.actualPort()))
+        .addListeners(Endpoint.newBuilder().setListenerName(config.listenerName())
+            .setHost(config.advertised() != null ? config.advertised().host() : config.host())
+            .setPort(config.advertised() != null ? config.advertised().port() : server.actualPort()))
         .build();
     return controller.call(c -> c.registerBroker(request), RegisterBrokerResponse::getError,
             RegisterBrokerResponse::getLeaderId, ADMIN_TIMEOUT_MS)

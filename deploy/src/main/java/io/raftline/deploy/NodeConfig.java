@@ -35,6 +35,8 @@ public final class NodeConfig {
     key("node.id", null, "this node's id, an integer >= 0, unique in the cluster");
     key("controller.quorum.voters", null, "the controller quorum: id@host:port[,id@host:port...]");
     key("listeners", null, "NAME://host:port[,NAME://host:port...]; port 0 picks a free port");
+    key("advertised.listeners", null, "NAME://host:port of the broker listener as clients and other brokers "
+        + "should reach it (behind NAT, a proxy or a load balancer); default: the bound address of listeners");
     key("controller.listener.names", "CONTROLLER", "the listener name(s) controllers serve on");
     key("log.dirs", null, "comma-separated directories for partition data");
     key("log.dir", null, "one directory for partition data (log.dirs takes precedence)");
@@ -67,6 +69,7 @@ public final class NodeConfig {
   private final int nodeId;
   private final List<QuorumVoter> voters;
   private final List<Listener> listeners;
+  private final Listener advertisedBrokerListener;
   private final List<Path> logDirs;
   private final Listener httpListener;
 
@@ -80,6 +83,7 @@ public final class NodeConfig {
       throw new ConfigException("controller.quorum.voters: " + e.getMessage());
     }
     this.listeners = parseListeners(required("listeners"));
+    this.advertisedBrokerListener = parseAdvertised(values.get("advertised.listeners"));
     this.logDirs = parseLogDirs();
     this.httpListener = parseHttpListener(required("http.listener"));
     intValue("num.partitions", 1, 1_000_000);
@@ -173,6 +177,33 @@ public final class NodeConfig {
       roles.add(role);
     }
     return roles;
+  }
+
+  /**
+   * The broker listener's advertised address, or null. Only the broker listener is advertised: the
+   * controllers' addresses are what controller.quorum.voters says.
+   */
+  private Listener parseAdvertised(String value) {
+    if (value == null || value.isEmpty()) {
+      return null;
+    }
+    List<Listener> advertised;
+    try {
+      advertised = parseListeners(value);
+    } catch (ConfigException e) {
+      throw new ConfigException(e.getMessage().replaceFirst("^listeners", "advertised.listeners"));
+    }
+    Listener served = brokerListener();
+    if (served == null || advertised.size() != 1 || !advertised.get(0).name().equals(served.name())) {
+      throw new ConfigException("advertised.listeners: name exactly the broker listener of listeners ("
+          + (served == null ? "this node has none" : served.name()) + "), got '" + value + "'");
+    }
+    Listener l = advertised.get(0);
+    if (l.port() == 0 || l.host().isEmpty() || l.host().equals("0.0.0.0") || l.host().equals("::")) {
+      throw new ConfigException("advertised.listeners: " + l.name() + "://" + l.host() + ":" + l.port()
+          + " must name a host others can connect to and a port other than 0");
+    }
+    return l;
   }
 
   private static List<Listener> parseListeners(String value) {
@@ -310,6 +341,14 @@ public final class NodeConfig {
   public Listener brokerListener() {
     Set<String> names = controllerListenerNames();
     return listeners.stream().filter(l -> !names.contains(l.name())).findFirst().orElse(null);
+  }
+
+  /**
+   * Where clients and other brokers reach the broker listener, when {@code advertised.listeners}
+   * says so; null means the bound address of {@link #brokerListener()}.
+   */
+  public Listener advertisedBrokerListener() {
+    return advertisedBrokerListener;
   }
 
   /** The HTTP listener for metrics and health (named HTTP), or null when {@code http.listener=none}. */

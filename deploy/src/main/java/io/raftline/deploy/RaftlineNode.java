@@ -105,7 +105,8 @@ public final class RaftlineNode {
           clusterId, config.stringSetting("broker.rack"), config.intSetting("broker.heartbeat.interval.ms"),
           config.intSetting("log.retention.check.interval.ms"), config.intSetting("replica.lag.time.max.ms"),
           config.intSetting("replica.fetch.wait.max.ms"), config.intSetting("replica.fetch.max.bytes"),
-          config.intSetting("offsets.topic.num.partitions"), config.intSetting("offsets.topic.replication.factor")),
+          config.intSetting("offsets.topic.num.partitions"), config.intSetting("offsets.topic.replication.factor"),
+          advertised()),
           registry);
       return vertx.deployVerticle(broker).map(bid -> {
         brokerDeployment = bid;
@@ -137,6 +138,11 @@ public final class RaftlineNode {
   }
 
   static final long HALT_CHECK_MS = 250;
+
+  private BrokerConfig.Advertised advertised() {
+    NodeConfig.Listener a = config.advertisedBrokerListener();
+    return a == null ? null : new BrokerConfig.Advertised(a.host(), a.port());
+  }
 
   /** The voters, with this node's own controller port filled in when it was configured as 0. */
   private List<QuorumVoter> votersWithBoundPort() {

@@ -75,6 +75,23 @@ class NodeConfigTest {
   }
 
   @Test
+  void advertisedListenersNameWhereTheBrokerIsReached() {
+    assertEquals(null, NodeConfig.from(combined()).advertisedBrokerListener());
+    NodeConfig c = NodeConfig.from(with(combined(), "listeners", "PLAINTEXT://0.0.0.0:9092,CONTROLLER://10.0.0.1:9093",
+        "advertised.listeners", "PLAINTEXT://broker-1.example:19092"));
+    assertEquals(new NodeConfig.Listener("PLAINTEXT", "broker-1.example", 19092), c.advertisedBrokerListener());
+    for (String bad : List.of("CONTROLLER://10.0.0.1:9093", "OTHER://h:1", "PLAINTEXT://h:0", "PLAINTEXT://0.0.0.0:9092",
+        "PLAINTEXT://h:1,PLAINTEXT://g:2", "PLAINTEXT://h:x")) {
+      ConfigException e = assertThrows(ConfigException.class,
+          () -> NodeConfig.from(with(combined(), "advertised.listeners", bad)), bad);
+      assertTrue(e.getMessage().startsWith("advertised.listeners: "), e.getMessage());
+    }
+    ConfigException controllerOnly = assertThrows(ConfigException.class, () -> NodeConfig.from(with(combined(),
+        "process.roles", "controller", "listeners", "CONTROLLER://0.0.0.0:9093", "advertised.listeners", "PLAINTEXT://h:1")));
+    assertTrue(controllerOnly.getMessage().contains("this node has none"), controllerOnly.getMessage());
+  }
+
+  @Test
   void aBrokerOnlyNodeParses() {
     NodeConfig c = NodeConfig.from(brokerOnly());
     assertTrue(c.isBroker());
