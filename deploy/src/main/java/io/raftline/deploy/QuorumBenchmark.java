@@ -11,6 +11,7 @@ import io.raftline.quorum.raft.RaftRole;
 import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -60,6 +61,7 @@ final class QuorumBenchmark {
       AtomicInteger done = new AtomicInteger();
       AtomicReference<Throwable> failure = new AtomicReference<>();
       long start = System.nanoTime();
+      long cpuStart = processCpuNanos();
       long nextReport = start + TimeUnit.SECONDS.toNanos(5);
       for (int a = 0; a < appends && failure.get() == null; a++) {
         permits.acquire();
@@ -88,17 +90,19 @@ final class QuorumBenchmark {
       }
       permits.acquire(inFlight);
       long elapsed = System.nanoTime() - start;
+      long cpu = processCpuNanos() - cpuStart;
       if (failure.get() != null) {
         throw new IllegalStateException("an append failed: " + failure.get().getMessage(), failure.get());
       }
       Arrays.sort(latencies);
       double seconds = elapsed / 1e9;
       out.printf("%d records committed on %d voters, %.1f records/sec, %d records per append, %d appends in flight, "
-              + "%.2f ms avg commit latency, %.2f ms max latency, %.2f ms 50th, %.2f ms 95th, %.2f ms 99th, %.2f ms 99.9th.%n",
+              + "%.2f ms avg commit latency, %.2f ms max latency, %.2f ms 50th, %.2f ms 95th, %.2f ms 99th, %.2f ms 99.9th, "
+              + "%.1f us CPU per record.%n",
           appends * recordsPerAppend, voterCount, appends * recordsPerAppend / seconds, recordsPerAppend, inFlight,
           Arrays.stream(latencies).average().orElse(0) / 1e6, latencies[latencies.length - 1] / 1e6,
           percentile(latencies, 0.5), percentile(latencies, 0.95), percentile(latencies, 0.99),
-          percentile(latencies, 0.999));
+          percentile(latencies, 0.999), cpu / 1e3 / (appends * recordsPerAppend));
     } finally {
       for (Vertx v : vertxes) {
         RaftlineCli.await(v.close(), 30_000);
@@ -107,6 +111,15 @@ final class QuorumBenchmark {
         deleteTree(dir);
       }
     }
+  }
+
+  /**
+   * CPU time of the whole process (all voters, the client, GC and JIT): on a shared machine it says
+   * more about the cost per record than the rate does, which other load bends.
+   */
+  private static long processCpuNanos() {
+    return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+        ? os.getProcessCpuTime() : 0;
   }
 
   private static double percentile(long[] sorted, double p) {

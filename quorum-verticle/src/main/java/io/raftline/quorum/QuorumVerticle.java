@@ -82,13 +82,12 @@ import io.vertx.grpc.client.GrpcClient;
 import io.vertx.grpc.client.GrpcClientOptions;
 import io.vertx.grpc.server.GrpcServer;
 import io.vertx.grpc.server.GrpcServerOptions;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -133,10 +132,17 @@ public final class QuorumVerticle extends AbstractVerticle {
   private MetadataImage image = MetadataImage.EMPTY;
   /** On the leader: the committed image plus every record proposed since; null elsewhere. */
   private MetadataImage proposedImage;
-  /** Proposals waiting to commit, by the offset after their last entry. */
-  private final TreeMap<Long, PendingCommit> pendingCommits = new TreeMap<>();
-  /** On the leader: its own proposed records by offset, so a commit applies them without decoding. */
-  private final TreeMap<Long, MetadataRecord> ownProposals = new TreeMap<>();
+  /** Proposals waiting to commit, in log order (one leadership proposes at increasing offsets). */
+  private final ArrayDeque<PendingCommit> pendingCommits = new ArrayDeque<>();
+  /** On the leader: its own proposed records in log order, so a commit applies them without decoding. */
+  private final ArrayDeque<OwnProposal> ownProposals = new ArrayDeque<>();
+  /**
+   * On the leader: payloads of the decisions taken since the last propose. Decisions of one event-loop
+   * turn go to the core as one proposal (like Kafka's batch accumulator, without a linger), so the log
+   * write, the fetch answers and the fsync cover the turn instead of each decision.
+   */
+  private final List<byte[]> unproposed = new ArrayList<>();
+  private boolean proposeScheduled;
   /** Requests from peers whose Raft response the core has not produced yet. */
   private final Map<ReplyKey, Promise<RaftMessage>> pendingReplies = new HashMap<>();
 
@@ -157,6 +163,8 @@ public final class QuorumVerticle extends AbstractVerticle {
   private long elections;
 
   private record PendingCommit(int epoch, long endOffset, Promise<Long> promise, long proposedAtNanos) {}
+
+  private record OwnProposal(long offset, MetadataRecord record) {}
 
   private record ReplyKey(int peer, Class<? extends RaftMessage> type) {}
 
@@ -789,6 +797,8 @@ public final class QuorumVerticle extends AbstractVerticle {
   private void onRoleChange(Ready.RoleChange change) {
     LOG.log(System.Logger.Level.INFO, "node {0}: {1} in epoch {2}, leader {3}", config.nodeId(), change.role(),
         change.epoch(), change.leaderId());
+    // Queued payloads belong to the leadership that just ended; their commits fail below (or failed when it did).
+    unproposed.clear();
     if (change.role() == RaftRole.LEADER) {
       elections++;
       // Uncommitted entries from earlier epochs will commit under this leader: include them.
@@ -814,7 +824,11 @@ public final class QuorumVerticle extends AbstractVerticle {
     try {
       for (LogEntry e : node.entries(image.offset() + 1, highWatermark)) {
         bytesSinceSnapshot += e.payload().length;
-        MetadataRecord own = ownProposals.remove(e.offset());
+        while (!ownProposals.isEmpty() && ownProposals.peekFirst().offset() < e.offset()) {
+          ownProposals.pollFirst();
+        }
+        MetadataRecord own = !ownProposals.isEmpty() && ownProposals.peekFirst().offset() == e.offset()
+            ? ownProposals.pollFirst().record() : null;
         // An own proposal is used only if the entry still holds it (same epoch as proposed).
         delta.replay(e.offset(), own != null && e.epoch() == node.epoch() ? own : MetadataRecordCodec.decode(e.payload()));
       }
@@ -828,9 +842,8 @@ public final class QuorumVerticle extends AbstractVerticle {
     // Whoever learns of a commit below must already see it in the status.
     publishStatus();
     vertx.eventBus().publish(config.metadataAddress(), new MetadataUpdate(image, delta), localDelivery);
-    for (Iterator<PendingCommit> it = pendingCommits.headMap(highWatermark, true).values().iterator(); it.hasNext(); ) {
-      PendingCommit pc = it.next();
-      it.remove();
+    while (!pendingCommits.isEmpty() && pendingCommits.peekFirst().endOffset() <= highWatermark) {
+      PendingCommit pc = pendingCommits.pollFirst();
       if (node.entryEpoch(pc.endOffset - 1).orElse(-1) == pc.epoch) {
         metrics.recordCommit(System.nanoTime() - pc.proposedAtNanos);
         pc.promise.tryComplete(pc.endOffset - 1);
@@ -841,7 +854,7 @@ public final class QuorumVerticle extends AbstractVerticle {
   }
 
   private void failPending(ErrorCode code, String message) {
-    for (PendingCommit pc : pendingCommits.values()) {
+    for (PendingCommit pc : pendingCommits) {
       pc.promise.tryFail(new ControllerException(code, message));
     }
     pendingCommits.clear();
@@ -868,10 +881,19 @@ public final class QuorumVerticle extends AbstractVerticle {
     if (result.records().isEmpty()) {
       return Future.succeededFuture(new Decided<>(result.response(), proposedImage.offset()));
     }
+    int maxBatch = node.config().maxBatchEntries();
+    if (result.records().size() > maxBatch) {
+      return Future.failedFuture(new ControllerException(ErrorCode.INVALID_REQUEST,
+          "the metadata log refused the change: " + RaftError.RECORD_LIST_TOO_LARGE));
+    }
+    if (unproposed.size() + result.records().size() > maxBatch) {
+      proposeQueued();
+    }
     // Replay on the proposed image first: a record that cannot apply is refused here, before it
     // reaches the log, where it would stop every node's replay.
     MetadataDelta delta = new MetadataDelta(proposedImage);
-    long offset = node.logEndOffset();
+    long base = proposedEndOffset();
+    long offset = base;
     try {
       for (MetadataRecord r : result.records()) {
         delta.replay(offset++, r);
@@ -879,23 +901,60 @@ public final class QuorumVerticle extends AbstractVerticle {
     } catch (RuntimeException e) {
       return Future.failedFuture(new ControllerException(ErrorCode.INVALID_REQUEST, e.getMessage()));
     }
-    List<byte[]> payloads = result.records().stream().map(MetadataRecordCodec::encode).toList();
-    ProposeResult proposed = node.propose(payloads, now());
-    if (proposed instanceof ProposeResult.Rejected rejected) {
-      return Future.failedFuture(new ControllerException(
-          rejected.error() == RaftError.NOT_LEADER_OR_FOLLOWER ? ErrorCode.NOT_CONTROLLER : ErrorCode.INVALID_REQUEST,
-          "the metadata log refused the change: " + rejected.error()));
-    }
-    ProposeResult.Accepted accepted = (ProposeResult.Accepted) proposed;
     proposedImage = delta.apply();
-    long recordOffset = accepted.baseOffset();
+    long recordOffset = base;
     for (MetadataRecord r : result.records()) {
-      ownProposals.put(recordOffset++, r);
+      unproposed.add(MetadataRecordCodec.encode(r));
+      ownProposals.addLast(new OwnProposal(recordOffset++, r));
     }
     Promise<Long> committed = Promise.promise();
-    pendingCommits.put(accepted.endOffset(), new PendingCommit(accepted.epoch(), accepted.endOffset(), committed, System.nanoTime()));
-    drain();
+    pendingCommits.addLast(new PendingCommit(node.epoch(), recordOffset, committed, System.nanoTime()));
+    if (!proposeScheduled) {
+      // Runs after the tasks already queued on this event loop, so their decisions join this proposal.
+      proposeScheduled = true;
+      context.runOnContext(v -> {
+        proposeScheduled = false;
+        if (!halted) {
+          proposeQueued();
+          drain();
+        }
+      });
+    }
     return committed.future().map(at -> new Decided<>(result.response(), at));
+  }
+
+  /** Where the log will end once the queued decisions are proposed: the offset the next record gets. */
+  private long proposedEndOffset() {
+    return node.logEndOffset() + unproposed.size();
+  }
+
+  /** Hands the queued decisions to the core as one proposal. */
+  private void proposeQueued() {
+    if (unproposed.isEmpty()) {
+      return;
+    }
+    long base = node.logEndOffset();
+    ProposeResult proposed = node.propose(unproposed, now());
+    unproposed.clear();
+    if (proposed instanceof ProposeResult.Rejected rejected) {
+      // Not expected: a lost leadership clears the queue first and decide keeps batches within the
+      // limit. Fail what was queued and rebuild the proposed image without it.
+      while (!pendingCommits.isEmpty() && pendingCommits.peekLast().endOffset() > base) {
+        pendingCommits.pollLast().promise().tryFail(new ControllerException(
+            rejected.error() == RaftError.NOT_LEADER_OR_FOLLOWER ? ErrorCode.NOT_CONTROLLER : ErrorCode.INVALID_REQUEST,
+            "the metadata log refused the change: " + rejected.error()));
+      }
+      while (!ownProposals.isEmpty() && ownProposals.peekLast().offset() >= base) {
+        ownProposals.pollLast();
+      }
+      if (proposedImage != null) {
+        MetadataDelta delta = new MetadataDelta(image);
+        for (LogEntry e : node.entries(image.offset() + 1, node.logEndOffset())) {
+          delta.replay(e.offset(), MetadataRecordCodec.decode(e.payload()));
+        }
+        proposedImage = delta.apply();
+      }
+    }
   }
 
   /**
@@ -941,7 +1000,7 @@ public final class QuorumVerticle extends AbstractVerticle {
       }
       List<BrokerEndpoint> listeners = request.getListenersList().stream()
           .map(e -> new BrokerEndpoint(e.getListenerName(), e.getHost(), e.getPort())).toList();
-      return decide(img -> controller.registerBroker(img, node.logEndOffset(), request.getBrokerId(),
+      return decide(img -> controller.registerBroker(img, proposedEndOffset(), request.getBrokerId(),
               request.getIncarnationId(), listeners, request.getRack()))
           .map(d -> RegisterBrokerResponse.newBuilder().setError(ErrorCode.NONE).setLeaderId(config.nodeId())
               .setBrokerEpoch(d.response()).setMetadataOffset(d.offset()).build())
