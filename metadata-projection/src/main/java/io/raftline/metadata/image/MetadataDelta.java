@@ -23,7 +23,6 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import org.pcollections.HashTreePMap;
 import org.pcollections.PMap;
 
 /**
@@ -124,7 +123,7 @@ public final class MetadataDelta {
         removedTopics.put(r.topicId(), base.topicsById().getOrDefault(r.topicId(), topic));
       }
     } else if (record instanceof ConfigRecord r) {
-      PMap<String, String> current = configs.getOrDefault(r.resource(), HashTreePMap.empty());
+      PMap<String, String> current = configs.getOrDefault(r.resource(), HashTrieMap.empty());
       PMap<String, String> next = r.value() == null ? current.minus(r.name()) : current.plus(r.name(), r.value());
       configs = next.isEmpty() ? configs.minus(r.resource()) : configs.plus(r.resource(), next);
     } else if (record instanceof ProducerIdsRecord r) {
@@ -140,7 +139,7 @@ public final class MetadataDelta {
     } else if (record instanceof RemoveAccessControlEntryRecord r) {
       acls = acls.minus(r.id());
     } else if (record instanceof ClientQuotaRecord r) {
-      PMap<String, Double> current = quotas.getOrDefault(r.entity(), HashTreePMap.empty());
+      PMap<String, Double> current = quotas.getOrDefault(r.entity(), HashTrieMap.empty());
       PMap<String, Double> next = r.value() == null ? current.minus(r.key()) : current.plus(r.key(), r.value());
       quotas = next.isEmpty() ? quotas.minus(r.entity()) : quotas.plus(r.entity(), next);
     } else if (!(record instanceof NoOpRecord)) {

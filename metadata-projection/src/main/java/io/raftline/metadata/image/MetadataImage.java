@@ -5,7 +5,6 @@ import io.raftline.metadata.record.ConfigResource;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import org.pcollections.HashTreePMap;
 import org.pcollections.PMap;
 
 /**
@@ -33,8 +32,8 @@ public record MetadataImage(
     PMap<UUID, AccessControlEntryRecord> acls,
     PMap<Map<String, String>, PMap<String, Double>> quotas) {
 
-  public static final MetadataImage EMPTY = new MetadataImage(-1, HashTreePMap.empty(), HashTreePMap.empty(),
-      HashTreePMap.empty(), HashTreePMap.empty(), 0, HashTreePMap.empty(), HashTreePMap.empty(), HashTreePMap.empty());
+  public static final MetadataImage EMPTY = new MetadataImage(-1, HashTrieMap.empty(), HashTrieMap.empty(),
+      HashTrieMap.empty(), HashTrieMap.empty(), 0, HashTrieMap.empty(), HashTrieMap.empty(), HashTrieMap.empty());
 
   public Optional<TopicImage> topic(String name) {
     UUID id = topicIdsByName.get(name);

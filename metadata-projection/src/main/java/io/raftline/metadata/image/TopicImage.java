@@ -1,13 +1,12 @@
 package io.raftline.metadata.image;
 
 import java.util.UUID;
-import org.pcollections.HashTreePMap;
 import org.pcollections.PMap;
 
 /** One topic: its id, name and partitions. Immutable; changes make a new instance sharing the rest. */
 public record TopicImage(UUID id, String name, PMap<Integer, PartitionRegistration> partitions) {
   public static TopicImage create(UUID id, String name) {
-    return new TopicImage(id, name, HashTreePMap.empty());
+    return new TopicImage(id, name, HashTrieMap.empty());
   }
 
   public TopicImage withPartition(int index, PartitionRegistration partition) {
