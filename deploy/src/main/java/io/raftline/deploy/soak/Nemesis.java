@@ -287,8 +287,9 @@ final class Nemesis {
     cluster.proxy().isolate(node);
     try {
       history.fault("network-cut start node=" + node + " active_controller=" + controller + " for=" + cutMs
-          + "ms sim=tcp_proxy_quorum_links");
-      say("network-cut: node " + node + " cut off from the quorum (active controller was " + controller + ") for "
+          + "ms sim=tcp_proxy_quorum_and_broker_links");
+      say("network-cut: node " + node + " cut off from the other nodes, quorum and broker links (active controller was "
+          + controller + ") for "
           + cutMs + " ms");
       Thread.sleep(cutMs);
     } finally {

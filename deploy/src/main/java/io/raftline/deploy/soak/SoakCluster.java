@@ -17,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -92,7 +91,8 @@ final class SoakCluster implements AutoCloseable {
   }
 
   private final SoakConfig config;
-  private final Map<Integer, Node> nodes = new LinkedHashMap<>();
+  // Sorted by id; concurrent because the proxy's accept threads read it.
+  private final Map<Integer, Node> nodes = new java.util.concurrent.ConcurrentSkipListMap<>();
   private final TcpProxy proxy;
 
   private SoakCluster(SoakConfig config, TcpProxy proxy) {
@@ -129,8 +129,19 @@ final class SoakCluster implements AutoCloseable {
         voterPorts.put(s.id(), ports.get(s.id())[1]);
       }
     }
-    TcpProxy proxy = config.proxy() ? new TcpProxy(specs.stream().map(NodeSpec::id).toList(), voterPorts) : null;
+    Map<Integer, Integer> brokerPorts = new TreeMap<>();
+    for (NodeSpec s : specs) {
+      if (s.broker()) {
+        brokerPorts.put(s.id(), ports.get(s.id())[0]);
+      }
+    }
+    // The proxy asks the cluster for its nodes' pids when a broker link accepts; the cluster needs the
+    // proxy to be built, hence the reference filled in just below.
+    java.util.concurrent.atomic.AtomicReference<SoakCluster> built = new java.util.concurrent.atomic.AtomicReference<>();
+    TcpProxy proxy = config.proxy() ? new TcpProxy(specs.stream().map(NodeSpec::id).toList(), voterPorts, brokerPorts,
+        () -> built.get() == null ? Map.of() : built.get().nodePids()) : null;
     SoakCluster cluster = new SoakCluster(config, proxy);
+    built.set(cluster);
     try {
       String clusterId = Storage.randomClusterId();
       for (NodeSpec s : specs) {
@@ -152,6 +163,11 @@ final class SoakCluster implements AutoCloseable {
           listeners.add("CONTROLLER://127.0.0.1:" + ports.get(id)[1]);
         }
         p.setProperty("listeners", String.join(",", listeners));
+        if (s.broker() && proxy != null) {
+          // Clients and the other brokers reach this broker through its proxy link, so a network cut
+          // covers replication and coordinator traffic too.
+          p.setProperty("advertised.listeners", "PLAINTEXT://127.0.0.1:" + proxy.brokerPort(id));
+        }
         p.setProperty("controller.listener.names", "CONTROLLER");
         Path data = dir.resolve("node-" + id);
         p.setProperty("log.dirs", data.toString());
@@ -170,6 +186,18 @@ final class SoakCluster implements AutoCloseable {
       throw e;
     }
     return cluster;
+  }
+
+  /** pid to node id of every node process running now. */
+  Map<Long, Integer> nodePids() {
+    Map<Long, Integer> pids = new java.util.HashMap<>();
+    for (Node n : nodes.values()) {
+      Process p = n.process;
+      if (p != null && p.isAlive()) {
+        pids.put(p.pid(), n.id());
+      }
+    }
+    return pids;
   }
 
   List<Node> nodes() {

@@ -13,23 +13,32 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 /**
- * Fault-injecting TCP proxies for the controller quorum's traffic: one listener per (node, other voter)
- * pair, so each node's {@code controller.quorum.voters} can name, for every other voter, a port of
- * this proxy instead of that voter's own port. {@link #isolate(int)} cuts every link from and to a
- * node as a network partition does: connections stay open but carry nothing (bytes are read and
- * dropped), and new ones are accepted and then ignored, so peers see timeouts, not resets.
- * {@link #heal(int)} closes the dead connections, and new ones forward again.
+ * Fault-injecting TCP proxies between the soak's nodes. Two kinds of listener:
  *
- * <p>Only the quorum and broker-to-controller traffic passes here (brokers learn each other's
- * addresses from their registrations, so replication between brokers and client traffic go direct):
- * a cut isolates a node's controller and its broker's heartbeats and metadata fetches, not its
- * partition replication.
+ * <ul>
+ *   <li>Quorum links: one per (node, other voter) pair, so each node's {@code controller.quorum.voters}
+ *       names, for every other voter, a port of this proxy; the link knows both ends.
+ *   <li>Broker links: one per broker, which registers the link's port as its {@code advertised.listeners};
+ *       clients and the other brokers (replication, coordinator lookups) reach it there. One port
+ *       serves every caller, so the calling end is found when a connection is accepted: the kernel's
+ *       socket table ({@code /proc/net/tcp}) names the socket, and the nodes' open files name the
+ *       process that holds it ({@link PeerProcess}). A caller that is no node (the harness's clients)
+ *       is never cut.
+ * </ul>
+ *
+ * <p>{@link #isolate(int)} cuts every link between a node and the other nodes as a network partition
+ * does: connections stay open but carry nothing (bytes are read and dropped), and new ones are accepted
+ * and then ignored, so peers see timeouts, not resets. Clients keep reaching an isolated broker, which
+ * is the case that matters: an old leader still taking writes after the others moved on.
+ * {@link #heal(int)} closes the dead connections, and new ones forward again.
  */
 final class TcpProxy implements AutoCloseable {
-  /** One listener: node {@code from}'s way to voter {@code to}. */
+  /** One listener: the way to node {@code to}, from node {@code from} (quorum) or from any caller (broker). */
   private final class Link {
+    /** The calling node, or {@link #ANY} when it is resolved per connection. */
     final int from;
     final int to;
     final int targetPort;
@@ -45,10 +54,6 @@ final class TcpProxy implements AutoCloseable {
       server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
     }
 
-    boolean cut() {
-      return isolated.contains(from) || isolated.contains(to);
-    }
-
     void acceptLoop() {
       while (!closed) {
         Socket client;
@@ -57,9 +62,10 @@ final class TcpProxy implements AutoCloseable {
         } catch (IOException e) {
           return;
         }
-        Connection c = new Connection(this, client);
+        int caller = from != ANY ? from : callerOf(client);
+        Connection c = new Connection(this, caller, client);
         connections.add(c);
-        if (cut()) {
+        if (cut(caller, to)) {
           c.blackholed = true;
           c.startDropping();
         } else {
@@ -69,15 +75,34 @@ final class TcpProxy implements AutoCloseable {
     }
   }
 
+  /** The node holding the other end of {@code accepted}, or {@link PeerProcess#NOT_A_NODE}. */
+  private int callerOf(Socket accepted) {
+    try {
+      return PeerProcess.nodeOf(accepted.getPort(), accepted.getLocalPort(), nodePids.get());
+    } catch (IOException | RuntimeException e) {
+      return PeerProcess.NOT_A_NODE;
+    }
+  }
+
+  /** Whether traffic from {@code caller} to node {@code to} is cut: both are nodes and one is isolated. */
+  private boolean cut(int caller, int to) {
+    if (caller == PeerProcess.NOT_A_NODE || caller == to) {
+      return false;
+    }
+    return isolated.contains(caller) || isolated.contains(to);
+  }
+
   /** One proxied connection; once blackholed it never forwards again, and heal closes it. */
   private static final class Connection {
     final Link link;
+    final int caller;
     final Socket client;
     volatile Socket upstream;
     volatile boolean blackholed;
 
-    Connection(Link link, Socket client) {
+    Connection(Link link, int caller, Socket client) {
       this.link = link;
+      this.caller = caller;
       this.client = client;
     }
 
@@ -86,7 +111,7 @@ final class TcpProxy implements AutoCloseable {
     }
 
     void startForwarding() {
-      daemon("raftline-soak-proxy-" + link.from + "-" + link.to, () -> {
+      daemon("raftline-soak-proxy-" + caller + "-" + link.to, () -> {
         try {
           Socket up = new Socket();
           up.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), link.targetPort), 2_000);
@@ -97,7 +122,7 @@ final class TcpProxy implements AutoCloseable {
           close();
           return;
         }
-        daemon("raftline-soak-proxy-" + link.to + "-" + link.from, () -> pump(upstream, client));
+        daemon("raftline-soak-proxy-" + link.to + "-" + caller, () -> pump(upstream, client));
         pump(client, upstream);
       });
     }
@@ -130,17 +155,29 @@ final class TcpProxy implements AutoCloseable {
     }
   }
 
+  private static final int ANY = Integer.MIN_VALUE;
+
   private final Map<String, Link> links = new TreeMap<>();
   private final Set<Integer> isolated = ConcurrentHashMap.newKeySet();
+  private final Supplier<Map<Long, Integer>> nodePids;
   private volatile boolean closed;
 
+  /** Quorum links only. */
+  TcpProxy(List<Integer> nodes, Map<Integer, Integer> voterPorts) throws IOException {
+    this(nodes, voterPorts, Map.of(), Map::of);
+  }
+
   /**
-   * Opens a listener for every ordered pair (node, voter) with node != voter.
+   * Opens a listener for every ordered pair (node, voter) with node != voter, and one for every broker.
    *
    * @param nodes every node id
    * @param voterPorts each voter's real controller port
+   * @param brokerPorts each broker's real client port
+   * @param nodePids the running nodes' process ids (pid to node id), asked when a broker link accepts
    */
-  TcpProxy(List<Integer> nodes, Map<Integer, Integer> voterPorts) throws IOException {
+  TcpProxy(List<Integer> nodes, Map<Integer, Integer> voterPorts, Map<Integer, Integer> brokerPorts,
+      Supplier<Map<Long, Integer>> nodePids) throws IOException {
+    this.nodePids = nodePids;
     try {
       for (int from : nodes) {
         for (Map.Entry<Integer, Integer> v : voterPorts.entrySet()) {
@@ -149,13 +186,21 @@ final class TcpProxy implements AutoCloseable {
           }
         }
       }
+      for (Map.Entry<Integer, Integer> b : brokerPorts.entrySet()) {
+        links.put("*->broker-" + b.getKey(), new Link(ANY, b.getKey(), b.getValue()));
+      }
     } catch (IOException e) {
       close();
       throw e;
     }
     for (Link l : links.values()) {
-      daemon("raftline-soak-proxy-accept-" + l.from + "-" + l.to, l::acceptLoop);
+      daemon("raftline-soak-proxy-accept-" + (l.from == ANY ? "any" : l.from) + "-" + l.to, l::acceptLoop);
     }
+  }
+
+  /** The port to advertise for broker {@code id}: everyone reaches it through here. */
+  int brokerPort(int id) {
+    return links.get("*->broker-" + id).server.getLocalPort();
   }
 
   /** The port node {@code from} must use to reach voter {@code to}. */
@@ -163,12 +208,12 @@ final class TcpProxy implements AutoCloseable {
     return links.get(from + "->" + to).server.getLocalPort();
   }
 
-  /** Cuts every link from and to {@code node}: open connections go silent, new ones are ignored. */
+  /** Cuts every link between {@code node} and the other nodes: open connections go silent, new ones are ignored. */
   void isolate(int node) {
     isolated.add(node);
     for (Link l : links.values()) {
-      if (l.from == node || l.to == node) {
-        for (Connection c : l.connections) {
+      for (Connection c : l.connections) {
+        if (cut(c.caller, l.to)) {
           c.blackholed = true;
         }
       }
@@ -179,11 +224,9 @@ final class TcpProxy implements AutoCloseable {
   void heal(int node) {
     isolated.remove(node);
     for (Link l : links.values()) {
-      if (!l.cut()) {
-        for (Connection c : new ArrayList<>(l.connections)) {
-          if (c.blackholed) {
-            c.close();
-          }
+      for (Connection c : new ArrayList<>(l.connections)) {
+        if (c.blackholed && !cut(c.caller, l.to)) {
+          c.close();
         }
       }
     }
