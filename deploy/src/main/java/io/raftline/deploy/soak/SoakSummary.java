@@ -151,8 +151,10 @@ public final class SoakSummary {
         + "files, nor to root); lifted after 2-5 s, and the node restarted if it does not recover by itself"
         : "not injected: prlimit is not available here"));
     notes.add("network-cut: " + (proxy ? "TCP proxies in the harness on every quorum link (each node's "
-        + "controller.quorum.voters names proxy ports for the other voters); a cut blackholes one node's links both "
-        + "ways. Broker-to-broker replication and client traffic are not cut"
+        + "controller.quorum.voters names proxy ports for the other voters) and in front of every broker (its "
+        + "advertised.listeners; the calling node is found from /proc); a cut blackholes every link between one node "
+        + "and the other nodes both ways (quorum, heartbeats, metadata, replication, coordinator traffic). Clients "
+        + "are not cut: they keep reaching the isolated node"
         : "not injected: the quorum proxy is off"));
     notes.add("torn-tail: kill -9, then 1-32 bytes cut from the newest segment of each soak partition on the node "
         + "and from its newest metadata log segment, then restart");
