@@ -264,11 +264,15 @@ final class Nemesis {
       say("full-disk: every file write of node " + node + " fails (RLIMIT_FSIZE 0) for " + fullMs + " ms");
       Thread.sleep(fullMs);
     } finally {
-      cluster.setFileSizeLimit(node, before);
+      // A node whose metadata log write failed has exited by design (as Kafka halts); nothing to lift.
+      if (cluster.node(node).running()) {
+        cluster.setFileSizeLimit(node, before);
+      }
     }
-    // Space is back. A node that does not come back by itself within a few seconds is restarted,
-    // as an operator would after freeing space (Kafka needs that too once a log dir went offline).
-    String problem = probe.awaitHealthy(5_000);
+    // Space is back. A node that exited, or does not come back by itself within a few seconds, is
+    // restarted, as an operator would after freeing space (Kafka needs that too once a log dir failed).
+    String problem = cluster.node(node).running() ? probe.awaitHealthy(5_000)
+        : "node " + node + " exited on the write error";
     if (problem != null) {
       cluster.kill(node);
       cluster.start(node);
