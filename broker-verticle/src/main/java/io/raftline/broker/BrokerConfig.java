@@ -28,6 +28,12 @@ import java.util.List;
  * @param offsetsTopicPartitions {@code offsets.topic.num.partitions}: partitions of {@code __consumer_offsets}
  * @param offsetsTopicReplicationFactor {@code offsets.topic.replication.factor}: its replication factor
  *     (fewer if fewer brokers are available when it is created)
+ * @param logFlushIntervalMessages {@code log.flush.interval.messages}: fsync a partition's log after this
+ *     many messages since its last flush, unless its topic sets {@code flush.messages}; Long.MAX_VALUE: off
+ * @param logFlushIntervalMs {@code log.flush.interval.ms}: fsync once the oldest unflushed append is this
+ *     old, unless its topic sets {@code flush.ms}; Long.MAX_VALUE: off
+ * @param highWatermarkCheckpointIntervalMs {@code replica.high.watermark.checkpoint.interval.ms}: how often
+ *     changed high watermarks are written to each log dir's {@code replication-offset-checkpoint}
  */
 public record BrokerConfig(
     int nodeId,
@@ -47,7 +53,10 @@ public record BrokerConfig(
     int replicaFetchMaxBytes,
     int offsetsTopicPartitions,
     int offsetsTopicReplicationFactor,
-    Advertised advertised) {
+    Advertised advertised,
+    long logFlushIntervalMessages,
+    long logFlushIntervalMs,
+    long highWatermarkCheckpointIntervalMs) {
 
   /** Where clients and other brokers reach this broker when that is not where it binds (a proxy, NAT). */
   public record Advertised(String host, int port) {
@@ -66,13 +75,17 @@ public record BrokerConfig(
   public static final int DEFAULT_REPLICA_FETCH_MAX_BYTES = 1_048_576;
   public static final int DEFAULT_OFFSETS_TOPIC_PARTITIONS = 50;
   public static final int DEFAULT_OFFSETS_TOPIC_REPLICATION_FACTOR = 3;
+  public static final long DEFAULT_LOG_FLUSH_INTERVAL_MESSAGES = Long.MAX_VALUE;
+  public static final long DEFAULT_LOG_FLUSH_INTERVAL_MS = Long.MAX_VALUE;
+  public static final long DEFAULT_HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS = 5_000;
 
   public BrokerConfig(int nodeId, String listenerName, String host, int port, List<Path> logDirs,
       List<QuorumVoter> voters, String metadataAddress, int maxMessageBytes, String clusterId, String rack) {
     this(nodeId, listenerName, host, port, logDirs, voters, metadataAddress, maxMessageBytes, clusterId, rack,
         DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_RETENTION_CHECK_INTERVAL_MS, DEFAULT_REPLICA_LAG_TIME_MAX_MS,
         DEFAULT_REPLICA_FETCH_WAIT_MAX_MS, DEFAULT_REPLICA_FETCH_MAX_BYTES, DEFAULT_OFFSETS_TOPIC_PARTITIONS,
-        DEFAULT_OFFSETS_TOPIC_REPLICATION_FACTOR, null);
+        DEFAULT_OFFSETS_TOPIC_REPLICATION_FACTOR, null, DEFAULT_LOG_FLUSH_INTERVAL_MESSAGES,
+        DEFAULT_LOG_FLUSH_INTERVAL_MS, DEFAULT_HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS);
   }
 
   public BrokerConfig {
@@ -87,6 +100,10 @@ public record BrokerConfig(
     }
     if (offsetsTopicPartitions < 1 || offsetsTopicReplicationFactor < 1) {
       throw new IllegalArgumentException("offsets.topic.num.partitions and offsets.topic.replication.factor must be >= 1");
+    }
+    if (logFlushIntervalMessages < 1 || logFlushIntervalMs < 0 || highWatermarkCheckpointIntervalMs < 1) {
+      throw new IllegalArgumentException("log.flush.interval.messages and replica.high.watermark.checkpoint.interval.ms "
+          + "must be >= 1, log.flush.interval.ms >= 0");
     }
     if (voters.isEmpty()) {
       throw new IllegalArgumentException("controller.quorum.voters must name at least one voter");

@@ -131,6 +131,9 @@ public final class BrokerVerticle extends AbstractVerticle {
   private final Map<TopicPartition, Future<Void>> closing = new HashMap<>();
   private final List<OffsetWaiter> offsetWaiters = new ArrayList<>();
   private MetadataImage image = MetadataImage.EMPTY;
+  /** Fsync policies by topic, valid for {@link #flushPoliciesImage}. */
+  private final Map<String, io.raftline.broker.log.FlushPolicy> flushPolicies = new HashMap<>();
+  private MetadataImage flushPoliciesImage;
   private MessageConsumer<MetadataUpdate> metadataConsumer;
   private HttpServer server;
   private GrpcClient grpcClient;
@@ -329,7 +332,7 @@ public final class BrokerVerticle extends AbstractVerticle {
       }
       Future<Void> previousClosed = closing.getOrDefault(tp, Future.succeededFuture());
       partitions.put(tp, new HostedPartition(vertx, tp, topicId, registration, previousClosed,
-          () -> locateLogDir(tp), logConfigFor(next, tp.topic())));
+          () -> locateLogDir(tp), logConfigFor(next, tp.topic()), () -> flushPolicyFor(tp.topic())));
     });
     image = next;
     if (!stopping) {
@@ -575,6 +578,34 @@ public final class BrokerVerticle extends AbstractVerticle {
     return io.raftline.broker.log.LogConfig.DEFAULT
         .withSegmentBytes(Long.parseLong(effectiveConfig(img, topic, "segment.bytes")))
         .withSegmentMs(Long.parseLong(effectiveConfig(img, topic, "segment.ms")));
+  }
+
+  /**
+   * A topic's fsync policy: flush.messages / flush.ms set on the topic, else the cluster-wide dynamic
+   * default, else this node's log.flush.interval.messages / log.flush.interval.ms. Asked for at every
+   * append, so it is cached until the image changes.
+   */
+  private io.raftline.broker.log.FlushPolicy flushPolicyFor(String topic) {
+    if (flushPoliciesImage != image) {
+      flushPolicies.clear();
+      flushPoliciesImage = image;
+    }
+    return flushPolicies.computeIfAbsent(topic, t -> {
+      Map<String, String> defaults = new HashMap<>();
+      defaults.put("log.flush.interval.messages", Long.toString(config.logFlushIntervalMessages()));
+      defaults.put("log.flush.interval.ms", Long.toString(config.logFlushIntervalMs()));
+      defaults.putAll(image.configsOf(new ConfigResource(ConfigResource.Type.BROKER, "")));
+      Map<String, String> topicConfigs = image.configsOf(new ConfigResource(ConfigResource.Type.TOPIC, t));
+      try {
+        return new io.raftline.broker.log.FlushPolicy(
+            Long.parseLong(TopicConfigs.effective(topicConfigs, defaults, "flush.messages")),
+            Long.parseLong(TopicConfigs.effective(topicConfigs, defaults, "flush.ms")));
+      } catch (IllegalArgumentException e) {
+        // The controller validates configs; should a bad one get through, the node's own policy holds.
+        LOG.log(System.Logger.Level.WARNING, "topic {0}: ignoring an invalid flush config ({1})", t, e.getMessage());
+        return new io.raftline.broker.log.FlushPolicy(config.logFlushIntervalMessages(), config.logFlushIntervalMs());
+      }
+    });
   }
 
   private void scheduleRetention() {

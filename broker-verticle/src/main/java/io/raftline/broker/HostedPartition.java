@@ -1,5 +1,6 @@
 package io.raftline.broker;
 
+import io.raftline.broker.log.FlushPolicy;
 import io.raftline.broker.log.PartitionLog;
 import io.raftline.metadata.TopicPartition;
 import io.raftline.metadata.image.PartitionRegistration;
@@ -7,6 +8,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A partition this broker holds a replica of: its registration from the latest image and its log.
@@ -15,6 +17,7 @@ import java.util.UUID;
  * to the broker's event loop (future callbacks run there).
  */
 final class HostedPartition {
+  private static final System.Logger LOG = System.getLogger(HostedPartition.class.getName());
   /** A blocking operation on the log, run on a worker. */
   interface LogTask<T> {
     T run(PartitionLog log) throws Exception;
@@ -46,6 +49,14 @@ final class HostedPartition {
   private Throwable openFailure;
   private boolean closed;
   private Future<Void> tail;
+  /** The fsync policy in force (read at each append, so a topic config change applies at once). */
+  private final java.util.function.Supplier<FlushPolicy> flushPolicy;
+  /** The last flush queued by the policy, until it completes; null if none. */
+  private QueuedFlush queuedFlush;
+  /** Fires flush.ms after the oldest append no flush covers yet; -1 if none is armed. */
+  private long flushTimer = -1;
+  /** Fsyncs run by the policy (for tests and diagnostics); written by the chain's tasks only. */
+  volatile long policyFlushes;
 
   /** Finds (or picks) the partition's directory; runs on a worker. */
   interface DirLocator {
@@ -58,7 +69,15 @@ final class HostedPartition {
    */
   HostedPartition(Vertx vertx, TopicPartition topicPartition, UUID topicId, PartitionRegistration registration,
       Future<Void> after, DirLocator dir, io.raftline.broker.log.LogConfig logConfig) {
+    this(vertx, topicPartition, topicId, registration, after, dir, logConfig, () -> FlushPolicy.NEVER);
+  }
+
+  /** As above, with the fsync policy the partition's appends follow. */
+  HostedPartition(Vertx vertx, TopicPartition topicPartition, UUID topicId, PartitionRegistration registration,
+      Future<Void> after, DirLocator dir, io.raftline.broker.log.LogConfig logConfig,
+      java.util.function.Supplier<FlushPolicy> flushPolicy) {
     this.vertx = vertx;
+    this.flushPolicy = flushPolicy;
     this.topicPartition = topicPartition;
     this.topicId = topicId;
     this.registration = registration;
@@ -95,22 +114,93 @@ final class HostedPartition {
     return open && !closed;
   }
 
-  /** Runs {@code task} after every task submitted before it; fails if the log is closed or never opened. */
+  /**
+   * Runs {@code task} after every task submitted before it; fails if the log is closed or never
+   * opened. A task that appends past the flush policy's message interval completes only once a flush
+   * covers it (as Kafka's append flushes before answering); the flush is queued behind whatever was
+   * submitted meanwhile, so one fsync covers every append queued before it (group commit).
+   */
   <T> Future<T> submit(LogTask<T> task) {
     if (closed) {
       return Future.failedFuture(new StorageException(topicPartition + " is no longer hosted on this broker"));
     }
-    Future<T> result = tail.compose(ignored -> {
+    Future<Ran<T>> ran = tail.compose(ignored -> {
       if (log == null) {
         return Future.failedFuture(new StorageException("the log of " + topicPartition + " could not be opened: "
             + (openFailure == null ? "unknown error" : openFailure.getMessage())));
       }
       PartitionLog l = log;
-      return vertx.executeBlocking(() -> task.run(l), false);
+      return vertx.executeBlocking(() -> {
+        long endBefore = l.endOffset();
+        T value = task.run(l);
+        return new Ran<>(value, l.endOffset() > endBefore, l.unflushedMessages());
+      }, false);
     });
-    // The chain goes on whatever this task's outcome.
-    tail = result.<Void>mapEmpty().recover(t -> Future.succeededFuture());
-    return result;
+    // The chain goes on whatever this task's outcome, and never waits for a flush it queues itself.
+    tail = ran.<Void>mapEmpty().recover(t -> Future.succeededFuture());
+    return ran.compose(r -> {
+      if (!r.appended || closed) {
+        return Future.succeededFuture(r.value);
+      }
+      FlushPolicy policy = flushPolicy.get();
+      if (policy.dueByMessages(r.unflushedMessages)) {
+        return queueFlush().map(r.value);
+      }
+      if (policy.timed() && !flushQueuedBehindRunTasks() && flushTimer < 0) {
+        // The oldest append no flush covers yet.
+        flushTimer = vertx.setTimer(Math.max(1, policy.intervalMs()), id -> {
+          flushTimer = -1;
+          queueFlush();
+        });
+      }
+      return Future.succeededFuture(r.value);
+    });
+  }
+
+  /** What a task returned, and whether it grew the log (then the flush policy is consulted). */
+  private record Ran<T>(T value, boolean appended, long unflushedMessages) {}
+
+  /** A policy flush: its outcome, and whether its task has begun on the chain. */
+  private record QueuedFlush(Future<Void> done, AtomicBoolean started) {}
+
+  /**
+   * True if a queued flush has not started yet. Every task that has finished running is then ahead
+   * of it in the chain (the chain is serial), so it covers them; this holds whatever order the
+   * event loop sees completions in.
+   */
+  private boolean flushQueuedBehindRunTasks() {
+    return queuedFlush != null && !queuedFlush.started().get();
+  }
+
+  /** A flush that covers every task that has finished running: a queued one not yet started, or a new one. */
+  private Future<Void> queueFlush() {
+    if (flushQueuedBehindRunTasks()) {
+      return queuedFlush.done();
+    }
+    if (flushTimer >= 0) {
+      vertx.cancelTimer(flushTimer);
+      flushTimer = -1;
+    }
+    AtomicBoolean started = new AtomicBoolean();
+    Future<Void> done = submit(l -> {
+      started.set(true);
+      if (l.unflushedMessages() > 0) {
+        l.flush();
+        policyFlushes++;
+      }
+      return null;
+    });
+    QueuedFlush flush = new QueuedFlush(done, started);
+    queuedFlush = flush;
+    done.onComplete(ar -> {
+      if (queuedFlush == flush) {
+        queuedFlush = null;
+      }
+      if (ar.failed()) {
+        LOG.log(System.Logger.Level.WARNING, "flushing " + topicPartition + " failed", ar.cause());
+      }
+    });
+    return done;
   }
 
   /** Closes the log after pending tasks; with {@code delete}, also removes its files. */
@@ -119,6 +209,10 @@ final class HostedPartition {
       return Future.succeededFuture();
     }
     closed = true;
+    if (flushTimer >= 0) {
+      vertx.cancelTimer(flushTimer);
+      flushTimer = -1;
+    }
     return tail.compose(ignored -> {
       if (log == null) {
         return Future.succeededFuture();

@@ -49,6 +49,13 @@ public final class NodeConfig {
     key("controller.quorum.fetch.timeout.ms", "2000", "Raft fetch timeout (>= 10)");
     key("broker.session.timeout.ms", "9000", "a broker silent this long is fenced (>= 10)");
     key("log.retention.check.interval.ms", "300000", "how often retention and compaction run (>= 1)");
+    key("log.flush.interval.messages", Long.toString(Long.MAX_VALUE), "fsync a partition's log after this many "
+        + "messages since its last flush (>= 1; " + Long.MAX_VALUE + ": off, durability comes from replication); "
+        + "a topic's flush.messages overrides it");
+    key("log.flush.interval.ms", Long.toString(Long.MAX_VALUE), "fsync a partition's log once its oldest unflushed "
+        + "append is this old (>= 0; " + Long.MAX_VALUE + ": off); a topic's flush.ms overrides it");
+    key("replica.high.watermark.checkpoint.interval.ms", "5000", "how often changed high watermarks are written "
+        + "to each log dir's replication-offset-checkpoint (>= 1)");
     key("broker.heartbeat.interval.ms", "2000", "how often a broker heartbeats to the controller (>= 10)");
     key("replica.lag.time.max.ms", "30000", "a follower not caught up for this long leaves the ISR (>= 10)");
     key("replica.fetch.wait.max.ms", "500", "how long a follower's fetch waits at the leader for records (>= 0)");
@@ -94,6 +101,9 @@ public final class NodeConfig {
     intValue("broker.session.timeout.ms", 10, Integer.MAX_VALUE);
     intValue("log.retention.check.interval.ms", 1, Integer.MAX_VALUE);
     intValue("broker.heartbeat.interval.ms", 10, Integer.MAX_VALUE);
+    longValue("log.flush.interval.messages", 1, Long.MAX_VALUE);
+    longValue("log.flush.interval.ms", 0, Long.MAX_VALUE);
+    longValue("replica.high.watermark.checkpoint.interval.ms", 1, Integer.MAX_VALUE);
     intValue("replica.lag.time.max.ms", 10, Integer.MAX_VALUE);
     intValue("replica.fetch.wait.max.ms", 0, Integer.MAX_VALUE);
     intValue("replica.fetch.max.bytes", 1, Integer.MAX_VALUE);
@@ -160,6 +170,20 @@ public final class NodeConfig {
       parsed = Integer.parseInt(v);
     } catch (NumberFormatException e) {
       throw new ConfigException(key + " must be an integer between " + min + " and " + max + "; got '" + v + "'");
+    }
+    if (parsed < min || parsed > max) {
+      throw new ConfigException(key + " must be between " + min + " and " + max + "; got " + parsed);
+    }
+    return parsed;
+  }
+
+  private long longValue(String key, long min, long max) {
+    String v = required(key);
+    long parsed;
+    try {
+      parsed = Long.parseLong(v);
+    } catch (NumberFormatException e) {
+      throw new ConfigException(key + " must be a whole number between " + min + " and " + max + "; got '" + v + "'");
     }
     if (parsed < min || parsed > max) {
       throw new ConfigException(key + " must be between " + min + " and " + max + "; got " + parsed);
@@ -374,6 +398,10 @@ public final class NodeConfig {
 
   public int intSetting(String key) {
     return Integer.parseInt(values.get(key));
+  }
+
+  public long longSetting(String key) {
+    return Long.parseLong(values.get(key));
   }
 
   public String stringSetting(String key) {

@@ -106,7 +106,8 @@ public final class RaftlineNode {
           config.intSetting("log.retention.check.interval.ms"), config.intSetting("replica.lag.time.max.ms"),
           config.intSetting("replica.fetch.wait.max.ms"), config.intSetting("replica.fetch.max.bytes"),
           config.intSetting("offsets.topic.num.partitions"), config.intSetting("offsets.topic.replication.factor"),
-          advertised()),
+          advertised(), config.longSetting("log.flush.interval.messages"), config.longSetting("log.flush.interval.ms"),
+          config.longSetting("replica.high.watermark.checkpoint.interval.ms")),
           registry);
       return vertx.deployVerticle(broker).map(bid -> {
         brokerDeployment = bid;

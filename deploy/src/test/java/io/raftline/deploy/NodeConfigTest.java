@@ -269,4 +269,24 @@ class NodeConfigTest {
     NodeConfig c = NodeConfig.from(with(combined(), "log.dirs", "", "log.dir", "/var/raftline"));
     assertEquals(java.util.List.of(java.nio.file.Path.of("/var/raftline")), c.logDirs());
   }
+
+  @Test
+  void flushPolicyAndHighWatermarkCheckpointSettings() {
+    NodeConfig defaults = NodeConfig.from(combined());
+    assertEquals(Long.MAX_VALUE, defaults.longSetting("log.flush.interval.messages"), "off by default, as in Kafka");
+    assertEquals(Long.MAX_VALUE, defaults.longSetting("log.flush.interval.ms"), "off by default");
+    assertEquals(5000, defaults.longSetting("replica.high.watermark.checkpoint.interval.ms"));
+    NodeConfig set = NodeConfig.from(with(combined(), "log.flush.interval.messages", "10000",
+        "log.flush.interval.ms", "0", "replica.high.watermark.checkpoint.interval.ms", "100"));
+    assertEquals(10000, set.longSetting("log.flush.interval.messages"));
+    assertEquals(0, set.longSetting("log.flush.interval.ms"));
+    assertEquals(100, set.longSetting("replica.high.watermark.checkpoint.interval.ms"));
+    for (String[] bad : new String[][] {{"log.flush.interval.messages", "0"}, {"log.flush.interval.messages", "many"},
+        {"log.flush.interval.messages", "9223372036854775808"}, {"log.flush.interval.ms", "-1"},
+        {"log.flush.interval.ms", "1.5"}, {"replica.high.watermark.checkpoint.interval.ms", "0"},
+        {"replica.high.watermark.checkpoint.interval.ms", "3000000000"}}) {
+      ConfigException e = assertRejectedNaming(bad[0], with(combined(), bad[0], bad[1]));
+      assertTrue(e.getMessage().contains(bad[1]), "message should quote the value: " + e.getMessage());
+    }
+  }
 }

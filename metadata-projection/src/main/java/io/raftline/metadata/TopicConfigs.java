@@ -42,6 +42,10 @@ public final class TopicConfigs {
         "how long tombstones stay in a compacted topic");
     key("unclean.leader.election.enable", "false", "true or false", TopicConfigs::bool,
         "whether an out-of-sync replica may become leader");
+    key("flush.messages", Long.toString(Long.MAX_VALUE), "a long >= 1 (" + Long.MAX_VALUE + ": off)",
+        v -> longAtLeast(v, 1), "fsync a partition's log after this many messages since its last flush");
+    key("flush.ms", Long.toString(Long.MAX_VALUE), "a long >= 0 (" + Long.MAX_VALUE + ": off)",
+        v -> longAtLeast(v, 0), "fsync a partition's log once its oldest unflushed append is this old");
     key("message.timestamp.type", "CreateTime", "CreateTime or LogAppendTime", TopicConfigs::timestampType,
         "which timestamp records carry");
   }
@@ -53,7 +57,8 @@ public final class TopicConfigs {
   public static final Map<String, String> BROKER_DEFAULT_NAMES = Map.of(
       "log.cleanup.policy", "cleanup.policy", "log.retention.ms", "retention.ms",
       "log.retention.bytes", "retention.bytes", "log.segment.bytes", "segment.bytes",
-      "min.insync.replicas", "min.insync.replicas", "message.max.bytes", "max.message.bytes");
+      "min.insync.replicas", "min.insync.replicas", "message.max.bytes", "max.message.bytes",
+      "log.flush.interval.messages", "flush.messages", "log.flush.interval.ms", "flush.ms");
 
   private TopicConfigs() {}
 

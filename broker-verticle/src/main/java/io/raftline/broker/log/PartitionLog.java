@@ -713,6 +713,14 @@ public final class PartitionLog implements AutoCloseable {
     return recoveryPoint;
   }
 
+  /**
+   * Messages (offsets) appended since the last flush: Kafka's count for {@code flush.messages},
+   * and what the next open would check by CRC after a crash.
+   */
+  public long unflushedMessages() {
+    return endOffset() - recoveryPoint;
+  }
+
   /** How many batches opening the log checked by CRC: zero after a clean close. */
   public long crcCheckedBatchesOnOpen() {
     return crcCheckedOnOpen;
