@@ -8,6 +8,7 @@ import io.raftline.protocol.client.CreatePartitionsRequest;
 import io.raftline.protocol.client.CreateTopicsRequest;
 import io.raftline.protocol.client.DescribeConfigsRequest;
 import io.raftline.protocol.client.PartitionCountChange;
+import io.raftline.protocol.client.ReplicaAssignment;
 import io.raftline.protocol.client.ResourceAlteration;
 import io.raftline.protocol.client.ResourceConfigs;
 import io.raftline.protocol.client.ResourceResult;
@@ -95,6 +96,38 @@ public final class Admin {
     CreateTopicsRequest request = CreateTopicsRequest.newBuilder().addTopics(TopicToCreate.newBuilder()
         .setName(name).setNumPartitions(partitions).setReplicationFactor(replicationFactor).putAllConfigs(configs)).build();
     return client.call(() -> client.anyBroker(b -> client.topicAdmin(b).createTopics(request)))
+        .compose(r -> single(r.getResultsList()));
+  }
+
+  /**
+   * Creates a topic on replicas of your choosing (Kafka's {@code replicaAssignment}): partition index
+   * (0..n-1) to its brokers, the preferred leader first. Every partition needs the same number of
+   * replicas, no broker twice, only registered brokers, else INVALID_REPLICA_ASSIGNMENT.
+   */
+  public Future<TopicResult> createTopic(String name, Map<Integer, List<Integer>> replicaAssignment,
+      Map<String, String> configs) {
+    TopicToCreate.Builder topic = TopicToCreate.newBuilder().setName(name).setNumPartitions(-1)
+        .setReplicationFactor(-1).putAllConfigs(configs);
+    new TreeMap<>(replicaAssignment).forEach((partition, brokers) -> topic.addAssignments(
+        ReplicaAssignment.newBuilder().setPartitionIndex(partition).addAllBrokerIds(brokers)));
+    CreateTopicsRequest request = CreateTopicsRequest.newBuilder().addTopics(topic).build();
+    return client.call(() -> client.anyBroker(b -> client.topicAdmin(b).createTopics(request)))
+        .compose(r -> single(r.getResultsList()));
+  }
+
+  public Future<TopicResult> createTopic(String name, Map<Integer, List<Integer>> replicaAssignment) {
+    return createTopic(name, replicaAssignment, Map.of());
+  }
+
+  /**
+   * Raises a topic's partition count to {@code count}, placing each new partition on the brokers
+   * given, in partition order ({@code count} minus the current count lists).
+   */
+  public Future<TopicResult> createPartitions(String topic, int count, List<List<Integer>> newAssignments) {
+    PartitionCountChange.Builder change = PartitionCountChange.newBuilder().setTopic(topic).setCount(count);
+    newAssignments.forEach(brokers -> change.addAssignments(ReplicaAssignment.newBuilder().addAllBrokerIds(brokers)));
+    CreatePartitionsRequest request = CreatePartitionsRequest.newBuilder().addTopics(change).build();
+    return client.call(() -> client.anyBroker(b -> client.topicAdmin(b).createPartitions(request)))
         .compose(r -> single(r.getResultsList()));
   }
 

@@ -366,9 +366,23 @@ public final class RaftlineCli implements Callable<Integer> {
       @Option(names = "--replication-factor", defaultValue = "-1",
           description = "default: the broker's default.replication.factor")
       int replicationFactor;
+      @Option(names = "--replica-assignment", paramLabel = "B:B,B:B",
+          description = "the brokers of each partition: partitions separated by ',', their brokers by ':', the "
+              + "preferred leader first (e.g. 1:2:3,2:3:1); instead of --partitions and --replication-factor")
+      String replicaAssignment;
 
       @Override
       public Integer call() throws Exception {
+        if (replicaAssignment != null) {
+          if (partitions != -1 || replicationFactor != -1) {
+            throw new IllegalArgumentException("--replica-assignment decides the partitions and replication factor: "
+                + "give it without --partitions and --replication-factor");
+          }
+          Map<Integer, List<Integer>> assignment = parseReplicaAssignment(replicaAssignment);
+          withClient(bootstrap, Map.of(), c -> await(c.admin().createTopic(topic, assignment), ADMIN_TIMEOUT_MS));
+          parent.cli.out.println("Created topic " + topic + ".");
+          return 0;
+        }
         if (partitions != -1 && partitions < 1) {
           throw new IllegalArgumentException("--partitions must be at least 1, got " + partitions);
         }
@@ -379,6 +393,25 @@ public final class RaftlineCli implements Callable<Integer> {
             ADMIN_TIMEOUT_MS));
         parent.cli.out.println("Created topic " + topic + ".");
         return 0;
+      }
+
+      /** kafka-topics' format: {@code 1:2:3,2:3:1} is partition 0 on 1,2,3 and partition 1 on 2,3,1. */
+      static Map<Integer, List<Integer>> parseReplicaAssignment(String text) {
+        Map<Integer, List<Integer>> assignment = new java.util.TreeMap<>();
+        String[] partitionLists = text.split(",", -1);
+        for (int p = 0; p < partitionLists.length; p++) {
+          List<Integer> brokers = new java.util.ArrayList<>();
+          for (String b : partitionLists[p].split(":", -1)) {
+            try {
+              brokers.add(Integer.parseInt(b.trim()));
+            } catch (NumberFormatException e) {
+              throw new IllegalArgumentException("--replica-assignment: partition " + p + " ('" + partitionLists[p]
+                  + "') must be broker ids separated by ':', got '" + b + "'");
+            }
+          }
+          assignment.put(p, brokers);
+        }
+        return assignment;
       }
     }
 

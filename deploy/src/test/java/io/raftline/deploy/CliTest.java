@@ -157,6 +157,28 @@ class CliTest {
   }
 
   @Test
+  void topicsCreateWithAReplicaAssignment() {
+    Result created = cli("", "topics", "create", "--bootstrap-server", bootstrap, "--topic", "placed",
+        "--replica-assignment", "1,1,1");
+    assertEquals(0, created.exit(), created.err());
+    Result described = cli("", "topics", "describe", "--bootstrap-server", bootstrap, "--topic", "placed");
+    assertEquals(0, described.exit(), described.err());
+    assertTrue(described.out().contains("PartitionCount: 3\tReplicationFactor: 1"), described.out());
+    assertTrue(described.out().contains("Partition: 2\tLeader: 1\tReplicas: 1\tIsr: 1"), described.out());
+    assertEquals(0, cli("a\nb\n", "produce", "--bootstrap-server", bootstrap, "--topic", "placed").exit());
+
+    // Broker 2 is not registered: the controller refuses, and the topic does not appear.
+    assertFailsWithOneLine(cli("", "topics", "create", "--bootstrap-server", bootstrap, "--topic", "stranger",
+        "--replica-assignment", "1:2"), "INVALID_REPLICA_ASSIGNMENT");
+    assertFailsWithOneLine(cli("", "topics", "describe", "--bootstrap-server", bootstrap, "--topic", "stranger"),
+        "UNKNOWN_TOPIC_OR_PARTITION");
+    assertFailsWithOneLine(cli("", "topics", "create", "--bootstrap-server", bootstrap, "--topic", "both",
+        "--replica-assignment", "1", "--partitions", "2"), "--replica-assignment");
+    assertFailsWithOneLine(cli("", "topics", "create", "--bootstrap-server", bootstrap, "--topic", "typo",
+        "--replica-assignment", "1,x"), "--replica-assignment");
+  }
+
+  @Test
   void configsDescribeAndAlter() {
     assertEquals(0, cli("", "topics", "create", "--bootstrap-server", bootstrap, "--topic", "conf").exit());
     Result altered = cli("", "configs", "alter", "--bootstrap-server", bootstrap, "--entity-type", "topics",

@@ -25,6 +25,7 @@ import io.raftline.protocol.client.ConfigResourceName;
 import io.raftline.protocol.client.CreatePartitionsRequest;
 import io.raftline.protocol.client.CreateTopicsRequest;
 import io.raftline.protocol.client.PartitionCountChange;
+import io.raftline.protocol.client.ReplicaAssignment;
 import io.raftline.protocol.client.ResourceAlteration;
 import io.raftline.protocol.client.ResourceResult;
 import io.raftline.protocol.client.TopicResult;
@@ -86,7 +87,11 @@ public final class QuorumController {
     return new ControllerResult<>(records, nextOffset);
   }
 
-  /** Creates topics; each topic succeeds or fails on its own, as in Kafka's CreateTopics. */
+  /**
+   * Creates topics; each topic succeeds or fails on its own, as in Kafka's CreateTopics. A topic gets
+   * either a partition count and replication factor (replicas placed by {@link #place}) or an explicit
+   * replica assignment (see {@link #explicitAssignment}).
+   */
   public ControllerResult<List<TopicResult>> createTopics(MetadataImage image, CreateTopicsRequest request) {
     List<MetadataRecord> records = new ArrayList<>();
     List<TopicResult> results = new ArrayList<>();
@@ -104,40 +109,52 @@ public final class QuorumController {
     List<Integer> brokers = unfencedBrokers(image);
     for (TopicToCreate t : request.getTopicsList()) {
       TopicResult.Builder result = TopicResult.newBuilder().setName(t.getName());
-      int partitions = t.getNumPartitions() == -1 ? config.defaultPartitions() : t.getNumPartitions();
-      int rf = t.getReplicationFactor() == -1 ? config.defaultReplicationFactor() : t.getReplicationFactor();
       Optional<String> nameProblem = TopicName.problem(t.getName());
-      Optional<String> configProblem = configProblem(t.getConfigsMap());
       if (repeated.contains(t.getName())) {
         results.add(fail(result, ErrorCode.INVALID_REQUEST, "topic " + t.getName() + " appears more than once in the request"));
+        continue;
       } else if (nameProblem.isPresent()) {
         results.add(fail(result, ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem.get()));
+        continue;
       } else if (image.topic(t.getName()).isPresent()) {
         results.add(fail(result, ErrorCode.TOPIC_ALREADY_EXISTS, "topic " + t.getName() + " already exists"));
+        continue;
       } else if (collisionKeys.contains(collisionKey(t.getName()))) {
         results.add(fail(result, ErrorCode.INVALID_TOPIC_EXCEPTION, "topic " + t.getName()
             + " collides with an existing topic: '.' and '_' are the same in metric names, so names may not differ only by them"));
-      } else if (partitions < 1 || partitions > ControllerConfig.MAX_PARTITIONS_PER_TOPIC) {
-        results.add(fail(result, ErrorCode.INVALID_PARTITIONS,
-            "number of partitions must be between 1 and " + ControllerConfig.MAX_PARTITIONS_PER_TOPIC + ", got "
-                + partitions));
-      } else if (rf < 1) {
-        results.add(fail(result, ErrorCode.INVALID_REPLICATION_FACTOR, "replication factor must be >= 1, got " + rf));
-      } else if (rf > brokers.size()) {
-        results.add(fail(result, ErrorCode.INVALID_REPLICATION_FACTOR,
-            "replication factor " + rf + " is larger than the number of available (unfenced) brokers: "
-                + brokers.size()));
+        continue;
+      }
+      Placement placement = placement(image, t, brokers);
+      Optional<String> configProblem = configProblem(t.getConfigsMap());
+      if (placement instanceof Refused refused) {
+        results.add(fail(result, refused.code(), refused.message()));
       } else if (configProblem.isPresent()) {
         results.add(fail(result, ErrorCode.INVALID_CONFIG, configProblem.get()));
       } else {
         UUID id = newTopicId(image);
         collisionKeys.add(collisionKey(t.getName()));
+        int partitions;
+        int rf;
+        if (placement instanceof Explicit explicit) {
+          partitions = explicit.replicas().size();
+          rf = explicit.replicas().get(0).size();
+        } else {
+          Spread spread = (Spread) placement;
+          partitions = spread.partitions();
+          rf = spread.replicationFactor();
+        }
         if (!request.getValidateOnly()) {
           records.add(new TopicRecord(t.getName(), id));
-          int start = random.nextInt(brokers.size());
-          for (int p = 0; p < partitions; p++) {
-            List<Integer> replicas = place(brokers, start, p, rf);
-            records.add(new PartitionRecord(id, p, replicas, replicas, replicas.get(0), 0, 0));
+          if (placement instanceof Explicit explicit) {
+            for (int p = 0; p < partitions; p++) {
+              records.add(newPartition(image, id, p, explicit.replicas().get(p)));
+            }
+          } else {
+            int start = random.nextInt(brokers.size());
+            for (int p = 0; p < partitions; p++) {
+              List<Integer> replicas = place(brokers, start, p, rf);
+              records.add(new PartitionRecord(id, p, replicas, replicas, replicas.get(0), 0, 0));
+            }
           }
           ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, t.getName());
           new java.util.TreeMap<>(t.getConfigsMap()).forEach((k, v) -> records.add(new ConfigRecord(resource, k, v.trim())));
@@ -147,6 +164,112 @@ public final class QuorumController {
       }
     }
     return new ControllerResult<>(records, results);
+  }
+
+  /** How a new topic's replicas are laid out, or why they cannot be. */
+  private sealed interface Placement permits Spread, Explicit, Refused {}
+
+  /** {@code partitions} partitions of {@code replicationFactor} replicas, placed by the controller. */
+  private record Spread(int partitions, int replicationFactor) implements Placement {}
+
+  /** The replicas of each partition as the request named them, already validated. */
+  private record Explicit(List<List<Integer>> replicas) implements Placement {}
+
+  private record Refused(ErrorCode code, String message) implements Placement {}
+
+  private Placement placement(MetadataImage image, TopicToCreate t, List<Integer> brokers) {
+    if (t.getAssignmentsCount() > 0) {
+      // Kafka: an assignment decides both the count and the factor, so neither may be given too.
+      if (!unset(t.getNumPartitions()) || !unset(t.getReplicationFactor())) {
+        return new Refused(ErrorCode.INVALID_REQUEST, "topic " + t.getName() + ": give either a replica assignment or "
+            + "partitions and a replication factor, not both (got " + t.getNumPartitions() + " partitions, replication "
+            + "factor " + t.getReplicationFactor() + ")");
+      }
+      if (t.getAssignmentsCount() > ControllerConfig.MAX_PARTITIONS_PER_TOPIC) {
+        return new Refused(ErrorCode.INVALID_PARTITIONS, "number of partitions must be between 1 and "
+            + ControllerConfig.MAX_PARTITIONS_PER_TOPIC + ", got " + t.getAssignmentsCount());
+      }
+      List<List<Integer>> replicas = new ArrayList<>(java.util.Collections.nCopies(t.getAssignmentsCount(), null));
+      for (ReplicaAssignment a : t.getAssignmentsList()) {
+        int index = a.getPartitionIndex();
+        if (index < 0 || index >= replicas.size() || replicas.get(index) != null) {
+          return new Refused(ErrorCode.INVALID_REPLICA_ASSIGNMENT, "the partition indexes of a replica assignment must "
+              + "be 0.." + (replicas.size() - 1) + ", each once; got " + t.getAssignmentsList().stream()
+                  .map(ReplicaAssignment::getPartitionIndex).toList());
+        }
+        replicas.set(index, a.getBrokerIdsList());
+      }
+      Refused refused = explicitAssignment(image, replicas, -1, 0);
+      return refused != null ? refused : new Explicit(List.copyOf(replicas));
+    }
+    int partitions = t.getNumPartitions() == -1 ? config.defaultPartitions() : t.getNumPartitions();
+    int rf = t.getReplicationFactor() == -1 ? config.defaultReplicationFactor() : t.getReplicationFactor();
+    if (partitions < 1 || partitions > ControllerConfig.MAX_PARTITIONS_PER_TOPIC) {
+      return new Refused(ErrorCode.INVALID_PARTITIONS, "number of partitions must be between 1 and "
+          + ControllerConfig.MAX_PARTITIONS_PER_TOPIC + ", got " + partitions);
+    } else if (rf < 1) {
+      return new Refused(ErrorCode.INVALID_REPLICATION_FACTOR, "replication factor must be >= 1, got " + rf);
+    } else if (rf > brokers.size()) {
+      return new Refused(ErrorCode.INVALID_REPLICATION_FACTOR, "replication factor " + rf
+          + " is larger than the number of available (unfenced) brokers: " + brokers.size());
+    }
+    return new Spread(partitions, rf);
+  }
+
+  /** -1 asks for the default; proto3 reads an int never set as 0. */
+  private static boolean unset(int value) {
+    return value == -1 || value == 0;
+  }
+
+  /**
+   * Why explicit replica lists are refused (INVALID_REPLICA_ASSIGNMENT), or null, by Kafka's rules:
+   * no partition without replicas, no broker twice in one partition, every partition as many replicas
+   * as the first (or as {@code expectedRf} if that is positive), every broker registered, and at
+   * least one unfenced broker per partition to lead it. A fenced broker may be named: it joins the
+   * ISR once it has caught up. {@code firstPartition} only numbers the messages.
+   */
+  private static Refused explicitAssignment(MetadataImage image, List<List<Integer>> replicas, int expectedRf,
+      int firstPartition) {
+    int rf = expectedRf > 0 ? expectedRf : replicas.get(0).size();
+    for (int i = 0; i < replicas.size(); i++) {
+      List<Integer> r = replicas.get(i);
+      int partition = firstPartition + i;
+      if (r.isEmpty()) {
+        return new Refused(ErrorCode.INVALID_REPLICA_ASSIGNMENT, "partition " + partition + " has no replicas");
+      }
+      if (r.size() != rf) {
+        return new Refused(ErrorCode.INVALID_REPLICA_ASSIGNMENT, "partition " + partition + " has " + r.size()
+            + " replicas " + r + ", but every partition must have " + rf
+            + (expectedRf > 0 ? " (the topic's replication factor)" : " (as partition " + firstPartition + ")"));
+      }
+      if (new HashSet<>(r).size() != r.size()) {
+        return new Refused(ErrorCode.INVALID_REPLICA_ASSIGNMENT, "partition " + partition + " names a broker more "
+            + "than once: " + r);
+      }
+      boolean anyLive = false;
+      for (int b : r) {
+        if (image.brokers().get(b) == null) {
+          return new Refused(ErrorCode.INVALID_REPLICA_ASSIGNMENT, "partition " + partition + " names broker " + b
+              + ", but no such broker is registered");
+        }
+        anyLive |= image.isUnfenced(b);
+      }
+      if (!anyLive) {
+        return new Refused(ErrorCode.INVALID_REPLICA_ASSIGNMENT, "every broker of partition " + partition + " " + r
+            + " is fenced or shutting down, so none could lead it");
+      }
+    }
+    return null;
+  }
+
+  /**
+   * A partition on explicitly named replicas, as Kafka makes it: the ISR is the unfenced replicas in
+   * assignment order (a fenced one has nothing to be in sync with and joins once it fetches), the
+   * leader the first of them.
+   */
+  private static PartitionRecord newPartition(MetadataImage image, UUID topicId, int partition, List<Integer> replicas) {
+    List<Integer> isr = replicas.stream().filter(image::isUnfenced).toList();
+    return new PartitionRecord(topicId, partition, replicas, isr, isr.get(0), 0, 0);
   }
 
   /**
@@ -196,6 +319,24 @@ public final class QuorumController {
       } else if (change.getCount() > ControllerConfig.MAX_PARTITIONS_PER_TOPIC) {
         results.add(fail(result, ErrorCode.INVALID_PARTITIONS, "at most " + ControllerConfig.MAX_PARTITIONS_PER_TOPIC
             + " partitions per topic"));
+      } else if (change.getAssignmentsCount() > 0 && change.getAssignmentsCount() != change.getCount() - current) {
+        results.add(fail(result, ErrorCode.INVALID_REPLICA_ASSIGNMENT, "topic " + change.getTopic() + " gets "
+            + (change.getCount() - current) + " new partitions, but the request assigns replicas to "
+            + change.getAssignmentsCount()));
+      } else if (change.getAssignmentsCount() > 0) {
+        List<List<Integer>> replicas = change.getAssignmentsList().stream().map(ReplicaAssignment::getBrokerIdsList).toList();
+        Refused refused = explicitAssignment(image, replicas, rf, current);
+        if (refused != null) {
+          results.add(fail(result, refused.code(), refused.message()));
+          continue;
+        }
+        if (!request.getValidateOnly()) {
+          for (int i = 0; i < replicas.size(); i++) {
+            records.add(newPartition(image, topic.get().id(), current + i, replicas.get(i)));
+          }
+        }
+        results.add(result.setError(ErrorCode.NONE).setTopicId(topic.get().id().toString())
+            .setNumPartitions(change.getCount()).setReplicationFactor(rf).build());
       } else if (rf > brokers.size()) {
         results.add(fail(result, ErrorCode.INVALID_REPLICATION_FACTOR, "the topic's replication factor " + rf
             + " is larger than the number of available (unfenced) brokers: " + brokers.size()));
