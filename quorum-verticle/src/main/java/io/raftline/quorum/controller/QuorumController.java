@@ -43,6 +43,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.IntPredicate;
 import java.util.random.RandomGenerator;
 
 /**
@@ -413,11 +414,32 @@ public final class QuorumController {
       } else {
         if (!request.getValidateOnly()) {
           records.addAll(changes);
+          if (resource.type() == ConfigResource.Type.TOPIC) {
+            records.addAll(electIfUncleanTurnedOn(image, resource, changes));
+          }
         }
         results.add(result.setError(ErrorCode.NONE).build());
       }
     }
     return new ControllerResult<>(records, results);
+  }
+
+  private static List<MetadataRecord> electIfUncleanTurnedOn(MetadataImage image, ConfigResource resource,
+      List<MetadataRecord> changes) {
+    Map<String, String> before = image.configsOf(resource);
+    Map<String, String> after = new HashMap<>(before);
+    for (MetadataRecord r : changes) {
+      ConfigRecord c = (ConfigRecord) r;
+      if (c.value() == null) {
+        after.remove(c.name());
+      } else {
+        after.put(c.name(), c.value());
+      }
+    }
+    if (uncleanElectionEnabled(before, image) || !uncleanElectionEnabled(after, image)) {
+      return List.of();
+    }
+    return electUncleanOnConfigChange(image, image.topic(resource.name()).orElseThrow());
   }
 
   /**
@@ -557,9 +579,9 @@ public final class QuorumController {
 
   /**
    * Partition changes that take {@code gone} brokers out of leadership and the ISR. A gone broker
-   * leaves every ISR it is in, unless it is the last member: then the ISR is kept (so no out-of-sync
-   * replica is ever elected; unclean election is off) and the partition is left without a leader. A
-   * new leader is the first replica, in assignment order, that stays in the ISR and is unfenced.
+   * leaves every ISR it is in, unless it is the last member: then the ISR is kept and the partition
+   * is left without a leader, unless its topic allows unclean election (see {@link #uncleanLeader}).
+   * A new leader is the first replica, in assignment order, that stays in the ISR and is unfenced.
    * One pass over the partitions; a partition the gone brokers do not touch costs no allocation.
    */
   private static List<MetadataRecord> moveLeadershipAway(MetadataImage image, Set<Integer> gone) {
@@ -597,6 +619,12 @@ public final class QuorumController {
               break;
             }
           }
+          if (leader == PartitionRegistration.NO_LEADER && uncleanElectionEnabled(image, topic.name())) {
+            leader = uncleanLeader(p, r -> !contains(goneIds, r) && image.isUnfenced(r));
+            if (leader != PartitionRegistration.NO_LEADER) {
+              newIsr = List.of(leader);
+            }
+          }
         }
         if (leader == PartitionChangeRecord.NO_CHANGE && newIsr == isr) {
           // The gone broker is the last in-sync replica of a partition that already has no leader:
@@ -619,27 +647,86 @@ public final class QuorumController {
   }
 
   /**
-   * Partitions without a leader that the newly unfenced broker can lead (it is in their ISR). Other
-   * ISR members that are still fenced (kept only because several brokers were fenced at once, so none
-   * was the last) leave the ISR, since the new leader is in sync without them.
+   * Partitions without a leader that the newly unfenced broker can lead: it is in their ISR (other ISR
+   * members that are still fenced, kept only because several brokers were fenced at once so none was
+   * the last, leave the ISR, since the new leader is in sync without them); or it is a replica, no
+   * ISR member is unfenced and the topic allows unclean election.
    */
   private static List<MetadataRecord> electWhereOffline(MetadataImage image, int brokerId) {
     Integer broker = brokerId;
+    // The broker's UnfenceBrokerRecord goes in the same batch, so the image still has it fenced.
+    IntPredicate live = r -> r == brokerId || image.isUnfenced(r);
     List<MetadataRecord> changes = new ArrayList<>();
     for (TopicImage topic : image.topicsById().values()) {
+      Boolean unclean = null;
       for (Map.Entry<Integer, PartitionRegistration> e : topic.partitions().entrySet()) {
         PartitionRegistration p = e.getValue();
-        if (p.leader() != PartitionRegistration.NO_LEADER || !p.isr().contains(broker)) {
+        if (p.leader() != PartitionRegistration.NO_LEADER || !p.hasReplica(brokerId)) {
           continue;
         }
-        List<Integer> isr = new ArrayList<>(p.isr().size());
-        for (int r : p.isr()) {
-          if (r == brokerId || image.isUnfenced(r)) {
-            isr.add(r);
+        if (p.isr().contains(broker)) {
+          List<Integer> isr = new ArrayList<>(p.isr().size());
+          for (int r : p.isr()) {
+            if (live.test(r)) {
+              isr.add(r);
+            }
           }
+          changes.add(new PartitionChangeRecord(topic.id(), e.getKey(), brokerId,
+              isr.size() == p.isr().size() ? null : isr, null));
+          continue;
         }
-        changes.add(new PartitionChangeRecord(topic.id(), e.getKey(), brokerId,
-            isr.size() == p.isr().size() ? null : isr, null));
+        if (unclean == null) {
+          unclean = uncleanElectionEnabled(image, topic.name());
+        }
+        if (unclean && p.isr().stream().noneMatch(image::isUnfenced)) {
+          int leader = uncleanLeader(p, live);
+          changes.add(new PartitionChangeRecord(topic.id(), e.getKey(), leader, List.of(leader), null));
+        }
+      }
+    }
+    return changes;
+  }
+
+  /**
+   * Kafka's unclean election, for a partition whose ISR has no live member: the first live replica in
+   * assignment order leads, alone in the ISR. It may lack records the old ISR acknowledged; a topic
+   * with {@code unclean.leader.election.enable=true} chose availability over that. NO_LEADER if no
+   * replica is live.
+   */
+  private static int uncleanLeader(PartitionRegistration p, IntPredicate live) {
+    for (int r : p.replicas()) {
+      if (live.test(r)) {
+        return r;
+      }
+    }
+    return PartitionRegistration.NO_LEADER;
+  }
+
+  private static boolean uncleanElectionEnabled(MetadataImage image, String topic) {
+    return uncleanElectionEnabled(image.configsOf(new ConfigResource(ConfigResource.Type.TOPIC, topic)), image);
+  }
+
+  private static boolean uncleanElectionEnabled(Map<String, String> topicConfigs, MetadataImage image) {
+    return Boolean.parseBoolean(TopicConfigs.effective(topicConfigs,
+        image.configsOf(new ConfigResource(ConfigResource.Type.BROKER, "")), UNCLEAN_LEADER_ELECTION).trim());
+  }
+
+  private static final String UNCLEAN_LEADER_ELECTION = "unclean.leader.election.enable";
+
+  /**
+   * Leaderless partitions of a topic whose config change just turned unclean election on, elected at
+   * once as Kafka does, rather than waiting for a replica to come back.
+   */
+  private static List<MetadataRecord> electUncleanOnConfigChange(MetadataImage image, TopicImage topic) {
+    List<MetadataRecord> changes = new ArrayList<>();
+    for (Map.Entry<Integer, PartitionRegistration> e : topic.partitions().entrySet()) {
+      PartitionRegistration p = e.getValue();
+      if (p.leader() != PartitionRegistration.NO_LEADER || p.isr().stream().anyMatch(image::isUnfenced)) {
+        continue;
+      }
+      int leader = uncleanLeader(p, image::isUnfenced);
+      if (leader != PartitionRegistration.NO_LEADER) {
+        changes.add(new PartitionChangeRecord(topic.id(), e.getKey(), leader, List.of(leader), null));
       }
     }
     return changes;
