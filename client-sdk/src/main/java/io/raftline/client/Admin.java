@@ -100,6 +100,26 @@ public final class Admin {
   }
 
   /**
+   * Creates several topics of the same shape in one request (one controller decision, one commit).
+   * Fails with the first refused topic's reason; the others may have been created.
+   */
+  public Future<List<TopicResult>> createTopics(List<String> names, int partitions, int replicationFactor) {
+    CreateTopicsRequest.Builder request = CreateTopicsRequest.newBuilder();
+    names.forEach(n -> request.addTopics(TopicToCreate.newBuilder().setName(n).setNumPartitions(partitions)
+        .setReplicationFactor(replicationFactor)));
+    CreateTopicsRequest built = request.build();
+    return client.call(() -> client.anyBroker(b -> client.topicAdmin(b).createTopics(built)))
+        .compose(r -> {
+          for (TopicResult t : r.getResultsList()) {
+            if (t.getError() != ErrorCode.NONE) {
+              return Future.failedFuture(new RaftlineException(t.getError(), t.getName() + ": " + t.getErrorMessage()));
+            }
+          }
+          return Future.succeededFuture(List.copyOf(r.getResultsList()));
+        });
+  }
+
+  /**
    * Creates a topic on replicas of your choosing (Kafka's {@code replicaAssignment}): partition index
    * (0..n-1) to its brokers, the preferred leader first. Every partition needs the same number of
    * replicas, no broker twice, only registered brokers, else INVALID_REPLICA_ASSIGNMENT.

@@ -623,8 +623,31 @@ public final class RaftlineCli implements Callable<Integer> {
 
   @Command(name = "perf", description = "Benchmarks.", subcommands = {PerfCommand.Produce.class,
       PerfCommand.Consume.class, PerfCommand.EndToEnd.class, PerfCommand.Quorum.class, PerfCommand.Failover.class,
-      PerfCommand.MetadataImageScale.class})
+      PerfCommand.MetadataImageScale.class, PerfCommand.CreateTopics.class})
   static final class PerfCommand extends CommandGroup {
+    @Command(name = "create-topics", description = "Time one CreateTopics request of --topics topics to its answer "
+        + "and until every partition has a leader in a describe; repeated --rounds times (topics deleted between).")
+    static final class CreateTopics implements Callable<Integer> {
+      @ParentCommand PerfCommand parent;
+      @Option(names = "--bootstrap-server", required = true, paramLabel = "HOST:PORT") String bootstrap;
+      @Option(names = "--topics", defaultValue = "1") int topics;
+      @Option(names = "--partitions", defaultValue = "1000", description = "partitions per topic") int partitions;
+      @Option(names = "--replication-factor", defaultValue = "1") int replicationFactor;
+      @Option(names = "--rounds", defaultValue = "5") int rounds;
+
+      @Override
+      public Integer call() throws Exception {
+        if (topics < 1 || partitions < 1 || replicationFactor < 1 || rounds < 1) {
+          throw new IllegalArgumentException("--topics, --partitions, --replication-factor and --rounds must be >= 1");
+        }
+        withClient(bootstrap, Map.of(), client -> {
+          CreateTopicsBenchmark.run(client, topics, partitions, replicationFactor, rounds, parent.cli.out);
+          return null;
+        });
+        return 0;
+      }
+    }
+
     @Command(name = "produce", description = "Producer throughput and latency, in the output format of Kafka's "
         + "producer performance tool.")
     static final class Produce implements Callable<Integer> {

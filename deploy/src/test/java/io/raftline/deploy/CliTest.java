@@ -179,6 +179,18 @@ class CliTest {
   }
 
   @Test
+  void perfCreateTopicsTimesTheAnswerAndTheLeaders() {
+    Result r = cli("", "perf", "create-topics", "--bootstrap-server", bootstrap, "--topics", "3", "--partitions", "4",
+        "--rounds", "2");
+    assertEquals(0, r.exit(), r.err());
+    assertTrue(r.lines().get(0).matches("round 1: 3 topic\\(s\\) x 4 partitions, RF 1: answer \\d+ ms, all leaders \\d+ ms "
+        + "\\(\\d+ describe\\(s\\)\\)"), r.out());
+    assertTrue(r.lines().get(2).startsWith("create 3 topic(s) x 4 partitions, RF 1, 2 round(s): answer median"), r.out());
+    Result left = cli("", "topics", "list", "--bootstrap-server", bootstrap);
+    assertTrue(left.lines().stream().noneMatch(l -> l.startsWith("perf-create-")), "rounds delete their topics: " + left.out());
+  }
+
+  @Test
   void configsDescribeAndAlter() {
     assertEquals(0, cli("", "topics", "create", "--bootstrap-server", bootstrap, "--topic", "conf").exit());
     Result altered = cli("", "configs", "alter", "--bootstrap-server", bootstrap, "--entity-type", "topics",
