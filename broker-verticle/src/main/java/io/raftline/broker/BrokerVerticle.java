@@ -131,6 +131,16 @@ public final class BrokerVerticle extends AbstractVerticle {
   private final Map<TopicPartition, Future<Void>> closing = new HashMap<>();
   private final List<OffsetWaiter> offsetWaiters = new ArrayList<>();
   private MetadataImage image = MetadataImage.EMPTY;
+  /**
+   * High watermarks read from each log dir's replication-offset-checkpoint at start-up, by absolute
+   * log dir; an entry is taken by the partition's first open (later opens are a new topic's log).
+   */
+  private final Map<Path, Map<TopicPartition, Long>> checkpointedHighWatermarks = new HashMap<>();
+  /** What each log dir's checkpoint file holds now, so an unchanged state is not written again. */
+  private Map<Path, Map<TopicPartition, Long>> writtenHighWatermarks = new HashMap<>();
+  private long highWatermarkCheckpointTimer = -1;
+  /** The checkpoint write in progress (one at a time), or a completed future. */
+  private Future<Void> highWatermarkCheckpointWrite = Future.succeededFuture();
   /** Fsync policies by topic, valid for {@link #flushPoliciesImage}. */
   private final Map<String, io.raftline.broker.log.FlushPolicy> flushPolicies = new HashMap<>();
   private MetadataImage flushPoliciesImage;
@@ -195,7 +205,14 @@ public final class BrokerVerticle extends AbstractVerticle {
         io.raftline.broker.group.GroupCoordinator.Config.DEFAULT);
     grpc.addService(io.raftline.protocol.group.GroupCoordinatorGrpcService.of(groups));
     groups.start();
-    currentImage()
+    readHighWatermarkCheckpoints()
+        .compose(v -> currentImage())
+        .compose(v -> {
+          // Only now are the image's partitions hosted: a checkpoint written earlier would drop them.
+          highWatermarkCheckpointTimer = vertx.setPeriodic(config.highWatermarkCheckpointIntervalMs(),
+              id -> checkpointHighWatermarks());
+          return Future.<Void>succeededFuture();
+        })
         .compose(v -> vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port()))
             .requestHandler(grpc).listen())
         .compose(s -> {
@@ -218,6 +235,7 @@ public final class BrokerVerticle extends AbstractVerticle {
     stopping = true;
     vertx.cancelTimer(heartbeatTimer);
     vertx.cancelTimer(isrCheckTimer);
+    vertx.cancelTimer(highWatermarkCheckpointTimer);
     controlledShutdown().onComplete(ar -> release(stopPromise));
   }
 
@@ -253,6 +271,8 @@ public final class BrokerVerticle extends AbstractVerticle {
     }
     fetchers.values().forEach(ReplicaFetcher::stop);
     fetchers.clear();
+    // Taken before the logs close: what they hold now is what the next start may serve at once.
+    Map<Path, Map<TopicPartition, Long>> finalHighWatermarks = highWatermarksByLogDir();
     for (HostedPartition p : partitions.values()) {
       failPendingAcks(p, ErrorCode.NOT_LEADER_OR_FOLLOWER);
       closingAll.add(p.close(false));
@@ -262,7 +282,10 @@ public final class BrokerVerticle extends AbstractVerticle {
     if (groups != null) {
       groups.close();
     }
-    Future.join(closingAll).<Void>mapEmpty().onComplete(stopPromise);
+    Future.join(closingAll)
+        .transform(closed -> highWatermarkCheckpointWrite.transform(ar -> writeHighWatermarks(finalHighWatermarks))
+            .transform(written -> closed.succeeded() ? Future.<Void>succeededFuture() : Future.<Void>failedFuture(closed.cause())))
+        .onComplete(stopPromise);
   }
 
   // ---- metadata ----------------------------------------------------------------------------------
@@ -332,7 +355,8 @@ public final class BrokerVerticle extends AbstractVerticle {
       }
       Future<Void> previousClosed = closing.getOrDefault(tp, Future.succeededFuture());
       partitions.put(tp, new HostedPartition(vertx, tp, topicId, registration, previousClosed,
-          () -> locateLogDir(tp), logConfigFor(next, tp.topic()), () -> flushPolicyFor(tp.topic())));
+          () -> locateLogDir(tp), logConfigFor(next, tp.topic()), () -> flushPolicyFor(tp.topic()),
+          logDir -> takeCheckpointedHighWatermark(logDir, tp)));
     });
     image = next;
     if (!stopping) {
@@ -564,6 +588,97 @@ public final class BrokerVerticle extends AbstractVerticle {
             }
           });
     });
+  }
+
+  // ---- high watermark checkpoint -----------------------------------------------------------------
+
+  /**
+   * Reads every log dir's replication-offset-checkpoint on a worker. A missing file is no checkpoint;
+   * one that cannot be read whole is ignored with a warning: the high watermark is an optimisation,
+   * and starting from the log start (until the followers fetch) is always safe.
+   */
+  private Future<Void> readHighWatermarkCheckpoints() {
+    return vertx.executeBlocking(() -> {
+      Map<Path, Map<TopicPartition, Long>> read = new HashMap<>();
+      for (Path dir : config.logDirs()) {
+        Path logDir = dir.toAbsolutePath().normalize();
+        Path file = logDir.resolve(io.raftline.broker.log.ReplicationOffsetCheckpoint.FILE_NAME);
+        try {
+          read.put(logDir, new HashMap<>(io.raftline.broker.log.ReplicationOffsetCheckpoint.read(file)));
+        } catch (java.io.IOException | RuntimeException e) {
+          LOG.log(System.Logger.Level.WARNING, "broker {0}: ignoring {1}, which cannot be read ({2}); high "
+              + "watermarks start at the log start", config.nodeId(), file, e.getMessage());
+        }
+      }
+      return read;
+    }, false).map(read -> {
+      read.forEach((dir, offsets) -> {
+        checkpointedHighWatermarks.put(dir, offsets);
+        writtenHighWatermarks.put(dir, Map.copyOf(offsets));
+      });
+      return (Void) null;
+    });
+  }
+
+  /** The checkpointed high watermark of {@code tp} in {@code logDir}, or -1; each is used once. */
+  private long takeCheckpointedHighWatermark(Path logDir, TopicPartition tp) {
+    Map<TopicPartition, Long> offsets = checkpointedHighWatermarks.get(logDir);
+    Long offset = offsets == null ? null : offsets.remove(tp);
+    return offset == null ? -1 : offset;
+  }
+
+  /**
+   * The high watermark of every hosted partition by log dir: an open log's current one, and for a
+   * log still opening the value read at start-up, so a checkpoint written meanwhile keeps it.
+   */
+  private Map<Path, Map<TopicPartition, Long>> highWatermarksByLogDir() {
+    Map<Path, Map<TopicPartition, Long>> byDir = new HashMap<>();
+    for (Path dir : config.logDirs()) {
+      byDir.put(dir.toAbsolutePath().normalize(), new HashMap<>());
+    }
+    checkpointedHighWatermarks.forEach((dir, offsets) -> offsets.forEach((tp, offset) -> {
+      HostedPartition hp = partitions.get(tp);
+      if (hp != null && !hp.isOpen() && byDir.containsKey(dir)) {
+        byDir.get(dir).put(tp, offset);
+      }
+    }));
+    for (HostedPartition hp : partitions.values()) {
+      if (hp.isOpen() && hp.logDir != null && byDir.containsKey(hp.logDir)) {
+        byDir.get(hp.logDir).put(hp.topicPartition, hp.highWatermark);
+      }
+    }
+    return byDir;
+  }
+
+  /** Writes the log dirs whose high watermarks changed, unless a write is still in progress. */
+  private void checkpointHighWatermarks() {
+    if (stopping || !highWatermarkCheckpointWrite.isComplete()) {
+      return;
+    }
+    highWatermarkCheckpointWrite = writeHighWatermarks(highWatermarksByLogDir());
+  }
+
+  /** Writes, on a worker, each log dir's checkpoint whose contents differ from the file's. */
+  private Future<Void> writeHighWatermarks(Map<Path, Map<TopicPartition, Long>> byDir) {
+    Map<Path, Map<TopicPartition, Long>> changed = new HashMap<>();
+    byDir.forEach((dir, offsets) -> {
+      if (!offsets.equals(writtenHighWatermarks.getOrDefault(dir, Map.of()))) {
+        changed.put(dir, offsets);
+      }
+    });
+    if (changed.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    return vertx.executeBlocking(() -> {
+      for (Map.Entry<Path, Map<TopicPartition, Long>> e : changed.entrySet()) {
+        io.raftline.broker.log.ReplicationOffsetCheckpoint.write(
+            e.getKey().resolve(io.raftline.broker.log.ReplicationOffsetCheckpoint.FILE_NAME), e.getValue());
+      }
+      return (Void) null;
+    }, false).onSuccess(v -> writtenHighWatermarks.putAll(changed))
+        .onFailure(t -> LOG.log(System.Logger.Level.WARNING, "broker " + config.nodeId()
+            + ": writing the high watermark checkpoint failed", t))
+        .recover(t -> Future.succeededFuture());
   }
 
   // ---- retention and compaction ------------------------------------------------------------------

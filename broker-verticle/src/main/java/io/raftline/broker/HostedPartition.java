@@ -41,6 +41,8 @@ final class HostedPartition {
   InSyncReplicas leadership;
   /** acks=all produces waiting for the high watermark, in offset order. */
   final java.util.ArrayDeque<PendingAck> pendingAcks = new java.util.ArrayDeque<>();
+  /** The log dir holding the partition's directory, once the log opened; null before. */
+  Path logDir;
   /** No ISR change is proposed before this time (after a refusal). */
   long isrRetryAtMs;
   private boolean open;
@@ -76,6 +78,21 @@ final class HostedPartition {
   HostedPartition(Vertx vertx, TopicPartition topicPartition, UUID topicId, PartitionRegistration registration,
       Future<Void> after, DirLocator dir, io.raftline.broker.log.LogConfig logConfig,
       java.util.function.Supplier<FlushPolicy> flushPolicy) {
+    this(vertx, topicPartition, topicId, registration, after, dir, logConfig, flushPolicy, logDir -> -1);
+  }
+
+  /** The high watermark a log dir's replication-offset-checkpoint holds for this partition, or -1. */
+  interface CheckpointedHighWatermark {
+    long in(Path logDir);
+  }
+
+  /**
+   * As above; the high watermark starts at {@code checkpointed}'s value for the log's directory,
+   * bounded by the log (min with the end, never below the start), else at the log start.
+   */
+  HostedPartition(Vertx vertx, TopicPartition topicPartition, UUID topicId, PartitionRegistration registration,
+      Future<Void> after, DirLocator dir, io.raftline.broker.log.LogConfig logConfig,
+      java.util.function.Supplier<FlushPolicy> flushPolicy, CheckpointedHighWatermark checkpointed) {
     this.vertx = vertx;
     this.flushPolicy = flushPolicy;
     this.topicPartition = topicPartition;
@@ -88,7 +105,11 @@ final class HostedPartition {
           endOffset = opened.endOffset();
           logStartOffset = opened.startOffset();
           latestEpoch = opened.latestEpoch();
-          highWatermark = Math.max(highWatermark, logStartOffset);
+          logDir = opened.dir().toAbsolutePath().normalize().getParent();
+          // Records below a checkpointed high watermark were on every in-sync replica when it was
+          // written; a log cut shorter since (a torn tail) bounds it.
+          long fromCheckpoint = Math.min(checkpointed.in(logDir), endOffset);
+          highWatermark = Math.max(Math.max(highWatermark, fromCheckpoint), logStartOffset);
           open = true;
           return (Void) null;
         })
