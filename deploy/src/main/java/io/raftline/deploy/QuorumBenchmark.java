@@ -62,6 +62,7 @@ final class QuorumBenchmark {
       AtomicReference<Throwable> failure = new AtomicReference<>();
       long start = System.nanoTime();
       long cpuStart = processCpuNanos();
+      long allocatedStart = allocatedBytes();
       long nextReport = start + TimeUnit.SECONDS.toNanos(5);
       for (int a = 0; a < appends && failure.get() == null; a++) {
         permits.acquire();
@@ -91,6 +92,7 @@ final class QuorumBenchmark {
       permits.acquire(inFlight);
       long elapsed = System.nanoTime() - start;
       long cpu = processCpuNanos() - cpuStart;
+      long allocated = allocatedBytes() - allocatedStart;
       if (failure.get() != null) {
         throw new IllegalStateException("an append failed: " + failure.get().getMessage(), failure.get());
       }
@@ -98,11 +100,12 @@ final class QuorumBenchmark {
       double seconds = elapsed / 1e9;
       out.printf("%d records committed on %d voters, %.1f records/sec, %d records per append, %d appends in flight, "
               + "%.2f ms avg commit latency, %.2f ms max latency, %.2f ms 50th, %.2f ms 95th, %.2f ms 99th, %.2f ms 99.9th, "
-              + "%.1f us CPU per record.%n",
+              + "%.1f us CPU and %d B allocated per record.%n",
           appends * recordsPerAppend, voterCount, appends * recordsPerAppend / seconds, recordsPerAppend, inFlight,
           Arrays.stream(latencies).average().orElse(0) / 1e6, latencies[latencies.length - 1] / 1e6,
           percentile(latencies, 0.5), percentile(latencies, 0.95), percentile(latencies, 0.99),
-          percentile(latencies, 0.999), cpu / 1e3 / (appends * recordsPerAppend));
+          percentile(latencies, 0.999), cpu / 1e3 / (appends * recordsPerAppend),
+          allocated / (appends * recordsPerAppend));
     } finally {
       for (Vertx v : vertxes) {
         RaftlineCli.await(v.close(), 30_000);
@@ -120,6 +123,21 @@ final class QuorumBenchmark {
   private static long processCpuNanos() {
     return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
         ? os.getProcessCpuTime() : 0;
+  }
+
+  /**
+   * Heap allocated so far by the live threads (the voters' event loops and workers, the client): unlike
+   * time, other load on the machine does not bend it.
+   */
+  private static long allocatedBytes() {
+    if (!(ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean threads)) {
+      return 0;
+    }
+    long sum = 0;
+    for (long bytes : threads.getThreadAllocatedBytes(threads.getAllThreadIds())) {
+      sum += Math.max(0, bytes);
+    }
+    return sum;
   }
 
   private static double percentile(long[] sorted, double p) {

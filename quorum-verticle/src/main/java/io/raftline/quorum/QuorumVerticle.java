@@ -130,8 +130,18 @@ public final class QuorumVerticle extends AbstractVerticle {
   private DeliveryOptions localDelivery;
 
   private MetadataImage image = MetadataImage.EMPTY;
-  /** On the leader: the committed image plus every record proposed since; null elsewhere. */
+  /**
+   * On the leader: the committed image plus every record proposed since, except those of this turn's
+   * decisions still open on {@link #proposing}; null elsewhere. Read it through {@link #proposedImage()}.
+   */
   private MetadataImage proposedImage;
+  /**
+   * On the leader: the delta this event-loop turn's decisions replay onto, so that one turn copies each
+   * image trie node once (null when none is open). {@link #turnProposals} are its records, to rebuild
+   * it when a decision fails halfway.
+   */
+  private MetadataDelta proposing;
+  private final List<OwnProposal> turnProposals = new ArrayList<>();
   /** Proposals waiting to commit, in log order (one leadership proposes at increasing offsets). */
   private final ArrayDeque<PendingCommit> pendingCommits = new ArrayDeque<>();
   /** On the leader: its own proposed records in log order, so a commit applies them without decoding. */
@@ -799,6 +809,8 @@ public final class QuorumVerticle extends AbstractVerticle {
         change.epoch(), change.leaderId());
     // Queued payloads belong to the leadership that just ended; their commits fail below (or failed when it did).
     unproposed.clear();
+    proposing = null;
+    turnProposals.clear();
     if (change.role() == RaftRole.LEADER) {
       elections++;
       // Uncommitted entries from earlier epochs will commit under this leader: include them.
@@ -868,44 +880,80 @@ public final class QuorumVerticle extends AbstractVerticle {
    * they commit. Fails with {@link ControllerException} NOT_CONTROLLER unless this node leads.
    */
   private <T> Future<Decided<T>> decide(Function<MetadataImage, ControllerResult<T>> decision) {
-    if (halted || node.role() != RaftRole.LEADER || proposedImage == null) {
-      return Future.failedFuture(new ControllerException(ErrorCode.NOT_CONTROLLER, "node " + config.nodeId()
-          + " is not the active controller"));
+    if (!activeController()) {
+      return notController();
     }
+    MetadataImage img = proposedImage();
     ControllerResult<T> result;
     try {
-      result = decision.apply(proposedImage);
+      result = decision.apply(img);
     } catch (ControllerException e) {
       return Future.failedFuture(e);
     }
     if (result.records().isEmpty()) {
-      return Future.succeededFuture(new Decided<>(result.response(), proposedImage.offset()));
+      return Future.succeededFuture(new Decided<>(result.response(), img.offset()));
     }
+    return propose(result.records()).map(at -> new Decided<>(result.response(), at));
+  }
+
+  private boolean activeController() {
+    return !halted && node.role() == RaftRole.LEADER && proposedImage != null;
+  }
+
+  private <T> Future<T> notController() {
+    return Future.failedFuture(new ControllerException(ErrorCode.NOT_CONTROLLER, "node " + config.nodeId()
+        + " is not the active controller"));
+  }
+
+  /** The committed image plus every record proposed since; closes this turn's open delta. */
+  private MetadataImage proposedImage() {
+    if (proposing != null) {
+      proposedImage = proposing.apply();
+      proposing = null;
+      turnProposals.clear();
+    }
+    return proposedImage;
+  }
+
+  /**
+   * Queues a decision's records for the log (see {@link #unproposed}) and completes with the offset of
+   * the last one once they commit. Only for the active controller.
+   */
+  private Future<Long> propose(List<MetadataRecord> records) {
     int maxBatch = node.config().maxBatchEntries();
-    if (result.records().size() > maxBatch) {
+    if (records.size() > maxBatch) {
       return Future.failedFuture(new ControllerException(ErrorCode.INVALID_REQUEST,
           "the metadata log refused the change: " + RaftError.RECORD_LIST_TOO_LARGE));
     }
-    if (unproposed.size() + result.records().size() > maxBatch) {
+    if (unproposed.size() + records.size() > maxBatch) {
       proposeQueued();
     }
-    // Replay on the proposed image first: a record that cannot apply is refused here, before it
+    // Replay on the proposed state first: a record that cannot apply is refused here, before it
     // reaches the log, where it would stop every node's replay.
-    MetadataDelta delta = new MetadataDelta(proposedImage);
+    MetadataDelta delta = proposing != null ? proposing : new MetadataDelta(proposedImage);
     long base = proposedEndOffset();
     long offset = base;
     try {
-      for (MetadataRecord r : result.records()) {
+      for (MetadataRecord r : records) {
         delta.replay(offset++, r);
       }
     } catch (RuntimeException e) {
+      if (delta == proposing && offset - 1 > base) {
+        // Records of this decision before the bad one are on the shared delta: rebuild it without them.
+        proposing = turnProposals.isEmpty() ? null : new MetadataDelta(proposedImage);
+        for (OwnProposal p : turnProposals) {
+          proposing.replay(p.offset(), p.record());
+        }
+      }
       return Future.failedFuture(new ControllerException(ErrorCode.INVALID_REQUEST, e.getMessage()));
     }
-    proposedImage = delta.apply();
+    proposing = delta;
     long recordOffset = base;
-    for (MetadataRecord r : result.records()) {
+    for (MetadataRecord r : records) {
       unproposed.add(MetadataRecordCodec.encode(r));
-      ownProposals.addLast(new OwnProposal(recordOffset++, r));
+      OwnProposal own = new OwnProposal(recordOffset++, r);
+      ownProposals.addLast(own);
+      turnProposals.add(own);
     }
     Promise<Long> committed = Promise.promise();
     pendingCommits.addLast(new PendingCommit(node.epoch(), recordOffset, committed, System.nanoTime()));
@@ -916,11 +964,14 @@ public final class QuorumVerticle extends AbstractVerticle {
         proposeScheduled = false;
         if (!halted) {
           proposeQueued();
+          if (proposedImage != null) {
+            proposedImage();
+          }
           drain();
         }
       });
     }
-    return committed.future().map(at -> new Decided<>(result.response(), at));
+    return committed.future();
   }
 
   /** Where the log will end once the queued decisions are proposed: the offset the next record gets. */
@@ -947,6 +998,8 @@ public final class QuorumVerticle extends AbstractVerticle {
       while (!ownProposals.isEmpty() && ownProposals.peekLast().offset() >= base) {
         ownProposals.pollLast();
       }
+      proposing = null;
+      turnProposals.clear();
       if (proposedImage != null) {
         MetadataDelta delta = new MetadataDelta(image);
         for (LogEntry e : node.entries(image.offset() + 1, node.logEndOffset())) {
@@ -965,8 +1018,8 @@ public final class QuorumVerticle extends AbstractVerticle {
    */
   public Future<Long> append(List<MetadataRecord> records) {
     Promise<Long> result = Promise.promise();
-    context.runOnContext(v -> decide(img -> new ControllerResult<>(records, (Void) null))
-        .map(Decided::offset).onComplete(result));
+    // No decision reads the image here, so the records join this turn's open delta.
+    context.runOnContext(v -> (activeController() ? propose(records) : this.<Long>notController()).onComplete(result));
     return result.future();
   }
 

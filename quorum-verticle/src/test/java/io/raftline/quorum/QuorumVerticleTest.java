@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.raftline.metadata.QuorumVoter;
+import io.raftline.metadata.record.FenceBrokerRecord;
 import io.raftline.metadata.record.MetadataRecord;
 import io.raftline.metadata.record.PartitionRecord;
 import io.raftline.metadata.record.RegisterBrokerRecord;
@@ -113,6 +114,34 @@ class QuorumVerticleTest {
       Thread.sleep(10);
     }
     assertTrue(again.status().epoch() > 1, "a restart begins a new epoch");
+  }
+
+  @Test
+  void aRefusedDecisionLeavesNoTraceOnTheDecisionsQueuedWithIt() throws Exception {
+    QuorumVerticle q = startLeader();
+    // Queued faster than the event loop takes them, so they share turns (and one open delta): the
+    // refused decision's first record must come off that delta again, not just off the log.
+    List<Future<Long>> good = new ArrayList<>();
+    for (int i = 0; i < 300; i++) {
+      good.add(q.append(List.of(broker(i))));
+    }
+    MetadataRecord orphan = new PartitionRecord(UUID.randomUUID(), 0, List.of(1), List.of(1), 1, 0, 0);
+    Future<Long> refused = q.append(List.of(broker(1000), orphan));
+    for (int i = 300; i < 600; i++) {
+      good.add(q.append(List.of(broker(i))));
+    }
+    for (Future<Long> f : good) {
+      await(f);
+    }
+    ControllerException e = assertInstanceOf(ControllerException.class, settle(refused).cause());
+    assertEquals(ErrorCode.INVALID_REQUEST, e.errorCode());
+    // Were broker 1000 still in the leader's proposed state, this fence would pass the check there and
+    // then fail every node's replay of the log.
+    Future<Long> fence = settle(q.append(List.of(new FenceBrokerRecord(1000, 0))));
+    assertEquals(ErrorCode.INVALID_REQUEST,
+        assertInstanceOf(ControllerException.class, fence.cause()).errorCode());
+    await(q.append(List.of(new FenceBrokerRecord(599, 0))));
+    assertEquals(false, q.status().halted());
   }
 
   @Test

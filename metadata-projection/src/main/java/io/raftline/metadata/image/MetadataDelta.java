@@ -26,7 +26,8 @@ import java.util.UUID;
 import org.pcollections.PMap;
 
 /**
- * Records applied on top of a base image. Replaying is cheap (persistent-map updates); {@link #apply()}
+ * Records applied on top of a base image. Replaying is cheap (map builders change the trie nodes the
+ * delta already copied in place, so a run of records copies each node once); {@link #apply()}
  * yields the next image, and the delta remembers which topics and brokers it touched so projections
  * look only at those. A record that does not fit the image (a partition of an unknown topic, a fence
  * with a stale broker epoch) stops replay with {@link MetadataReplayException}. Not thread-safe: one
@@ -35,14 +36,15 @@ import org.pcollections.PMap;
 public final class MetadataDelta {
   private final MetadataImage base;
   private long offset;
-  private PMap<Integer, BrokerRegistration> brokers;
-  private PMap<UUID, TopicImage> topicsById;
-  private PMap<String, UUID> topicIdsByName;
-  private PMap<ConfigResource, PMap<String, String>> configs;
+  // Builders: a run of records copies each trie node it touches once, not once per record.
+  private final HashTrieMap.Builder<Integer, BrokerRegistration> brokers;
+  private final HashTrieMap.Builder<UUID, TopicImage> topicsById;
+  private final HashTrieMap.Builder<String, UUID> topicIdsByName;
+  private final HashTrieMap.Builder<ConfigResource, PMap<String, String>> configs;
   private long nextProducerId;
-  private PMap<String, Integer> features;
-  private PMap<UUID, AccessControlEntryRecord> acls;
-  private PMap<Map<String, String>, PMap<String, Double>> quotas;
+  private final HashTrieMap.Builder<String, Integer> features;
+  private final HashTrieMap.Builder<UUID, AccessControlEntryRecord> acls;
+  private final HashTrieMap.Builder<Map<String, String>, PMap<String, Double>> quotas;
   private final Set<UUID> changedTopics = new HashSet<>();
   private final Map<UUID, TopicImage> removedTopics = new HashMap<>();
   private final Set<Integer> changedBrokers = new HashSet<>();
@@ -50,14 +52,14 @@ public final class MetadataDelta {
   public MetadataDelta(MetadataImage base) {
     this.base = base;
     this.offset = base.offset();
-    this.brokers = base.brokers();
-    this.topicsById = base.topicsById();
-    this.topicIdsByName = base.topicIdsByName();
-    this.configs = base.configs();
+    this.brokers = HashTrieMap.builder(base.brokers());
+    this.topicsById = HashTrieMap.builder(base.topicsById());
+    this.topicIdsByName = HashTrieMap.builder(base.topicIdsByName());
+    this.configs = HashTrieMap.builder(base.configs());
     this.nextProducerId = base.nextProducerId();
-    this.features = base.features();
-    this.acls = base.acls();
-    this.quotas = base.quotas();
+    this.features = HashTrieMap.builder(base.features());
+    this.acls = HashTrieMap.builder(base.acls());
+    this.quotas = HashTrieMap.builder(base.quotas());
   }
 
   /** Applies one record found at {@code recordOffset}, which must be past everything applied so far. */
@@ -79,29 +81,29 @@ public final class MetadataDelta {
 
   private void apply(long recordOffset, MetadataRecord record) {
     if (record instanceof RegisterBrokerRecord r) {
-      brokers = brokers.plus(r.brokerId(), new BrokerRegistration(r.brokerId(), r.incarnationId(), r.brokerEpoch(),
+      brokers.put(r.brokerId(), new BrokerRegistration(r.brokerId(), r.incarnationId(), r.brokerEpoch(),
           r.listeners(), r.rack(), r.fenced()));
       changedBrokers.add(r.brokerId());
     } else if (record instanceof UnregisterBrokerRecord r) {
       registered(recordOffset, r.brokerId(), r.brokerEpoch());
-      brokers = brokers.minus(r.brokerId());
+      brokers.remove(r.brokerId());
       changedBrokers.add(r.brokerId());
     } else if (record instanceof FenceBrokerRecord r) {
-      brokers = brokers.plus(r.brokerId(), registered(recordOffset, r.brokerId(), r.brokerEpoch()).withFenced(true));
+      brokers.put(r.brokerId(), registered(recordOffset, r.brokerId(), r.brokerEpoch()).withFenced(true));
       changedBrokers.add(r.brokerId());
     } else if (record instanceof UnfenceBrokerRecord r) {
-      brokers = brokers.plus(r.brokerId(), registered(recordOffset, r.brokerId(), r.brokerEpoch()).withFenced(false));
+      brokers.put(r.brokerId(), registered(recordOffset, r.brokerId(), r.brokerEpoch()).withFenced(false));
       changedBrokers.add(r.brokerId());
     } else if (record instanceof TopicRecord r) {
       if (topicIdsByName.containsKey(r.name())) {
         throw new MetadataReplayException(recordOffset, "topic " + r.name() + " already exists");
       }
-      topicsById = topicsById.plus(r.topicId(), TopicImage.create(r.topicId(), r.name()));
-      topicIdsByName = topicIdsByName.plus(r.name(), r.topicId());
+      topicsById.put(r.topicId(), TopicImage.create(r.topicId(), r.name()));
+      topicIdsByName.put(r.name(), r.topicId());
       changedTopics.add(r.topicId());
     } else if (record instanceof PartitionRecord r) {
       TopicImage topic = topic(recordOffset, r.topicId());
-      topicsById = topicsById.plus(r.topicId(), topic.withPartition(r.partition(),
+      topicsById.put(r.topicId(), topic.withPartition(r.partition(),
           new PartitionRegistration(r.replicas(), r.isr(), r.leader(), r.leaderEpoch(), r.partitionEpoch())));
       changedTopics.add(r.topicId());
     } else if (record instanceof PartitionChangeRecord r) {
@@ -111,13 +113,13 @@ public final class MetadataDelta {
         throw new MetadataReplayException(recordOffset, "change of unknown partition " + r.partition() + " of "
             + topic.name());
       }
-      topicsById = topicsById.plus(r.topicId(), topic.withPartition(r.partition(), p.merge(r)));
+      topicsById.put(r.topicId(), topic.withPartition(r.partition(), p.merge(r)));
       changedTopics.add(r.topicId());
     } else if (record instanceof RemoveTopicRecord r) {
       TopicImage topic = topic(recordOffset, r.topicId());
-      topicsById = topicsById.minus(r.topicId());
-      topicIdsByName = topicIdsByName.minus(topic.name());
-      configs = configs.minus(new ConfigResource(ConfigResource.Type.TOPIC, topic.name()));
+      topicsById.remove(r.topicId());
+      topicIdsByName.remove(topic.name());
+      configs.remove(new ConfigResource(ConfigResource.Type.TOPIC, topic.name()));
       // A topic created and removed within one delta never existed for the projections.
       if (!changedTopics.remove(r.topicId()) || base.topicsById().containsKey(r.topicId())) {
         removedTopics.put(r.topicId(), base.topicsById().getOrDefault(r.topicId(), topic));
@@ -125,7 +127,11 @@ public final class MetadataDelta {
     } else if (record instanceof ConfigRecord r) {
       PMap<String, String> current = configs.getOrDefault(r.resource(), HashTrieMap.empty());
       PMap<String, String> next = r.value() == null ? current.minus(r.name()) : current.plus(r.name(), r.value());
-      configs = next.isEmpty() ? configs.minus(r.resource()) : configs.plus(r.resource(), next);
+      if (next.isEmpty()) {
+        configs.remove(r.resource());
+      } else {
+        configs.put(r.resource(), next);
+      }
     } else if (record instanceof ProducerIdsRecord r) {
       if (r.nextProducerId() <= nextProducerId) {
         throw new MetadataReplayException(recordOffset, "producer id block ends at " + r.nextProducerId()
@@ -133,15 +139,23 @@ public final class MetadataDelta {
       }
       nextProducerId = r.nextProducerId();
     } else if (record instanceof FeatureLevelRecord r) {
-      features = r.level() == 0 ? features.minus(r.name()) : features.plus(r.name(), r.level());
+      if (r.level() == 0) {
+        features.remove(r.name());
+      } else {
+        features.put(r.name(), r.level());
+      }
     } else if (record instanceof AccessControlEntryRecord r) {
-      acls = acls.plus(r.id(), r);
+      acls.put(r.id(), r);
     } else if (record instanceof RemoveAccessControlEntryRecord r) {
-      acls = acls.minus(r.id());
+      acls.remove(r.id());
     } else if (record instanceof ClientQuotaRecord r) {
       PMap<String, Double> current = quotas.getOrDefault(r.entity(), HashTrieMap.empty());
       PMap<String, Double> next = r.value() == null ? current.minus(r.key()) : current.plus(r.key(), r.value());
-      quotas = next.isEmpty() ? quotas.minus(r.entity()) : quotas.plus(r.entity(), next);
+      if (next.isEmpty()) {
+        quotas.remove(r.entity());
+      } else {
+        quotas.put(r.entity(), next);
+      }
     } else if (!(record instanceof NoOpRecord)) {
       throw new MetadataReplayException(recordOffset, "unhandled record type " + record.getClass().getSimpleName());
     }
@@ -172,8 +186,8 @@ public final class MetadataDelta {
   }
 
   public MetadataImage apply() {
-    return new MetadataImage(offset, brokers, topicsById, topicIdsByName, configs, nextProducerId, features, acls,
-        quotas);
+    return new MetadataImage(offset, brokers.build(), topicsById.build(), topicIdsByName.build(), configs.build(),
+        nextProducerId, features.build(), acls.build(), quotas.build());
   }
 
   public MetadataImage base() {
