@@ -5,6 +5,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import io.raftline.protocol.Endpoint;
 import io.raftline.protocol.metadata.MetadataRecordEnvelope;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.UUID;
 
 /**
@@ -125,10 +126,14 @@ public final class MetadataRecordCodec {
     return switch (env.getRecordCase()) {
       case REGISTER_BROKER -> {
         var r = env.getRegisterBroker();
+        // A loop: every voter decodes every committed record, and a stream's set-up outweighs the few listeners.
+        BrokerEndpoint[] listeners = new BrokerEndpoint[r.getListenersCount()];
+        for (int i = 0; i < listeners.length; i++) {
+          Endpoint e = r.getListeners(i);
+          listeners[i] = new BrokerEndpoint(e.getListenerName(), e.getHost(), e.getPort());
+        }
         yield new RegisterBrokerRecord(r.getBrokerId(), r.getIncarnationId(), r.getBrokerEpoch(),
-            r.getListenersList().stream().map(e -> new BrokerEndpoint(e.getListenerName(), e.getHost(), e.getPort()))
-                .toList(),
-            r.getRack(), r.getFenced());
+            List.of(listeners), r.getRack(), r.getFenced());
       }
       case UNREGISTER_BROKER -> new UnregisterBrokerRecord(env.getUnregisterBroker().getBrokerId(),
           env.getUnregisterBroker().getBrokerEpoch());
