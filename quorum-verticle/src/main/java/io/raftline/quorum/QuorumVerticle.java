@@ -72,6 +72,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.AbstractVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.WorkerExecutor;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.MessageCodec;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -166,6 +167,12 @@ public final class QuorumVerticle extends AbstractVerticle {
   private static final int SNAPSHOTS_KEPT = 2;
   private Future<Void> lastStateWrite = Future.succeededFuture();
   private boolean flushInFlight;
+  /**
+   * The metadata log's own disk thread: on Vert.x's shared worker pool its fsyncs would queue behind a
+   * combined node's partition-log work (a topic of 1,000 partitions is 1,000 blocking opens), and every
+   * commit would wait for them.
+   */
+  private WorkerExecutor diskWorker;
   private long truncatedWhileFlushing = Long.MAX_VALUE;
   private long tickTimer = -1;
   private long tickDue = Long.MAX_VALUE;
@@ -200,6 +207,7 @@ public final class QuorumVerticle extends AbstractVerticle {
 
   @Override
   public void start(Promise<Void> startPromise) {
+    diskWorker = vertx.createSharedWorkerExecutor("raftline-metadata-log-" + config.nodeId(), 1);
     registerLocalCodec(MetadataUpdate.class);
     registerLocalCodec(MetadataImage.class);
     localDelivery = new DeliveryOptions().setLocalOnly(true);
@@ -297,7 +305,7 @@ public final class QuorumVerticle extends AbstractVerticle {
       }
       return null;
     }));
-    Future.join(closing).<Void>mapEmpty().onComplete(stopPromise);
+    Future.join(closing).<Void>mapEmpty().eventually(() -> diskWorker.close()).onComplete(stopPromise);
   }
 
   private void registerLocalCodec(Class<?> type) {
@@ -316,9 +324,9 @@ public final class QuorumVerticle extends AbstractVerticle {
     return System.nanoTime() / 1_000_000;
   }
 
-  /** Runs blocking disk work on this verticle's ordered worker queue. */
+  /** Runs blocking disk work in order on the metadata log's own thread. */
   private <T> Future<T> onDisk(Callable<T> work) {
-    return vertx.executeBlocking(work, true);
+    return diskWorker.executeBlocking(work, true);
   }
 
   // ---- driving the core --------------------------------------------------------------------------
