@@ -67,6 +67,13 @@ public final class Admin {
         .compose(r -> single(r.getResultsList()));
   }
 
+  /** Deletes several topics in one request; the result of each, in request order, errors included. */
+  public Future<List<TopicResult>> deleteTopics(List<String> names) {
+    DeleteTopicsRequest request = DeleteTopicsRequest.newBuilder().addAllNames(names).build();
+    return client.call(() -> client.anyBroker(b -> client.topicAdmin(b).deleteTopics(request)))
+        .map(r -> List.copyOf(r.getResultsList()));
+  }
+
   /** Topic names, sorted; internal topics (starting with "__") only if asked for. */
   public Future<List<String>> listTopics(boolean includeInternal) {
     ListTopicsRequest request = ListTopicsRequest.newBuilder().setIncludeInternal(includeInternal).build();

@@ -1,6 +1,15 @@
 package io.raftline.deploy;
 
 import io.raftline.client.RaftlineClient;
+import io.raftline.metadata.image.MetadataDelta;
+import io.raftline.metadata.image.MetadataImage;
+import io.raftline.metadata.image.PartitionRegistration;
+import io.raftline.metadata.record.BrokerEndpoint;
+import io.raftline.metadata.record.PartitionRecord;
+import io.raftline.metadata.record.RegisterBrokerRecord;
+import io.raftline.metadata.record.TopicRecord;
+import io.raftline.metadata.snapshot.MetadataSnapshot;
+import io.raftline.metadata.snapshot.SnapshotId;
 import io.raftline.protocol.quorum.DescribeQuorumRequest;
 import io.raftline.protocol.quorum.DescribeQuorumResponse;
 import io.raftline.protocol.quorum.RaftQuorumClient;
@@ -15,6 +24,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 
 /**
  * Controller failover as an operator sees it: a local cluster of three combined nodes (real
@@ -28,8 +38,22 @@ final class FailoverBenchmark {
   private FailoverBenchmark() {}
 
   static void run(int kills, Path baseDir, PrintWriter out) throws Exception {
+    run(kills, baseDir, 0, 0, out);
+  }
+
+  /**
+   * As {@link #run(int, Path, PrintWriter)}, with every voter starting from a snapshot of
+   * {@code imageTopics × imagePartitions} partitions (RF 3) when both are positive, so failover is
+   * measured with a large image. Those partitions live on brokers 101-106, registered and fenced, which
+   * never start: the image is full size while the three nodes' brokers host nothing of it (a million
+   * partition logs would not fit this machine), and no fencing or registration rewrites them.
+   */
+  static void run(int kills, Path baseDir, int imageTopics, int imagePartitions, PrintWriter out) throws Exception {
     Path dir = baseDir != null ? baseDir : Files.createTempDirectory("raftline-perf-failover");
     LocalCluster cluster = LocalCluster.prepare(dir, 3, out);
+    if (imageTopics > 0 && imagePartitions > 0) {
+      seedSnapshot(cluster.dir(), imageTopics, imagePartitions, out);
+    }
     Vertx vertx = Vertx.vertx();
     try {
       cluster.start(out);
@@ -75,6 +99,46 @@ final class FailoverBenchmark {
       cluster.stop();
       RaftlineCli.await(vertx.close(), 10_000);
     }
+  }
+
+  private static void seedSnapshot(Path clusterDir, int topics, int partitionsPerTopic, PrintWriter out)
+      throws Exception {
+    long start = System.nanoTime();
+    MetadataDelta delta = new MetadataDelta(MetadataImage.EMPTY);
+    long offset = 0;
+    int brokers = 6;
+    for (int b = 0; b < brokers; b++) {
+      delta.replay(offset, new RegisterBrokerRecord(101 + b, "absent-" + b, offset,
+          List.of(new BrokerEndpoint("PLAINTEXT", "absent-" + b, 9092)), "rack-" + (b % 3), true));
+      offset++;
+    }
+    for (int t = 0; t < topics; t++) {
+      UUID id = new UUID(t, 42);
+      delta.replay(offset++, new TopicRecord("scale-" + t, id));
+      for (int p = 0; p < partitionsPerTopic; p++) {
+        List<Integer> replicas = List.of(101 + (t + p) % brokers, 101 + (t + p + 1) % brokers,
+            101 + (t + p + 2) % brokers);
+        // Leaderless with its last in-sync replica kept, as a partition is once all its replicas are fenced.
+        delta.replay(offset++, new PartitionRecord(id, p, replicas, replicas.subList(0, 1),
+            PartitionRegistration.NO_LEADER, 0, 0));
+      }
+    }
+    MetadataImage image = delta.apply();
+    SnapshotId id = new SnapshotId(offset, 1);
+    Path first = null;
+    for (int node = 1; node <= 3; node++) {
+      Path metadataDir = clusterDir.resolve("node-" + node).resolve("__cluster_metadata-0");
+      Files.createDirectories(metadataDir);
+      if (first == null) {
+        first = MetadataSnapshot.write(metadataDir, id, image);
+      } else {
+        Files.copy(first, metadataDir.resolve(id.fileName()));
+      }
+    }
+    out.printf("seeded every voter with snapshot %s: %d partitions, %.1f MiB, built and written in %.1f s%n",
+        id.fileName(), (long) topics * partitionsPerTopic, Files.size(first) / 1048576.0,
+        (System.nanoTime() - start) / 1e9);
+    out.flush();
   }
 
   /** The leader any reachable controller other than {@code skip} knows, -1 if none knows one. */

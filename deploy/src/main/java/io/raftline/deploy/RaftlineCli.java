@@ -732,14 +732,18 @@ public final class RaftlineCli implements Callable<Integer> {
       @ParentCommand PerfCommand parent;
       @Option(names = "--kills", defaultValue = "20") int kills;
       @Option(names = "--dir", description = "where the cluster lives (default: a new temporary directory)") Path dir;
+      @Option(names = "--image-topics", defaultValue = "0", description = "seed every voter with a snapshot of this "
+          + "many topics (of --image-partitions each) on absent brokers before the first start, e.g. 10000")
+      int imageTopics;
+      @Option(names = "--image-partitions", defaultValue = "100") int imagePartitions;
 
       @Override
       public Integer call() throws Exception {
-        if (kills < 1) {
-          throw new IllegalArgumentException("--kills must be at least 1");
+        if (kills < 1 || imageTopics < 0 || imagePartitions < 1) {
+          throw new IllegalArgumentException("--kills and --image-partitions must be at least 1, --image-topics >= 0");
         }
         quietLogs();
-        FailoverBenchmark.run(kills, dir, parent.cli.out);
+        FailoverBenchmark.run(kills, dir, imageTopics, imagePartitions, parent.cli.out);
         return 0;
       }
     }
