@@ -160,6 +160,14 @@ public final class BrokerVerticle extends AbstractVerticle {
   /** Completes the first time the controller reports this broker unfenced: start-up is done then. */
   private final Promise<Void> unfenced = Promise.promise();
   private static final long CONTROLLED_SHUTDOWN_TIMEOUT_MS = 5_000;
+  /** Kafka's min.cleanable.dirty.ratio default: clean once half of a compacted log's bytes are dirty. */
+  private static final double MIN_CLEANABLE_DIRTY_RATIO = 0.5;
+  /** Kafka's log.cleaner.dedupe.buffer.size default; one pass never holds a bigger key map. */
+  private static final long CLEANER_DEDUPE_BUFFER_BYTES = io.raftline.broker.log.PartitionLog.DEFAULT_CLEANER_MAP_BYTES;
+  /** Kafka's log.cleaner.threads default. */
+  private static final int LOG_CLEANER_THREADS = 1;
+  /** Where cleaning passes build their segments; null until the first one. */
+  private io.vertx.core.WorkerExecutor logCleaner;
   private static final long ISR_RETRY_BACKOFF_MS = 1_000;
   private static final long DEFAULT_PRODUCE_TIMEOUT_MS = 30_000;
   /** While fenced, heartbeat often, so a caught-up broker is unfenced (and serving) soon. */
@@ -278,6 +286,10 @@ public final class BrokerVerticle extends AbstractVerticle {
       closingAll.add(p.close(false));
     }
     partitions.clear();
+    if (logCleaner != null) {
+      // A pass still building finds its partition closed at the swap and discards its files.
+      closingAll.add(logCleaner.close());
+    }
     metrics.close();
     if (groups != null) {
       groups.close();
@@ -734,8 +746,9 @@ public final class BrokerVerticle extends AbstractVerticle {
 
   /**
    * One pass over the hosted partitions: delete segments past retention.ms / retention.bytes for
-   * cleanup.policy=delete, keep the latest record per key for cleanup.policy=compact. Each runs in its
-   * partition's worker queue, between appends, so produce is never stalled for longer than one step.
+   * cleanup.policy=delete, in the partition's worker queue between appends; for cleanup.policy=compact
+   * start a cleaning pass ({@link HostedPartition#clean}) whose long part runs on the cleaner's own
+   * threads, so produce is never stalled behind it. The returned future does not wait for cleaning.
    */
   Future<Void> enforceRetention() {
     MetadataImage img = image;
@@ -748,17 +761,31 @@ public final class BrokerVerticle extends AbstractVerticle {
       long retentionMs = Long.parseLong(effectiveConfig(img, topic, "retention.ms"));
       long retentionBytes = Long.parseLong(effectiveConfig(img, topic, "retention.bytes"));
       long deleteRetentionMs = Long.parseLong(effectiveConfig(img, topic, "delete.retention.ms"));
-      passes.add(hp.submit(log -> {
-        if (policy.contains("compact")) {
-          log.compact(now, deleteRetentionMs);
-        }
-        if (policy.contains("delete")) {
+      if (policy.contains("compact") && hp.isOpen()) {
+        hp.clean(logCleaner(), new HostedPartition.CleaningSettings(now, deleteRetentionMs,
+                MIN_CLEANABLE_DIRTY_RATIO, CLEANER_DEDUPE_BUFFER_BYTES), HostedPartition.CleanerHook.NONE)
+            .onFailure(t -> LOG.log(System.Logger.Level.WARNING, "cleaning " + hp.topicPartition + " failed", t));
+      }
+      if (policy.contains("delete")) {
+        passes.add(hp.submit(log -> {
           log.deleteExpiredSegments(now, retentionMs, retentionBytes, highWatermark);
-        }
-        return log.startOffset();
-      }).onSuccess(start -> hp.logStartOffset = start).onFailure(t -> LOG.log(System.Logger.Level.WARNING, "retention of " + hp.topicPartition + " failed", t)));
+          return log.startOffset();
+        }).onSuccess(start -> hp.logStartOffset = start)
+            .onFailure(t -> LOG.log(System.Logger.Level.WARNING, "retention of " + hp.topicPartition + " failed", t)));
+      }
     }
     return Future.join(passes).<Void>mapEmpty().recover(t -> Future.succeededFuture());
+  }
+
+  /**
+   * The log cleaner's threads, shared by every partition (Kafka's log.cleaner.threads, default 1),
+   * created on first use so a node without compacted topics holds none.
+   */
+  private io.vertx.core.WorkerExecutor logCleaner() {
+    if (logCleaner == null) {
+      logCleaner = vertx.createSharedWorkerExecutor("raftline-log-cleaner-" + config.nodeId(), LOG_CLEANER_THREADS);
+    }
+    return logCleaner;
   }
 
   /** Deletes a partition's log; until that is done, a new partition of the same name waits. */

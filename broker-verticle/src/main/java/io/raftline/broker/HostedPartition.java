@@ -50,6 +50,8 @@ final class HostedPartition {
   private PartitionLog log;
   private Throwable openFailure;
   private boolean closed;
+  /** A cleaning pass is between its plan and its swap. */
+  private boolean cleaning;
   private Future<Void> tail;
   /** The fsync policy in force (read at each append, so a topic config change applies at once). */
   private final java.util.function.Supplier<FlushPolicy> flushPolicy;
@@ -222,6 +224,55 @@ final class HostedPartition {
       }
     });
     return done;
+  }
+
+  /** Runs on the cleaner's thread once a pass's cleaned segments are built, before the swap: a test hook. */
+  interface CleanerHook {
+    CleanerHook NONE = plan -> { };
+
+    void built(PartitionLog.CleaningPlan plan) throws Exception;
+  }
+
+  /** What a cleaning pass of this partition needs to know. */
+  record CleaningSettings(long nowMs, long deleteRetentionMs, double minCleanableDirtyRatio, long mapMemoryBytes) {}
+
+  /**
+   * One cleaning pass ({@code cleanup.policy=compact}), Kafka's way: planned by a short task on the
+   * chain, built on {@code cleaner} (its own threads, so produce and fetch on this partition go on
+   * meanwhile), then swapped in by another short task on the chain, which discards the work if the
+   * log changed under it. At most one pass per partition runs at a time; a call meanwhile does nothing.
+   */
+  Future<PartitionLog.CompactionResult> clean(io.vertx.core.WorkerExecutor cleaner, CleaningSettings settings,
+      CleanerHook hook) {
+    if (cleaning || closed) {
+      return Future.succeededFuture(PartitionLog.CompactionResult.NONE);
+    }
+    cleaning = true;
+    // Records above the high watermark may still be truncated: they must not supersede anything.
+    long cleanableBelow = highWatermark;
+    return submit(l -> l.planCleaning(settings.nowMs(), settings.deleteRetentionMs(),
+            settings.minCleanableDirtyRatio(), cleanableBelow))
+        .compose(plan -> {
+          if (plan == null) {
+            return Future.succeededFuture(PartitionLog.CompactionResult.NONE);
+          }
+          return cleaner.executeBlocking(() -> {
+            PartitionLog.CleanedSegments built = PartitionLog.buildCleaned(plan, settings.mapMemoryBytes());
+            try {
+              hook.built(plan);
+            } catch (Exception | Error e) {
+              built.discard();
+              throw e;
+            }
+            return built;
+          }, false).compose(built -> submit(l -> l.swapIn(built))
+              // Not swapped (the partition closed first): the files go, or the next open removes them.
+              .recover(t -> vertx.executeBlocking(() -> {
+                built.discard();
+                return null;
+              }, false).transform(ignored -> Future.failedFuture(t))));
+        })
+        .onComplete(ar -> cleaning = false);
   }
 
   /** Closes the log after pending tasks; with {@code delete}, also removes its files. */

@@ -4,12 +4,8 @@ import io.raftline.protocol.records.Record;
 import io.raftline.protocol.records.RecordBatch;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.util.ArrayList;
-import java.util.Collection;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.zip.CRC32C;
 
 /**
@@ -39,31 +35,42 @@ final class Compactor {
 
   private Compactor() {}
 
-  /** The offset of the latest record of every key in {@code segments}; null keys are not tracked. */
-  static Map<ByteBuffer, Long> latestOffsets(Collection<LogSegment> segments) throws IOException {
-    Map<ByteBuffer, Long> latest = new HashMap<>();
-    for (LogSegment segment : segments) {
-      segment.forEachBatch(batch -> {
-        for (Record r : batch.records()) {
-          if (r.key() != null) {
-            latest.put(ByteBuffer.wrap(r.key()), r.offset());
-          }
+  /**
+   * Adds the keys of {@code segment}'s batches that end after {@code from} and at or below
+   * {@code until} to {@code map}, stopping before a batch that might not fit.
+   *
+   * @return the offset after the last batch added ({@code from} if none), and whether the map filled
+   */
+  static long[] addKeys(LogSegment segment, long from, long until, OffsetMap map) throws IOException {
+    long[] state = {from, 0}; // the mapped end, and 1 once the map is full
+    segment.forEachBatch(batch -> {
+      if (state[1] == 1 || batch.nextOffset() <= from || batch.nextOffset() > until) {
+        return;
+      }
+      if (map.remaining() < batch.recordCount()) {
+        state[1] = 1;
+        return;
+      }
+      for (Record r : batch.records()) {
+        if (r.key() != null) {
+          map.put(ByteBuffer.wrap(r.key()), r.offset());
         }
-      });
-    }
-    return latest;
+      }
+      state[0] = batch.nextOffset();
+    });
+    return state;
   }
 
   /**
    * Writes {@code segment}'s surviving records to {@code out}: a record survives if it has no key or
-   * is the latest of its key, except that a latest record that is a tombstone (null value) goes once
-   * its timestamp is below {@code dropTombstonesBefore}.
+   * no later record of its key is in {@code latest}, except that a surviving tombstone (null value)
+   * goes once its timestamp is below {@code dropTombstonesBefore}.
    *
-   * @return the bytes written, and how many records were dropped
+   * @return how many records were dropped
    */
-  static long[] rewrite(LogSegment segment, Map<ByteBuffer, Long> latest, long dropTombstonesBefore, FileChannel out)
-      throws IOException {
-    long[] written = {0, 0};
+  static long rewrite(LogSegment segment, OffsetMap latest, long dropTombstonesBefore, LogSegment out,
+      int indexInterval) throws IOException {
+    long[] dropped = {0};
     // The batch waiting to be written: its end is known only when the next survivor (or the segment end) is.
     RecordBatch[] pending = {null};
     List<ByteBuffer> pendingRecords = new ArrayList<>();
@@ -77,40 +84,39 @@ final class Compactor {
       for (int i = 0; i < records.size(); i++) {
         Record r = records.get(i);
         boolean survives = r.key() == null
-            || (latest.get(ByteBuffer.wrap(r.key())) == r.offset()
+            || (latest.get(ByteBuffer.wrap(r.key())) <= r.offset()
                 && !(r.value() == null && r.timestamp() < dropTombstonesBefore));
         if (survives) {
           kept.add(raw.get(i));
         } else {
-          written[1]++;
+          dropped[0]++;
         }
       }
       if (kept.isEmpty()) {
         return;
       }
       if (pending[0] != null) {
-        written[0] += write(out, batchWith(pending[0], pendingRecords, batch.baseOffset()));
+        write(out, batchWith(pending[0], pendingRecords, batch.baseOffset()), indexInterval);
       } else if (batch.baseOffset() > segment.baseOffset) {
-        written[0] += write(out, emptyBatch(segment.baseOffset, batch.baseOffset(), batch));
+        write(out, emptyBatch(segment.baseOffset, batch.baseOffset(), batch), indexInterval);
       }
       pending[0] = batch;
       pendingRecords.clear();
       pendingRecords.addAll(kept);
     });
     if (pending[0] != null) {
-      written[0] += write(out, batchWith(pending[0], pendingRecords, segment.endOffset));
+      write(out, batchWith(pending[0], pendingRecords, segment.endOffset), indexInterval);
     } else if (lastSeen[0] != null) {
-      written[0] += write(out, emptyBatch(segment.baseOffset, segment.endOffset, lastSeen[0]));
+      write(out, emptyBatch(segment.baseOffset, segment.endOffset, lastSeen[0]), indexInterval);
     }
-    return written;
+    return dropped[0];
   }
 
-  private static int write(FileChannel out, ByteBuffer batch) throws IOException {
-    int n = batch.remaining();
-    while (batch.hasRemaining()) {
-      out.write(batch);
-    }
-    return n;
+  /** Appends one rewritten batch to the cleaned segment, which indexes it as an append would. */
+  private static void write(LogSegment out, ByteBuffer batch, int indexInterval) throws IOException {
+    long base = batch.getLong(LogSegment.BASE_OFFSET);
+    long next = base + batch.getInt(LogSegment.LAST_OFFSET_DELTA) + 1;
+    out.append(batch, base, next, batch.getLong(LogSegment.MAX_TIMESTAMP), indexInterval);
   }
 
   /** Each record's bytes (length varint included) in {@code batch}'s uncompressed records section. */

@@ -68,10 +68,15 @@ final class LogSegment implements AutoCloseable {
   long rollStartMs = Long.MIN_VALUE;
 
   private LogSegment(Path dir, long baseOffset, FileChannel log) throws IOException {
+    this(dir, baseOffset, log, "");
+  }
+
+  /** {@code suffix} follows each file's own suffix ({@code .log.cleaned}): the cleaner's output. */
+  private LogSegment(Path dir, long baseOffset, FileChannel log, String suffix) throws IOException {
     this.baseOffset = baseOffset;
-    this.logFile = dir.resolve(fileName(baseOffset, ".log"));
-    this.indexFile = dir.resolve(fileName(baseOffset, ".index"));
-    this.timeIndexFile = dir.resolve(fileName(baseOffset, ".timeindex"));
+    this.logFile = dir.resolve(fileName(baseOffset, ".log" + suffix));
+    this.indexFile = dir.resolve(fileName(baseOffset, ".index" + suffix));
+    this.timeIndexFile = dir.resolve(fileName(baseOffset, ".timeindex" + suffix));
     this.log = log;
     this.size = log.size();
     this.endOffset = baseOffset;
@@ -111,6 +116,42 @@ final class LogSegment implements AutoCloseable {
         segment.loadLastIndexEntry();
         segment.lastTimeIndexTimestamp = Long.MIN_VALUE;
       }
+      return segment;
+    } catch (IOException | RuntimeException e) {
+      ch.close();
+      throw e;
+    }
+  }
+
+  /**
+   * A read-only view of a closed segment's first {@code size} bytes, with its own channel and buffers:
+   * the cleaner reads it on its own thread while the partition's chain keeps using the segment (a
+   * {@link LogSegment} is not thread-safe). The view never opens the indexes.
+   */
+  static LogSegment openReadOnly(Path dir, long baseOffset, long size, long endOffset) throws IOException {
+    FileChannel ch = FileChannel.open(dir.resolve(fileName(baseOffset, ".log")), StandardOpenOption.READ);
+    LogSegment view = new LogSegment(dir, baseOffset, ch);
+    view.size = Math.min(size, view.size);
+    view.endOffset = endOffset;
+    return view;
+  }
+
+  /**
+   * A new, empty segment written under {@code <base>.log<suffix>} (and its indexes likewise), which
+   * the cleaner fills by {@link #append} and the swap later renames into place.
+   */
+  static LogSegment create(Path dir, long baseOffset, String suffix) throws IOException {
+    FileChannel ch = FileChannel.open(dir.resolve(fileName(baseOffset, ".log" + suffix)), StandardOpenOption.CREATE,
+        StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+    try {
+      LogSegment segment = new LogSegment(dir, baseOffset, ch, suffix);
+      segment.maxTimestampKnown = true;
+      segment.offsetIndex().truncate(0);
+      segment.timeIndex().truncate(0);
+      segment.indexEntries = 0;
+      segment.timeIndexEntries = 0;
+      segment.loadLastIndexEntry();
+      segment.lastTimeIndexTimestamp = Long.MIN_VALUE;
       return segment;
     } catch (IOException | RuntimeException e) {
       ch.close();

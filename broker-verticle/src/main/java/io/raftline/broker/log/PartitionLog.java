@@ -59,6 +59,12 @@ public final class PartitionLog implements AutoCloseable {
   public static final long NO_CLOCK = Long.MIN_VALUE;
   /** Suffix of a segment being rewritten by compaction. */
   static final String CLEANED_SUFFIX = ".cleaned";
+  /** Suffix of a cleaned segment's file that is being renamed into place. */
+  static final String SWAP_SUFFIX = ".swap";
+  /** Where the next cleaning pass's dirty range starts (Kafka's cleaner-offset-checkpoint, per partition here). */
+  public static final String CLEANER_CHECKPOINT = "cleaner-offset-checkpoint";
+  /** Kafka's log.cleaner.dedupe.buffer.size default. */
+  public static final long DEFAULT_CLEANER_MAP_BYTES = 128L << 20;
 
   private final Path dir;
   private final LogConfig config;
@@ -71,6 +77,10 @@ public final class PartitionLog implements AutoCloseable {
   private long crcCheckedOnOpen;
   private LeaderEpochCache epochs;
   private final ProducerStateTable producers = new ProducerStateTable();
+  /** Bumped by every truncation, so a cleaning pass planned before one knows to give up. */
+  private long truncations;
+  /** The cleaner checkpoint; -1 until read. */
+  private long cleanerCheckpoint = -1;
   /** Set by the first close of any kind; later ones do nothing. */
   private boolean closed;
 
@@ -116,6 +126,7 @@ public final class PartitionLog implements AutoCloseable {
     OptionalLong storedRecoveryPoint = OffsetCheckpoint.read(dir.resolve(RECOVERY_POINT_CHECKPOINT));
     checkpointedRecoveryPoint = storedRecoveryPoint.orElse(-1);
 
+    completeInterruptedSwaps();
     List<Long> bases = new ArrayList<>();
     try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.log")) {
       for (Path file : files) {
@@ -217,8 +228,9 @@ public final class PartitionLog implements AutoCloseable {
   }
 
   /**
-   * Removes indexes whose segment is gone (a crash while deleting one) and half-written compaction
-   * output ({@code .cleaned}, never renamed into place, so the original segment is intact).
+   * Removes indexes whose segment is gone (a crash while deleting one) and unfinished cleaner output
+   * ({@code .cleaned}, and {@code .swap} files of a set whose log file never got there: the
+   * original segment is intact).
    */
   private void deleteStrayFiles(List<Long> bases) throws IOException {
     List<Path> stray = new ArrayList<>();
@@ -226,7 +238,7 @@ public final class PartitionLog implements AutoCloseable {
       for (Path file : files) {
         String name = file.getFileName().toString();
         long index = Math.max(LogSegment.parseBaseOffset(name, ".index"), LogSegment.parseBaseOffset(name, ".timeindex"));
-        if (name.endsWith(CLEANED_SUFFIX) || (index >= 0 && !bases.contains(index))) {
+        if (name.endsWith(CLEANED_SUFFIX) || name.endsWith(SWAP_SUFFIX) || (index >= 0 && !bases.contains(index))) {
           stray.add(file);
         }
       }
@@ -392,6 +404,7 @@ public final class PartitionLog implements AutoCloseable {
     if (offset >= endOffset()) {
       return endOffset();
     }
+    truncations++;
     if (offset <= logStartOffset) {
       truncateFullyAndStartAt(logStartOffset);
       return endOffset();
@@ -411,6 +424,9 @@ public final class PartitionLog implements AutoCloseable {
       recoveryPoint = newEnd;
       writeRecoveryPoint();
     }
+    if (cleanerCheckpoint() > newEnd) {
+      writeCleanerCheckpoint(newEnd);
+    }
     LOG.log(System.Logger.Level.INFO, "{0}: truncated to offset {1}", dir, newEnd);
     return newEnd;
   }
@@ -422,6 +438,8 @@ public final class PartitionLog implements AutoCloseable {
   public void truncateFullyAndStartAt(long offset) throws IOException {
     // The new start is checkpointed first: a crash mid-way then opens an empty log at it.
     OffsetCheckpoint.write(dir.resolve(LOG_START_OFFSET_CHECKPOINT), offset);
+    truncations++;
+    writeCleanerCheckpoint(offset);
     for (LogSegment segment : segments.values()) {
       segment.deleteFiles();
     }
@@ -619,69 +637,290 @@ public final class PartitionLog implements AutoCloseable {
     return doomed.size();
   }
 
-  /** What one {@link #compact} pass did. */
-  public record CompactionResult(int segmentsRewritten, long recordsRemoved, long bytesBefore, long bytesAfter) {}
+  /** What one cleaning pass did. */
+  public record CompactionResult(int segmentsRewritten, long recordsRemoved, long bytesBefore, long bytesAfter) {
+    public static final CompactionResult NONE = new CompactionResult(0, 0, 0, 0);
+  }
+
+  /** A closed segment a cleaning pass reads, as it was when the pass was planned. */
+  private record PlannedSegment(LogSegment segment, long baseOffset, long size, long endOffset) {}
 
   /**
-   * Compacts the non-active segments ({@code cleanup.policy=compact}): a keyed record survives only
-   * if no later record in the log (the active segment included) has its key, and a surviving
-   * tombstone (null value) is dropped once its timestamp is more than {@code deleteRetentionMs}
-   * before {@code nowMs} (-1 keeps tombstones forever). Offsets of surviving records do not change.
-   *
-   * <p>Each segment is rewritten to {@code <name>.log.cleaned}, fsynced, and renamed over the
-   * original after its indexes are removed; the indexes are then rebuilt from the new file. A crash
-   * leaves either the old segment (the {@code .cleaned} file is deleted on open) or the new one, and
-   * a missing index only makes lookups walk further. The key map is held in memory, and the pass
-   * runs in the caller's task, so the broker should schedule it on the partition's chain when idle.
+   * What a cleaning pass will do, captured on the partition's chain so that the cleaner can build the
+   * cleaned segments on another thread without touching the log's mutable state: the closed segments
+   * it rewrites (a prefix of the log: Kafka rewrites its clean section too, which is what removes
+   * values a newer dirty record supersedes), and the range whose keys it maps, from the first dirty
+   * offset to the cleanable bound (the high watermark, or the end).
    */
-  public CompactionResult compact(long nowMs, long deleteRetentionMs) throws IOException {
-    if (segments.size() < 2) {
-      return new CompactionResult(0, 0, 0, 0);
+  public static final class CleaningPlan {
+    private final Path dir;
+    private final int indexIntervalBytes;
+    private final List<PlannedSegment> targets;
+    private final List<PlannedSegment> mapSources;
+    private final long firstDirtyOffset;
+    private final long mapBound;
+    private final long dropTombstonesBefore;
+    private final long truncations;
+    /** The share of the rewritten bytes that were never cleaned (Kafka's dirty ratio). */
+    public final double dirtyRatio;
+
+    private CleaningPlan(Path dir, int indexIntervalBytes, List<PlannedSegment> targets, List<PlannedSegment> mapSources,
+        long firstDirtyOffset, long mapBound, long dropTombstonesBefore, long truncations, double dirtyRatio) {
+      this.dir = dir;
+      this.indexIntervalBytes = indexIntervalBytes;
+      this.targets = targets;
+      this.mapSources = mapSources;
+      this.firstDirtyOffset = firstDirtyOffset;
+      this.mapBound = mapBound;
+      this.dropTombstonesBefore = dropTombstonesBefore;
+      this.truncations = truncations;
+      this.dirtyRatio = dirtyRatio;
     }
-    Map<ByteBuffer, Long> latest = Compactor.latestOffsets(segments.values());
+  }
+
+  /** A cleaned segment's files, written as {@code <name>.cleaned} and not yet in place. */
+  private record CleanedSegment(PlannedSegment original, long size, long recordsRemoved) {}
+
+  /** The output of {@link #buildCleaned}: what {@link #swapIn} puts in place, or {@link #discard} removes. */
+  public static final class CleanedSegments {
+    private final CleaningPlan plan;
+    private final List<CleanedSegment> cleaned;
+    /** Where the next pass's dirty range starts: the end of the last segment this pass covered. */
+    private final long nextFirstDirtyOffset;
+
+    private CleanedSegments(CleaningPlan plan, List<CleanedSegment> cleaned, long nextFirstDirtyOffset) {
+      this.plan = plan;
+      this.cleaned = cleaned;
+      this.nextFirstDirtyOffset = nextFirstDirtyOffset;
+    }
+
+    /** Deletes the cleaned files (a pass whose swap was refused, or never ran). */
+    public void discard() throws IOException {
+      for (CleanedSegment c : cleaned) {
+        deleteCleanedFiles(plan.dir, c.original.baseOffset);
+      }
+    }
+  }
+
+  private static void deleteCleanedFiles(Path dir, long baseOffset) throws IOException {
+    for (String suffix : List.of(".log", ".index", ".timeindex")) {
+      Files.deleteIfExists(dir.resolve(LogSegment.fileName(baseOffset, suffix + CLEANED_SUFFIX)));
+    }
+  }
+
+  /**
+   * Plans a cleaning pass ({@code cleanup.policy=compact}); cheap, so it runs on the partition's
+   * chain. Only closed segments ending at or below {@code cleanableBelow} are rewritten. Keys are
+   * mapped from the first dirty offset (where the previous pass stopped) up to
+   * {@code min(cleanableBelow, end)}, the active segment included: a newer value there already
+   * supersedes older ones, but a record followers may not hold yet must never supersede anything.
+   *
+   * @param minCleanableDirtyRatio skip the pass unless dirty bytes are at least this share of the
+   *     closed segments' bytes; 0 forces a pass even with nothing dirty (tombstones may expire)
+   * @return the plan, or null if there is nothing to do
+   */
+  public CleaningPlan planCleaning(long nowMs, long deleteRetentionMs, double minCleanableDirtyRatio,
+      long cleanableBelow) throws IOException {
+    long bound = Math.min(cleanableBelow, endOffset());
+    long firstDirty = Math.max(logStartOffset, Math.min(cleanerCheckpoint(), endOffset()));
+    List<PlannedSegment> targets = new ArrayList<>();
+    List<PlannedSegment> mapSources = new ArrayList<>();
+    long cleanBytes = 0;
+    long dirtyBytes = 0;
+    LogSegment active = segments.lastEntry().getValue();
+    for (LogSegment segment : segments.values()) {
+      if (segment.baseOffset >= bound) {
+        break;
+      }
+      long end = segment == active ? segment.endOffset : segments.higherKey(segment.baseOffset);
+      PlannedSegment planned = new PlannedSegment(segment, segment.baseOffset, segment.size, end);
+      if (end > firstDirty) {
+        mapSources.add(planned);
+      }
+      if (segment != active && end <= bound) {
+        targets.add(planned);
+        if (end <= firstDirty) {
+          cleanBytes += segment.size;
+        } else {
+          dirtyBytes += segment.size;
+        }
+      }
+    }
+    boolean forced = minCleanableDirtyRatio <= 0;
+    double ratio = cleanBytes + dirtyBytes == 0 ? 0 : (double) dirtyBytes / (cleanBytes + dirtyBytes);
+    if (targets.isEmpty() || (!forced && (dirtyBytes == 0 || ratio < minCleanableDirtyRatio))) {
+      return null;
+    }
     long dropTombstonesBefore = deleteRetentionMs < 0 ? Long.MIN_VALUE : nowMs - deleteRetentionMs;
-    List<LogSegment> candidates = new ArrayList<>(segments.headMap(segments.lastKey(), false).values());
+    return new CleaningPlan(dir, config.indexIntervalBytes(), targets, mapSources, firstDirty, bound,
+        dropTombstonesBefore, truncations, ratio);
+  }
+
+  /**
+   * Builds a plan's cleaned segments; runs off the partition's chain (it may take long), reading the
+   * planned segments through channels of its own. The key map holds at most {@code mapMemoryBytes}
+   * ({@code log.cleaner.dedupe.buffer.size}); if the dirty range has more keys, the pass covers the
+   * segments the map could take and the next pass goes on from there.
+   */
+  public static CleanedSegments buildCleaned(CleaningPlan plan, long mapMemoryBytes) throws IOException {
+    OffsetMap map = OffsetMap.forKeys(plan.mapBound - plan.firstDirtyOffset, mapMemoryBytes);
+    long mapped = plan.firstDirtyOffset;
+    for (PlannedSegment source : plan.mapSources) {
+      try (LogSegment view = LogSegment.openReadOnly(plan.dir, source.baseOffset, source.size, source.endOffset)) {
+        long[] added = Compactor.addKeys(view, mapped, plan.mapBound, map);
+        mapped = added[0];
+        if (added[1] != 0) {
+          break;
+        }
+      }
+    }
+    if (mapped < plan.mapBound) {
+      LOG.log(System.Logger.Level.DEBUG, "{0}: the cleaner''s key map filled at offset {1}", plan.dir, mapped);
+    }
+    List<CleanedSegment> cleaned = new ArrayList<>();
+    long covered = plan.firstDirtyOffset;
+    for (PlannedSegment target : plan.targets) {
+      // A dirty segment past the mapped range could lose a record that only an unmapped one supersedes.
+      if (target.endOffset > mapped && target.endOffset > plan.firstDirtyOffset) {
+        break;
+      }
+      long removed;
+      long size;
+      try (LogSegment view = LogSegment.openReadOnly(plan.dir, target.baseOffset, target.size, target.endOffset);
+          LogSegment out = LogSegment.create(plan.dir, target.baseOffset, CLEANED_SUFFIX)) {
+        removed = Compactor.rewrite(view, map, plan.dropTombstonesBefore, out, plan.indexIntervalBytes);
+        out.force();
+        size = out.size;
+      } catch (IOException | RuntimeException e) {
+        deleteCleanedFiles(plan.dir, target.baseOffset);
+        new CleanedSegments(plan, cleaned, covered).discard();
+        throw e;
+      }
+      if (removed > 0) {
+        cleaned.add(new CleanedSegment(target, size, removed));
+      } else {
+        deleteCleanedFiles(plan.dir, target.baseOffset);
+      }
+      covered = Math.max(covered, target.endOffset);
+    }
+    return new CleanedSegments(plan, cleaned, covered);
+  }
+
+  /**
+   * Puts a pass's cleaned segments in place; runs on the partition's chain and costs a few renames
+   * per segment. If the log was truncated since the plan, the whole pass is discarded (the records
+   * that superseded others may be gone); a planned segment that retention deleted meanwhile is not
+   * brought back.
+   *
+   * <p>Crash safety, as Kafka's {@code .cleaned}/{@code .swap} files: all of a segment's cleaned files
+   * are first renamed to {@code .swap}, the log file last, so a {@code .log.swap} means the set is
+   * complete; then each {@code .swap} is renamed over its original, the log file last. Segments go
+   * oldest first, so a crash leaves a prefix of them cleaned, which is consistent: a record a pass
+   * removes is superseded by a later one, and that is still in the log. Opening finishes any swap
+   * whose {@code .log.swap} exists and deletes other {@code .cleaned}/{@code .swap} files.
+   */
+  public CompactionResult swapIn(CleanedSegments built) throws IOException {
+    CleaningPlan plan = built.plan;
+    if (closed || plan.truncations != truncations) {
+      built.discard();
+      return CompactionResult.NONE;
+    }
+    List<CleanedSegment> still = new ArrayList<>();
+    for (CleanedSegment c : built.cleaned) {
+      if (segments.get(c.original.baseOffset) == c.original.segment) {
+        still.add(c);
+      } else {
+        deleteCleanedFiles(dir, c.original.baseOffset);
+      }
+    }
+    for (CleanedSegment c : still) {
+      for (String suffix : List.of(".index", ".timeindex", ".log")) {
+        Path from = dir.resolve(LogSegment.fileName(c.original.baseOffset, suffix + CLEANED_SUFFIX));
+        Files.move(from, dir.resolve(LogSegment.fileName(c.original.baseOffset, suffix + SWAP_SUFFIX)),
+            StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
+    if (!still.isEmpty()) {
+      fsyncDirectory();
+    }
     int rewritten = 0;
     long removed = 0;
     long before = 0;
     long after = 0;
-    for (LogSegment segment : candidates) {
-      Path cleaned = segment.logFile.resolveSibling(segment.logFile.getFileName() + CLEANED_SUFFIX);
-      long[] result;
-      try (FileChannel out = FileChannel.open(cleaned, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-          StandardOpenOption.TRUNCATE_EXISTING)) {
-        result = Compactor.rewrite(segment, latest, dropTombstonesBefore, out);
-        out.force(true);
-      }
-      if (result[1] == 0) {
-        Files.delete(cleaned);
-        continue;
-      }
-      long end = segment.endOffset;
-      long oldSize = segment.size;
-      segment.close();
-      Files.deleteIfExists(segment.indexFile);
-      Files.deleteIfExists(segment.timeIndexFile);
-      Files.move(cleaned, segment.logFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      LogSegment fresh = LogSegment.open(dir, segment.baseOffset);
+    for (CleanedSegment c : still) {
+      LogSegment old = c.original.segment;
+      old.close();
+      completeSwap(dir, old.baseOffset);
+      LogSegment fresh = LogSegment.open(dir, old.baseOffset);
+      fresh.endOffset = c.original.endOffset;
       segments.put(fresh.baseOffset, fresh);
-      // Written and fsynced just now: a header walk (no CRC) rebuilds the indexes.
-      fresh.recover(Long.MAX_VALUE, config.indexIntervalBytes());
-      if (fresh.endOffset != end) {
-        throw new IOException(fresh.logFile + ": compaction changed the segment's end offset from " + end
-            + " to " + fresh.endOffset);
-      }
-      fresh.force();
-      size += fresh.size - oldSize;
+      size += fresh.size - old.size;
       rewritten++;
-      removed += result[1];
-      before += oldSize;
+      removed += c.recordsRemoved;
+      before += old.size;
       after += fresh.size;
     }
     if (rewritten > 0) {
       fsyncDirectory();
     }
+    if (built.nextFirstDirtyOffset > cleanerCheckpoint()) {
+      writeCleanerCheckpoint(built.nextFirstDirtyOffset);
+    }
     return new CompactionResult(rewritten, removed, before, after);
+  }
+
+  /** Renames a segment's {@code .swap} files over its files, the log file last. */
+  private static void completeSwap(Path dir, long baseOffset) throws IOException {
+    for (String suffix : List.of(".index", ".timeindex", ".log")) {
+      Path swap = dir.resolve(LogSegment.fileName(baseOffset, suffix + SWAP_SUFFIX));
+      if (Files.exists(swap)) {
+        Files.move(swap, dir.resolve(LogSegment.fileName(baseOffset, suffix)), StandardCopyOption.ATOMIC_MOVE,
+            StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
+  }
+
+  /** Opening: finishes every segment swap that had its {@code .log.swap} in place when the node stopped. */
+  private void completeInterruptedSwaps() throws IOException {
+    List<Long> swapped = new ArrayList<>();
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.log" + SWAP_SUFFIX)) {
+      for (Path file : files) {
+        long base = LogSegment.parseBaseOffset(file.getFileName().toString(), ".log" + SWAP_SUFFIX);
+        if (base >= 0) {
+          swapped.add(base);
+        }
+      }
+    }
+    swapped.sort(null);
+    for (long base : swapped) {
+      LOG.log(System.Logger.Level.INFO, "{0}: finishing the interrupted swap of cleaned segment {1}", dir, base);
+      completeSwap(dir, base);
+    }
+    if (!swapped.isEmpty()) {
+      fsyncDirectory();
+    }
+  }
+
+  /** Where the next cleaning pass's dirty range starts; read from its file on first use. */
+  private long cleanerCheckpoint() throws IOException {
+    if (cleanerCheckpoint < 0) {
+      cleanerCheckpoint = OffsetCheckpoint.read(dir.resolve(CLEANER_CHECKPOINT)).orElse(0);
+    }
+    return cleanerCheckpoint;
+  }
+
+  private void writeCleanerCheckpoint(long offset) throws IOException {
+    OffsetCheckpoint.write(dir.resolve(CLEANER_CHECKPOINT), offset);
+    cleanerCheckpoint = offset;
+  }
+
+  /**
+   * A forced cleaning pass run in the caller's task: plan, build and swap back to back. Tests and
+   * tools use it; the broker runs the three steps itself so that building stays off the chain.
+   */
+  public CompactionResult compact(long nowMs, long deleteRetentionMs) throws IOException {
+    CleaningPlan plan = planCleaning(nowMs, deleteRetentionMs, 0, Long.MAX_VALUE);
+    return plan == null ? CompactionResult.NONE : swapIn(buildCleaned(plan, DEFAULT_CLEANER_MAP_BYTES));
   }
 
   /** Makes the renames durable: on Linux a directory's entries are fsynced through the directory. */
