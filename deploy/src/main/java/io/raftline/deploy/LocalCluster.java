@@ -169,6 +169,17 @@ final class LocalCluster {
     n.process().waitFor(STOP_TIMEOUT_MS, TimeUnit.MILLISECONDS);
   }
 
+  /** Stops one node with SIGTERM (a clean stop) and waits until it is gone. */
+  void stopNode(int id) throws InterruptedException {
+    Node n = nodeById(id);
+    expectedExits.add(n.process().pid());
+    n.process().destroy();
+    if (!n.process().waitFor(STOP_TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
+      n.process().destroyForcibly();
+      n.process().waitFor(STOP_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+    }
+  }
+
   /** Starts a killed node again on its directories and waits for its ready line. */
   void restartNode(int id) throws Exception {
     Node n = launch(id);

@@ -623,7 +623,8 @@ public final class RaftlineCli implements Callable<Integer> {
 
   @Command(name = "perf", description = "Benchmarks.", subcommands = {PerfCommand.Produce.class,
       PerfCommand.Consume.class, PerfCommand.EndToEnd.class, PerfCommand.Quorum.class, PerfCommand.Failover.class,
-      PerfCommand.MetadataImageScale.class, PerfCommand.CreateTopics.class})
+      PerfCommand.MetadataImageScale.class, PerfCommand.CreateTopics.class,
+      PerfCommand.Restart.class})
   static final class PerfCommand extends CommandGroup {
     @Command(name = "create-topics", description = "Time one CreateTopics request of --topics topics to its answer "
         + "and until every partition has a leader in a describe; repeated --rounds times (topics deleted between).")
@@ -744,6 +745,27 @@ public final class RaftlineCli implements Callable<Integer> {
         }
         quietLogs();
         FailoverBenchmark.run(kills, dir, imageTopics, imagePartitions, parent.cli.out);
+        return 0;
+      }
+    }
+
+    @Command(name = "restart", description = "Restart a local one-node cluster hosting --topics x --partitions "
+        + "partitions (RF 1, a few records each), after a clean stop and after kill -9; time until every partition "
+        + "answers ListOffsets.")
+    static final class Restart implements Callable<Integer> {
+      @ParentCommand PerfCommand parent;
+      @Option(names = "--topics", defaultValue = "100") int topics;
+      @Option(names = "--partitions", defaultValue = "100", description = "partitions per topic") int partitions;
+      @Option(names = "--rounds", defaultValue = "3") int rounds;
+      @Option(names = "--dir", description = "where the node lives (default: a new temporary directory)") Path dir;
+
+      @Override
+      public Integer call() throws Exception {
+        if (topics < 1 || partitions < 1 || rounds < 1) {
+          throw new IllegalArgumentException("--topics, --partitions and --rounds must be >= 1");
+        }
+        quietLogs();
+        RestartBenchmark.run(topics, partitions, rounds, dir, parent.cli.out);
         return 0;
       }
     }
