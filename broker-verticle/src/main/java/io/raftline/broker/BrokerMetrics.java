@@ -26,6 +26,9 @@ final class BrokerMetrics implements AutoCloseable {
   final Counter isrExpands;
   final AtomicInteger leaderPartitions = new AtomicInteger();
   final AtomicInteger underReplicatedPartitions = new AtomicInteger();
+  final AtomicInteger subscriptions = new AtomicInteger();
+  final AtomicInteger subscriptionsWaitingForDemand = new AtomicInteger();
+  final Counter subscriptionResponses;
 
   BrokerMetrics(MeterRegistry registry, int nodeId) {
     this.registry = registry;
@@ -37,6 +40,13 @@ final class BrokerMetrics implements AutoCloseable {
         tags);
     isrShrinks = counter("raftline.broker.isr.shrinks", "ISR shrinks this broker asked for and got", tags);
     isrExpands = counter("raftline.broker.isr.expands", "ISR expansions this broker asked for and got", tags);
+    subscriptionResponses = counter("raftline.broker.subscription.responses",
+        "answers pushed to consumers on Subscribe streams", tags);
+    meters.add(Gauge.builder("raftline.broker.subscriptions", subscriptions, AtomicInteger::get)
+        .description("open Subscribe streams").tags(tags).register(registry));
+    meters.add(Gauge.builder("raftline.broker.subscriptions.waiting.for.demand", subscriptionsWaitingForDemand,
+        AtomicInteger::get).description("Subscribe streams stopped by their caller's flow-control window")
+        .tags(tags).register(registry));
     meters.add(Gauge.builder("raftline.broker.partitions.leader", leaderPartitions, AtomicInteger::get)
         .description("partitions this broker leads").tags(tags).register(registry));
     meters.add(Gauge.builder("raftline.broker.partitions.under.replicated", underReplicatedPartitions,
@@ -61,6 +71,8 @@ final class BrokerMetrics implements AutoCloseable {
   static List<String> names() {
     return List.of("raftline.broker.bytes.in", "raftline.broker.messages.in", "raftline.broker.bytes.out",
         "raftline.broker.replication.bytes.out", "raftline.broker.isr.shrinks", "raftline.broker.isr.expands",
-        "raftline.broker.partitions.leader", "raftline.broker.partitions.under.replicated");
+        "raftline.broker.partitions.leader", "raftline.broker.partitions.under.replicated",
+        "raftline.broker.subscription.responses", "raftline.broker.subscriptions",
+        "raftline.broker.subscriptions.waiting.for.demand");
   }
 }

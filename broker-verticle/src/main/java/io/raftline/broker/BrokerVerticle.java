@@ -111,6 +111,8 @@ public final class BrokerVerticle extends AbstractVerticle {
   private final BrokerConfig config;
   private final io.micrometer.core.instrument.MeterRegistry meterRegistry;
   private BrokerMetrics metrics;
+  /** Open Subscribe streams, ended when the broker stops. */
+  private final List<ConsumerSubscription> subscriptions = new ArrayList<>();
   private RecordsApi records;
   /** The group coordinator for the __consumer_offsets partitions this broker leads. */
   private io.raftline.broker.group.GroupCoordinatorApi groups;
@@ -241,6 +243,8 @@ public final class BrokerVerticle extends AbstractVerticle {
   @Override
   public void stop(Promise<Void> stopPromise) {
     stopping = true;
+    subscriptions.forEach(ConsumerSubscription::close);
+    subscriptions.clear();
     vertx.cancelTimer(heartbeatTimer);
     vertx.cancelTimer(isrCheckTimer);
     vertx.cancelTimer(highWatermarkCheckpointTimer);
@@ -1129,6 +1133,15 @@ public final class BrokerVerticle extends AbstractVerticle {
     @Override
     protected void listOffsets(ListOffsetsRequest request, Completable<ListOffsetsResponse> answer) {
       listOffsets(request).onComplete(Answers.toCaller("ListOffsets", answer));
+    }
+
+    @Override
+    protected void subscribe(FetchRequest request, io.vertx.core.streams.WriteStream<FetchResponse> stream) {
+      ConsumerSubscription subscription = new ConsumerSubscription(request, this::fetch, stream, metrics);
+      subscriptions.add(subscription);
+      subscription.start(request.getReplicaId());
+      // Forget it once over; checked lazily since a subscription ends on its own (cancel, error, end).
+      subscriptions.removeIf(ConsumerSubscription::isClosed);
     }
 
     @Override

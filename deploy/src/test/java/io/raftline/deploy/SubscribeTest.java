@@ -1,0 +1,199 @@
+package io.raftline.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.raftline.client.Producer;
+import io.raftline.client.ProducerRecord;
+import io.raftline.client.RaftlineClient;
+import io.raftline.protocol.ErrorCode;
+import io.raftline.protocol.client.FetchRequest;
+import io.raftline.protocol.client.FetchResponse;
+import io.raftline.protocol.client.PartitionData;
+import io.raftline.protocol.client.PartitionFetch;
+import io.raftline.protocol.client.RecordsGrpcClient;
+import io.raftline.protocol.records.Record;
+import io.raftline.protocol.records.RecordBatch;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.core.streams.ReadStream;
+import io.vertx.grpc.client.GrpcClient;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The Subscribe stream against a real node: records arrive in order without asking again; a caller
+ * that stops reading stops the broker's reads for it (HTTP/2 flow control), so the broker sends a
+ * bounded amount however much is produced meanwhile; reading again delivers the rest; cancelling
+ * ends the subscription on the broker; bad subscriptions are answered with an error and ended.
+ */
+class SubscribeTest {
+  private static final long TIMEOUT_MS = 30_000;
+  private static final int RECORD_BYTES = 1024;
+
+  @TempDir Path dir;
+  private Vertx vertx;
+  private RaftlineNode node;
+  private RaftlineClient client;
+  private GrpcClient grpc;
+
+  @BeforeEach
+  void start() throws Exception {
+    NodeConfig config = NodeConfig.from(TestNodes.combined(dir, 0, 0));
+    Storage.format(config, Storage.randomClusterId(), false);
+    vertx = Vertx.vertx();
+    node = SingleNodeTest.await(RaftlineNode.start(vertx, config, Storage.check(config)));
+    client = RaftlineClient.create(vertx, Map.of("bootstrap.servers", "127.0.0.1:" + node.brokerPort(), "acks", "1"));
+    grpc = grpcClient();
+  }
+
+  /** As the SDK's: answers of up to the broker's fetch sizes pass (gRPC's default limit is 256 KiB). */
+  private GrpcClient grpcClient() {
+    return GrpcClient.client(vertx, new io.vertx.grpc.client.GrpcClientOptions().setMaxMessageSize(64 << 20));
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    SingleNodeTest.await(grpc.close());
+    SingleNodeTest.await(client.close());
+    SingleNodeTest.await(node.stop());
+    SingleNodeTest.await(vertx.close());
+  }
+
+  private void produce(String topic, int from, int count) throws Exception {
+    Producer producer = client.producer();
+    byte[] padding = new byte[RECORD_BYTES - 16];
+    for (int i = from; i < from + count; i++) {
+      byte[] value = new byte[RECORD_BYTES];
+      byte[] label = String.format("%015d|", i).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      System.arraycopy(label, 0, value, 0, label.length);
+      System.arraycopy(padding, 0, value, label.length, RECORD_BYTES - label.length);
+      producer.send(ProducerRecord.of(topic, null, value));
+    }
+    SingleNodeTest.await(producer.flush());
+  }
+
+  private Future<ReadStream<FetchResponse>> subscribe(FetchRequest request) {
+    return RecordsGrpcClient.create(grpc, SocketAddress.inetSocketAddress(node.brokerPort(), "127.0.0.1"))
+        .subscribe(request);
+  }
+
+  /**
+   * From offset 0, at most 64 KiB an answer: what a paused caller ends up holding is its gRPC stream's
+   * queue of answers plus the HTTP/2 window, so small answers keep that far below what is produced.
+   */
+  private static FetchRequest fromStart(String topic) {
+    return FetchRequest.newBuilder().setReplicaId(-1).setMaxWaitMs(200).setMaxBytes(64 << 10)
+        .addPartitions(PartitionFetch.newBuilder().setTopic(topic).setPartition(0).setFetchOffset(0)
+            .setPartitionMaxBytes(64 << 10))
+        .build();
+  }
+
+  private double meter(String name) {
+    MeterRegistry registry = node.meterRegistry();
+    var gauge = registry.find(name).gauge();
+    if (gauge != null) {
+      return gauge.value();
+    }
+    return registry.find(name).counter().count();
+  }
+
+  private static void waitFor(String what, BooleanSupplier condition) throws InterruptedException {
+    waitFor(what, condition, () -> "");
+  }
+
+  private static void waitFor(String what, BooleanSupplier condition, java.util.function.Supplier<String> state)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(TIMEOUT_MS);
+    while (!condition.getAsBoolean()) {
+      assertTrue(System.nanoTime() < deadline, () -> "timed out waiting for " + what + "; " + state.get());
+      Thread.sleep(10);
+    }
+  }
+
+  @Test
+  void aCallerThatStopsReadingStopsTheBrokerAndGetsTheRestLater() throws Exception {
+    SingleNodeTest.await(client.admin().createTopic("pushed", 1, 1));
+    int first = 30_000; // about 30 MiB: far more than any flow-control window
+    produce("pushed", 0, first);
+
+    List<Long> offsets = new CopyOnWriteArrayList<>();
+    AtomicBoolean ended = new AtomicBoolean();
+    // Handlers go on as the stream opens (on its event loop), so no answer can arrive before them.
+    ReadStream<FetchResponse> stream = SingleNodeTest.await(subscribe(fromStart("pushed")).onSuccess(s -> {
+      s.pause(); // a subscriber with no demand
+      s.handler(r -> {
+        for (PartitionData d : r.getPartitionsList()) {
+          assertEquals(ErrorCode.NONE, d.getError(), d.getErrorMessage());
+          for (RecordBatch b : RecordBatch.parse(d.getRecords().asReadOnlyByteBuffer())) {
+            for (Record rec : b.records()) {
+              offsets.add(rec.offset());
+            }
+          }
+        }
+      });
+      s.endHandler(v -> ended.set(true));
+    }));
+
+    waitFor("the broker to stop for lack of demand", () -> meter("raftline.broker.subscriptions.waiting.for.demand") == 1,
+        () -> "subscriptions " + meter("raftline.broker.subscriptions") + ", responses pushed "
+            + meter("raftline.broker.subscription.responses") + ", bytes out " + meter("raftline.broker.bytes.out")
+            + ", offsets received " + offsets.size());
+    double sentWhilePaused = meter("raftline.broker.bytes.out");
+    System.out.printf("a paused subscriber stopped the broker after %.0f bytes of %d produced%n", sentWhilePaused,
+        (long) first * RECORD_BYTES);
+    assertTrue(sentWhilePaused < 8 << 20, "the broker read and sent only a window's worth: " + sentWhilePaused);
+
+    produce("pushed", first, 10_000);
+    assertEquals(1, meter("raftline.broker.subscriptions.waiting.for.demand"), "still stopped");
+    assertEquals(sentWhilePaused, meter("raftline.broker.bytes.out"), "no log reads for a caller that does not read");
+
+    stream.resume();
+    int total = first + 10_000;
+    waitFor("every record", () -> offsets.size() >= total);
+    assertEquals(total, offsets.size());
+    for (int i = 0; i < total; i++) {
+      assertEquals(i, offsets.get(i), "in order, each once");
+    }
+    assertEquals(1, meter("raftline.broker.subscriptions"));
+
+    SingleNodeTest.await(grpc.close()); // the caller goes away
+    grpc = grpcClient();
+    waitFor("the broker to drop the subscription", () -> meter("raftline.broker.subscriptions") == 0);
+  }
+
+  @Test
+  void badSubscriptionsAreAnsweredAndEnded() throws Exception {
+    List<PartitionData> unknown = answersUntilEnd(fromStart("no-such-topic"));
+    assertEquals(1, unknown.size());
+    assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, unknown.get(0).getError());
+
+    List<PartitionData> follower = answersUntilEnd(fromStart("no-such-topic").toBuilder().setReplicaId(2).build());
+    assertEquals(ErrorCode.INVALID_REQUEST, follower.get(0).getError());
+    assertTrue(follower.get(0).getErrorMessage().contains("followers use Fetch"), follower.get(0).getErrorMessage());
+    assertEquals(0, meter("raftline.broker.subscriptions"));
+  }
+
+  private List<PartitionData> answersUntilEnd(FetchRequest request) throws Exception {
+    List<PartitionData> seen = new CopyOnWriteArrayList<>();
+    io.vertx.core.Promise<Void> ended = io.vertx.core.Promise.promise();
+    SingleNodeTest.await(subscribe(request).onSuccess(stream -> {
+      stream.handler(r -> seen.addAll(r.getPartitionsList()));
+      stream.exceptionHandler(ended::tryFail);
+      stream.endHandler(v -> ended.tryComplete());
+    }));
+    SingleNodeTest.await(ended.future());
+    return seen;
+  }
+}
