@@ -1,5 +1,6 @@
 package io.raftline.quorum;
 
+
 import io.raftline.metadata.QuorumVoter;
 import io.raftline.metadata.image.MetadataDelta;
 import io.raftline.metadata.image.MetadataImage;
@@ -7,6 +8,7 @@ import io.raftline.metadata.projection.MetadataUpdate;
 import io.raftline.metadata.record.BrokerEndpoint;
 import io.raftline.metadata.record.MetadataRecord;
 import io.raftline.metadata.record.MetadataRecordCodec;
+import io.raftline.protocol.Answers;
 import io.raftline.protocol.ErrorCode;
 import io.raftline.protocol.client.AlterConfigsRequest;
 import io.raftline.protocol.client.CreatePartitionsRequest;
@@ -70,6 +72,7 @@ import io.raftline.quorum.raft.ReplicaState;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.AbstractVerticle;
+import io.vertx.core.Completable;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.WorkerExecutor;
@@ -525,6 +528,37 @@ public final class QuorumVerticle extends AbstractVerticle {
   }
 
   private final class RaftApi extends RaftQuorumService {
+    // Answers cross Answers.toCaller: a held fetch or a vote can outlive its caller (see Answers).
+    @Override
+    protected void fetch(io.raftline.protocol.quorum.RaftFetchRequest request, Completable<io.raftline.protocol.quorum.RaftFetchResponse> answer) {
+      fetch(request).onComplete(Answers.toCaller("Fetch", answer));
+    }
+
+    @Override
+    protected void vote(io.raftline.protocol.quorum.RaftVoteRequest request, Completable<io.raftline.protocol.quorum.RaftVoteResponse> answer) {
+      vote(request).onComplete(Answers.toCaller("Vote", answer));
+    }
+
+    @Override
+    protected void beginQuorumEpoch(io.raftline.protocol.quorum.BeginQuorumEpochRequest request, Completable<io.raftline.protocol.quorum.BeginQuorumEpochResponse> answer) {
+      beginQuorumEpoch(request).onComplete(Answers.toCaller("BeginQuorumEpoch", answer));
+    }
+
+    @Override
+    protected void endQuorumEpoch(io.raftline.protocol.quorum.EndQuorumEpochRequest request, Completable<io.raftline.protocol.quorum.EndQuorumEpochResponse> answer) {
+      endQuorumEpoch(request).onComplete(Answers.toCaller("EndQuorumEpoch", answer));
+    }
+
+    @Override
+    protected void describeQuorum(io.raftline.protocol.quorum.DescribeQuorumRequest request, Completable<io.raftline.protocol.quorum.DescribeQuorumResponse> answer) {
+      describeQuorum(request).onComplete(Answers.toCaller("DescribeQuorum", answer));
+    }
+
+    @Override
+    protected void fetchSnapshot(io.raftline.protocol.quorum.FetchSnapshotRequest request, Completable<io.raftline.protocol.quorum.FetchSnapshotResponse> answer) {
+      fetchSnapshot(request).onComplete(Answers.toCaller("FetchSnapshot", answer));
+    }
+
     private long replyWindow() {
       return node.config().fetchMaxWaitMs() + node.config().requestTimeoutMs();
     }
@@ -1052,6 +1086,47 @@ public final class QuorumVerticle extends AbstractVerticle {
   }
 
   private final class ControllerApi extends ControllerService {
+    // Answers wait for the commit and can outlive their caller; see RaftApi.
+    @Override
+    protected void registerBroker(io.raftline.protocol.controller.RegisterBrokerRequest request, Completable<io.raftline.protocol.controller.RegisterBrokerResponse> answer) {
+      registerBroker(request).onComplete(Answers.toCaller("RegisterBroker", answer));
+    }
+
+    @Override
+    protected void brokerHeartbeat(io.raftline.protocol.controller.BrokerHeartbeatRequest request, Completable<io.raftline.protocol.controller.BrokerHeartbeatResponse> answer) {
+      brokerHeartbeat(request).onComplete(Answers.toCaller("BrokerHeartbeat", answer));
+    }
+
+    @Override
+    protected void allocateProducerIds(io.raftline.protocol.controller.AllocateProducerIdsRequest request, Completable<io.raftline.protocol.controller.AllocateProducerIdsResponse> answer) {
+      allocateProducerIds(request).onComplete(Answers.toCaller("AllocateProducerIds", answer));
+    }
+
+    @Override
+    protected void createTopics(io.raftline.protocol.client.CreateTopicsRequest request, Completable<io.raftline.protocol.controller.ControllerTopicsResponse> answer) {
+      createTopics(request).onComplete(Answers.toCaller("CreateTopics", answer));
+    }
+
+    @Override
+    protected void deleteTopics(io.raftline.protocol.client.DeleteTopicsRequest request, Completable<io.raftline.protocol.controller.ControllerTopicsResponse> answer) {
+      deleteTopics(request).onComplete(Answers.toCaller("DeleteTopics", answer));
+    }
+
+    @Override
+    protected void createPartitions(io.raftline.protocol.client.CreatePartitionsRequest request, Completable<io.raftline.protocol.controller.ControllerTopicsResponse> answer) {
+      createPartitions(request).onComplete(Answers.toCaller("CreatePartitions", answer));
+    }
+
+    @Override
+    protected void incrementalAlterConfigs(io.raftline.protocol.client.AlterConfigsRequest request, Completable<io.raftline.protocol.controller.ControllerAlterConfigsResponse> answer) {
+      incrementalAlterConfigs(request).onComplete(Answers.toCaller("IncrementalAlterConfigs", answer));
+    }
+
+    @Override
+    protected void alterPartition(io.raftline.protocol.controller.AlterPartitionRequest request, Completable<io.raftline.protocol.controller.AlterPartitionResponse> answer) {
+      alterPartition(request).onComplete(Answers.toCaller("AlterPartition", answer));
+    }
+
     @Override
     public Future<RegisterBrokerResponse> registerBroker(RegisterBrokerRequest request) {
       if (!request.getClusterId().equals(config.clusterId())) {
