@@ -1280,13 +1280,14 @@ public final class BrokerVerticle extends AbstractVerticle {
       // Consumers read only what every in-sync replica holds.
       long highWatermark = hp.highWatermark;
       record Read(ByteBuffer bytes, long startOffset) {}
+      // The log read allocates a fresh buffer per call, so the answer wraps it instead of copying it.
       return hp.submit(log -> new Read(log.read(pf.getFetchOffset(), maxBytes, highWatermark), log.startOffset()))
           .map(read -> {
             metrics.bytesOut.increment(read.bytes.remaining());
             return read;
           })
           .map(read -> data.setError(ErrorCode.NONE).setHighWatermark(highWatermark).setLogStartOffset(read.startOffset)
-              .setRecords(com.google.protobuf.ByteString.copyFrom(read.bytes)).setCurrentLeader(config.nodeId())
+              .setRecords(com.google.protobuf.UnsafeByteOperations.unsafeWrap(read.bytes)).setCurrentLeader(config.nodeId())
               .setLeaderEpoch(hp.registration.leaderEpoch()).build())
           .otherwise(t -> data.setError(errorCodeOf(t)).setErrorMessage(String.valueOf(t.getMessage()))
               .setHighWatermark(highWatermark).setLogStartOffset(hp.logStartOffset).setCurrentLeader(config.nodeId())
@@ -1352,7 +1353,7 @@ public final class BrokerVerticle extends AbstractVerticle {
               .setEndOffset(read.diverging.endOffset()));
         } else {
           metrics.replicationBytesOut.increment(read.bytes.remaining());
-          data.setRecords(com.google.protobuf.ByteString.copyFrom(read.bytes));
+          data.setRecords(com.google.protobuf.UnsafeByteOperations.unsafeWrap(read.bytes));
         }
         return data.build();
       }).otherwise(t -> data.setError(errorCodeOf(t)).setErrorMessage(String.valueOf(t.getMessage()))

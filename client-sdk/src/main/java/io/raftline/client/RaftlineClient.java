@@ -6,6 +6,8 @@ import io.raftline.protocol.client.BrokerNode;
 import io.raftline.protocol.client.DescribeTopicsRequest;
 import io.raftline.protocol.client.DescribeTopicsResponse;
 import io.raftline.protocol.client.PartitionDescription;
+import io.raftline.protocol.client.FetchRequest;
+import io.raftline.protocol.client.FetchResponse;
 import io.raftline.protocol.client.RecordsClient;
 import io.raftline.protocol.client.RecordsGrpcClient;
 import io.raftline.protocol.client.TopicAdminClient;
@@ -21,7 +23,22 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.Http2Settings;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.net.SocketAddress;
+import io.vertx.grpc.common.CodecException;
+import io.vertx.grpc.common.GrpcMessage;
+import io.vertx.grpc.common.GrpcMessageDecoder;
+import io.vertx.grpc.common.GrpcMessageEncoder;
+import io.vertx.grpc.common.ServiceMethod;
+import io.vertx.grpc.common.ServiceName;
+import io.vertx.grpc.common.WireFormat;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.UnsafeByteOperations;
+import io.netty.buffer.ByteBuf;
+import java.io.IOException;
 import io.vertx.grpc.client.GrpcClient;
 import io.vertx.grpc.client.GrpcClientOptions;
 import java.util.ArrayList;
@@ -48,6 +65,9 @@ import java.util.function.Supplier;
  */
 public final class RaftlineClient {
   private static final long MAX_GRPC_MESSAGE_BYTES = 128L * 1024 * 1024;
+  /** HTTP/2 stream receive window: a default-sized fetch answer (6 partitions of 1 MiB) in one go. */
+  private static final int RECEIVE_WINDOW_BYTES = 8 << 20;
+  private static final int MAX_FRAME_BYTES = 1 << 20;
 
   private final Vertx vertx;
   private final Context context;
@@ -75,8 +95,21 @@ public final class RaftlineClient {
     this.config = config;
     this.grpc = GrpcClient.client(vertx, new GrpcClientOptions().setMaxMessageSize(MAX_GRPC_MESSAGE_BYTES)
         .setTimeout(config.positiveInt("request.timeout.ms")).setTimeoutUnit(TimeUnit.MILLISECONDS)
-        .setScheduleDeadlineAutomatically(true));
+        .setScheduleDeadlineAutomatically(true), receiveSettings());
     this.admin = new Admin(this);
+  }
+
+  /**
+   * HTTP/2 as the gRPC client sets it, with larger receive windows and frames: with the 64 KiB
+   * defaults a fetch answer of megabytes crosses in dozens of window-update round trips and thousands
+   * of 16 KiB frames, each one a wake-up of both ends. An answer is bounded anyway (fetch.max.bytes),
+   * and the consumer buffers it whole, so a wider window adds no memory a fetch does not already use.
+   */
+  private static HttpClientOptions receiveSettings() {
+    return new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
+        .setInitialSettings(new Http2Settings().setInitialWindowSize(RECEIVE_WINDOW_BYTES)
+            .setMaxFrameSize(MAX_FRAME_BYTES))
+        .setHttp2ConnectionWindowSize(2 * RECEIVE_WINDOW_BYTES);
   }
 
   /**
@@ -194,6 +227,44 @@ public final class RaftlineClient {
     Promise<T> promise = Promise.promise();
     context.runOnContext(v -> action.get().onComplete(promise));
     return promise.future();
+  }
+
+  /**
+   * Fetch with an answer decoder that parses the gRPC message in place: the stock decoder copies the
+   * message into a byte array and protobuf copies each partition's records again, two extra copies of
+   * every consumed byte (and, for answers of megabytes, humongous allocations that force collections).
+   * Aliasing is safe: the message buffer is unpooled and owned by this answer alone.
+   */
+  private static final ServiceMethod<FetchResponse, FetchRequest> FETCH = ServiceMethod.client(
+      ServiceName.create("raftline.v1", "Records"), "Fetch", GrpcMessageEncoder.encoder(),
+      new GrpcMessageDecoder<FetchResponse>() {
+        @Override
+        public FetchResponse decode(GrpcMessage message) throws CodecException {
+          try {
+            ByteBuf payload = ((BufferInternal) message.payload()).getByteBuf();
+            // Aliasing needs a stream over bytes it may treat as immutable: a wrapped array gives one.
+            CodedInputStream in = payload.hasArray()
+                ? UnsafeByteOperations.unsafeWrap(payload.array(), payload.arrayOffset() + payload.readerIndex(),
+                    payload.readableBytes()).newCodedInput()
+                : CodedInputStream.newInstance(payload.nioBuffer());
+            in.enableAliasing(true);
+            in.setSizeLimit(Integer.MAX_VALUE);
+            return FetchResponse.parseFrom(in);
+          } catch (IOException e) {
+            throw new CodecException(e);
+          }
+        }
+
+        @Override
+        public boolean accepts(WireFormat format) {
+          return format == WireFormat.PROTOBUF;
+        }
+      });
+
+  /** A consumer's fetch from {@code broker}; the answer's records alias the received message. */
+  Future<FetchResponse> fetch(HostPort broker, FetchRequest request) {
+    return grpc.request(SocketAddress.inetSocketAddress(broker.port(), broker.host()), FETCH)
+        .compose(req -> req.end(request).compose(v -> req.response().compose(resp -> resp.last())));
   }
 
   RecordsClient records(HostPort broker) {

@@ -10,7 +10,6 @@ import io.raftline.protocol.client.PartitionFetch;
 import io.raftline.protocol.client.PartitionOffset;
 import io.raftline.protocol.client.PartitionTimestamp;
 import io.raftline.protocol.records.InvalidRecordBatchException;
-import io.raftline.protocol.records.Record;
 import io.raftline.protocol.records.RecordBatch;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -115,17 +114,23 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
     return size;
   }
 
+  /** Bytes of the buffered records; the volatile gauges copy it once per answer or delivery run, not per record. */
+  private long bufferBytes;
+
   private void buffered(ConsumerRecord r) {
     buffer.add(r);
-    bufferedRecords = buffer.size();
-    bufferedBytes += sizeOf(r);
+    bufferBytes += sizeOf(r);
   }
 
   private ConsumerRecord takeBuffered() {
     ConsumerRecord r = buffer.poll();
-    bufferedRecords = buffer.size();
-    bufferedBytes -= sizeOf(r);
+    bufferBytes -= sizeOf(r);
     return r;
+  }
+
+  private void publishGauges() {
+    bufferedRecords = buffer.size();
+    bufferedBytes = bufferBytes;
   }
 
   private void dropBuffered(Set<TopicPartition> partitions) {
@@ -134,8 +139,8 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
     for (ConsumerRecord r : buffer) {
       bytes += sizeOf(r);
     }
-    bufferedRecords = buffer.size();
-    bufferedBytes = bytes;
+    bufferBytes = bytes;
+    publishGauges();
   }
 
   /**
@@ -364,8 +369,8 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
       }
       closed = true;
       buffer.clear();
-      bufferedRecords = 0;
-      bufferedBytes = 0;
+      bufferBytes = 0;
+      publishGauges();
       if (endHandler != null) {
         endHandler.handle(null);
       }
@@ -400,18 +405,34 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
       return;
     }
     delivering = true;
+    TopicPartition last = null;
     try {
       while (demand > 0 && !buffer.isEmpty() && handler != null && !closed) {
         if (demand != Long.MAX_VALUE) {
           demand--;
         }
         ConsumerRecord r = takeBuffered();
-        consumed.put(new TopicPartition(r.topic(), r.partition()), r.offset() + 1);
+        if (last == null || last.partition() != r.partition() || !last.topic().equals(r.topic())) {
+          last = new TopicPartition(r.topic(), r.partition());
+        }
+        consumed.put(last, r.offset() + 1);
+        if (buffer.size() == maxBuffered - 1) {
+          // Below the prefetch bound now: ask for the next answers before handing out the rest, so
+          // the brokers read while the subscriber works (the bound is unchanged).
+          publishGauges();
+          requestFetches();
+        }
         handler.handle(r);
       }
     } finally {
       delivering = false;
+      publishGauges();
     }
+    requestFetches();
+  }
+
+  /** Sends a fetch to each leader not already fetched from, if the buffer is below its bound. */
+  private void requestFetches() {
     if (closed || !started || buffer.size() >= maxBuffered || handler == null) {
       return;
     }
@@ -544,7 +565,7 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
       request.addPartitions(PartitionFetch.newBuilder().setTopic(tp.topic()).setPartition(tp.partition())
           .setFetchOffset(position).setPartitionMaxBytes(partitionMaxBytes));
     }
-    client.records(leader).fetch(request.build()).onComplete(ar -> {
+    client.fetch(leader, request.build()).onComplete(ar -> {
       fetching.remove(leader);
       if (closed) {
         return;
@@ -584,15 +605,16 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
           try {
             for (RecordBatch batch : RecordBatch.parse(d.getRecords().asReadOnlyByteBuffer())) {
               batch.checkIntegrity();
-              for (Record r : batch.records()) {
-                if (r.offset() >= next) {
-                  buffered(new ConsumerRecord(tp.topic(), tp.partition(), r.offset(), r.timestamp(), r.key(),
-                      r.value(), r.headers()));
+              long from = next;
+              batch.forEachRecord((offset, timestamp, key, value, headers) -> {
+                if (offset >= from) {
+                  buffered(new ConsumerRecord(tp.topic(), tp.partition(), offset, timestamp, key, value, headers));
                 }
-              }
+              });
               next = Math.max(next, batch.nextOffset());
             }
           } catch (InvalidRecordBatchException e) {
+            publishGauges();
             failed(new RaftlineException(e.errorCode(), tp + " at offset " + next + ": " + e.getMessage()));
             close();
             return false;
@@ -608,6 +630,7 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
         }
       }
     }
+    publishGauges();
     if (!refresh.isEmpty()) {
       refreshAndRetry(refresh);
       return false;

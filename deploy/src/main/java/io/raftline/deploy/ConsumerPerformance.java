@@ -5,6 +5,7 @@ import io.raftline.client.TopicSubscription;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
 import java.text.SimpleDateFormat;
 import java.util.Date;
 import java.util.List;
@@ -16,6 +17,24 @@ import java.util.List;
 final class ConsumerPerformance {
   private ConsumerPerformance() {}
 
+  /** CPU time of the whole client process: its event loop, GC and JIT. */
+  private static long processCpuNanos() {
+    return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+        ? os.getProcessCpuTime() : 0;
+  }
+
+  /** Heap allocated so far by the live threads of the client process. */
+  private static long allocatedBytes() {
+    if (!(ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean threads)) {
+      return 0;
+    }
+    long sum = 0;
+    for (long bytes : threads.getThreadAllocatedBytes(threads.getAllThreadIds())) {
+      sum += Math.max(0, bytes);
+    }
+    return sum;
+  }
+
   static void run(RaftlineClient client, String topic, long messages, long timeoutMs, PrintWriter out)
       throws Exception {
     Vertx vertx = client.vertx();
@@ -26,6 +45,8 @@ final class ConsumerPerformance {
     Promise<Void> finished = Promise.promise();
     long startMs = System.currentTimeMillis();
     long start = System.nanoTime();
+    long cpuStart = processCpuNanos();
+    long allocatedStart = allocatedBytes();
     TopicSubscription s = client.subscribeFromBeginning(topic);
     s.exceptionHandler(finished::tryFail);
     s.endHandler(v -> finished.tryComplete());
@@ -45,12 +66,17 @@ final class ConsumerPerformance {
     });
     RaftlineCli.await(finished.future(), Long.MAX_VALUE);
     double seconds = (System.nanoTime() - start) / 1e9;
+    long cpu = processCpuNanos() - cpuStart;
+    long allocated = allocatedBytes() - allocatedStart;
     long endMs = System.currentTimeMillis();
     SimpleDateFormat f = new SimpleDateFormat("yyyy-MM-dd HH:mm:ss:SSS");
     double mb = bytes[0] / 1048576.0;
     out.println("start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec");
     out.printf("%s, %s, %.4f, %.4f, %d, %.4f%n", f.format(new Date(startMs)), f.format(new Date(endMs)), mb,
         mb / seconds, count[0], count[0] / seconds);
+    // Steadier than the rate on a shared machine: other load stretches time, not CPU or allocation.
+    out.printf("consumer process: %.1f ms CPU per MB, %d B allocated per record (%.1f s CPU in all)%n",
+        mb == 0 ? 0.0 : cpu / 1e6 / mb, count[0] == 0 ? 0 : allocated / count[0], cpu / 1e9);
     out.flush();
     if (count[0] < messages) {
       throw new IllegalStateException("only " + count[0] + " of " + messages + " records arrived before a "

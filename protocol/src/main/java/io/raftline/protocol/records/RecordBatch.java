@@ -270,21 +270,42 @@ public final class RecordBatch {
    *     UNSUPPORTED_COMPRESSION_TYPE for an unknown codec id
    */
   public List<Record> records() {
+    List<Record> records = new ArrayList<>(Math.max(0, recordCount()));
+    forEachRecord((offset, timestamp, key, value, headers) ->
+        records.add(new Record(offset, timestamp, key, value, headers)));
+    return records;
+  }
+
+  /** Receives the records of a batch one by one, so a reader need not build a list per batch. */
+  @FunctionalInterface
+  public interface RecordVisitor {
+    /** {@code headers} is immutable; {@code key} and {@code value} are fresh arrays or null. */
+    void record(long offset, long timestamp, byte[] key, byte[] value, List<Header> headers);
+  }
+
+  /**
+   * Decodes every record of the batch in order, as {@link #records()} does, handing each to
+   * {@code visitor} without building {@link Record} objects or a list.
+   *
+   * @throws InvalidRecordBatchException as {@link #records()}
+   */
+  public void forEachRecord(RecordVisitor visitor) {
     int count = recordCount();
     if (count <= 0) {
-      return new ArrayList<>(0);
+      return;
     }
     ByteBuffer in = uncompressedRecords();
     long baseOffset = baseOffset();
     long baseTimestamp = baseTimestamp();
-    List<Record> records = new ArrayList<>(count);
+    int sectionEnd = in.limit();
     for (int i = 0; i < count; i++) {
       int length = Varints.readVarint(in);
       if (length < 0 || length > in.remaining()) {
         throw new InvalidRecordBatchException(ErrorCode.CORRUPT_MESSAGE, "record length " + length + " out of bounds");
       }
-      ByteBuffer r = in.slice(in.position(), length);
-      in.position(in.position() + length);
+      // Decoded in place with an end mark rather than through a slice per record.
+      int end = in.position() + length;
+      ByteBuffer r = in.limit(end);
       r.get(); // record attributes, unused in v2
       long timestampDelta = Varints.readVarlong(r);
       int offsetDelta = Varints.readVarint(r);
@@ -294,17 +315,23 @@ public final class RecordBatch {
       if (headerCount < 0) {
         throw new InvalidRecordBatchException(ErrorCode.CORRUPT_MESSAGE, "negative header count");
       }
-      List<Header> headers = new ArrayList<>(headerCount);
-      for (int h = 0; h < headerCount; h++) {
-        byte[] headerKey = readBytes(r);
-        if (headerKey == null) {
-          throw new InvalidRecordBatchException(ErrorCode.CORRUPT_MESSAGE, "null header key");
+      List<Header> headers;
+      if (headerCount == 0) {
+        headers = List.of();
+      } else {
+        Header[] read = new Header[headerCount];
+        for (int h = 0; h < headerCount; h++) {
+          byte[] headerKey = readBytes(r);
+          if (headerKey == null) {
+            throw new InvalidRecordBatchException(ErrorCode.CORRUPT_MESSAGE, "null header key");
+          }
+          read[h] = new Header(new String(headerKey, java.nio.charset.StandardCharsets.UTF_8), readBytes(r));
         }
-        headers.add(new Header(new String(headerKey, java.nio.charset.StandardCharsets.UTF_8), readBytes(r)));
+        headers = List.of(read);
       }
-      records.add(new Record(baseOffset + offsetDelta, baseTimestamp + timestampDelta, key, value, headers));
+      in.limit(sectionEnd).position(end);
+      visitor.record(baseOffset + offsetDelta, baseTimestamp + timestampDelta, key, value, headers);
     }
-    return records;
   }
 
   private static byte[] readBytes(ByteBuffer in) {
