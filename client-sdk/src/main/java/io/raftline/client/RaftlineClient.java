@@ -26,19 +26,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.Http2Settings;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpVersion;
-import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.net.SocketAddress;
-import io.vertx.grpc.common.CodecException;
-import io.vertx.grpc.common.GrpcMessage;
-import io.vertx.grpc.common.GrpcMessageDecoder;
-import io.vertx.grpc.common.GrpcMessageEncoder;
-import io.vertx.grpc.common.ServiceMethod;
-import io.vertx.grpc.common.ServiceName;
-import io.vertx.grpc.common.WireFormat;
-import com.google.protobuf.CodedInputStream;
-import com.google.protobuf.UnsafeByteOperations;
-import io.netty.buffer.ByteBuf;
-import java.io.IOException;
 import io.vertx.grpc.client.GrpcClient;
 import io.vertx.grpc.client.GrpcClientOptions;
 import java.util.ArrayList;
@@ -73,6 +61,7 @@ public final class RaftlineClient {
   private final Context context;
   private final ClientConfig config;
   private final GrpcClient grpc;
+  private final FetchTransport fetches;
   private final Map<HostPort, RecordsClient> recordClients = new HashMap<>();
   private final Map<HostPort, TopicAdminClient> adminClients = new HashMap<>();
   private final Map<HostPort, GroupCoordinatorClient> groupClients = new HashMap<>();
@@ -96,6 +85,8 @@ public final class RaftlineClient {
     this.grpc = GrpcClient.client(vertx, new GrpcClientOptions().setMaxMessageSize(MAX_GRPC_MESSAGE_BYTES)
         .setTimeout(config.positiveInt("request.timeout.ms")).setTimeoutUnit(TimeUnit.MILLISECONDS)
         .setScheduleDeadlineAutomatically(true), receiveSettings());
+    this.fetches = new FetchTransport(vertx, receiveSettings(), config.positiveInt("request.timeout.ms"),
+        MAX_GRPC_MESSAGE_BYTES);
     this.admin = new Admin(this);
   }
 
@@ -189,7 +180,7 @@ public final class RaftlineClient {
         List<Future<Void>> flushing = new ArrayList<>();
         producers.forEach(p -> flushing.add(p.close()));
         subscriptions.forEach(TopicSubscription::close);
-        return Future.join(flushing).transform(ar -> grpc.close());
+        return Future.join(flushing).transform(ar -> Future.join(grpc.close(), fetches.close()).mapEmpty());
       });
     });
   }
@@ -229,42 +220,9 @@ public final class RaftlineClient {
     return promise.future();
   }
 
-  /**
-   * Fetch with an answer decoder that parses the gRPC message in place: the stock decoder copies the
-   * message into a byte array and protobuf copies each partition's records again, two extra copies of
-   * every consumed byte (and, for answers of megabytes, humongous allocations that force collections).
-   * Aliasing is safe: the message buffer is unpooled and owned by this answer alone.
-   */
-  private static final ServiceMethod<FetchResponse, FetchRequest> FETCH = ServiceMethod.client(
-      ServiceName.create("raftline.v1", "Records"), "Fetch", GrpcMessageEncoder.encoder(),
-      new GrpcMessageDecoder<FetchResponse>() {
-        @Override
-        public FetchResponse decode(GrpcMessage message) throws CodecException {
-          try {
-            ByteBuf payload = ((BufferInternal) message.payload()).getByteBuf();
-            // Aliasing needs a stream over bytes it may treat as immutable: a wrapped array gives one.
-            CodedInputStream in = payload.hasArray()
-                ? UnsafeByteOperations.unsafeWrap(payload.array(), payload.arrayOffset() + payload.readerIndex(),
-                    payload.readableBytes()).newCodedInput()
-                : CodedInputStream.newInstance(payload.nioBuffer());
-            in.enableAliasing(true);
-            in.setSizeLimit(Integer.MAX_VALUE);
-            return FetchResponse.parseFrom(in);
-          } catch (IOException e) {
-            throw new CodecException(e);
-          }
-        }
-
-        @Override
-        public boolean accepts(WireFormat format) {
-          return format == WireFormat.PROTOBUF;
-        }
-      });
-
   /** A consumer's fetch from {@code broker}; the answer's records alias the received message. */
   Future<FetchResponse> fetch(HostPort broker, FetchRequest request) {
-    return grpc.request(SocketAddress.inetSocketAddress(broker.port(), broker.host()), FETCH)
-        .compose(req -> req.end(request).compose(v -> req.response().compose(resp -> resp.last())));
+    return fetches.fetch(broker, request);
   }
 
   RecordsClient records(HostPort broker) {
