@@ -210,7 +210,17 @@ public final class BrokerVerticle extends AbstractVerticle {
     grpc.addService(TopicAdminGrpcService.of(new TopicAdminApi()));
     RecordsApi recordsApi = new RecordsApi();
     records = recordsApi;
-    grpc.addService(RecordsGrpcService.of(recordsApi));
+    List<io.vertx.grpc.common.ServiceMethod<?, ?>> recordMethods = new ArrayList<>(RecordsGrpcService.all());
+    recordMethods.remove(RecordsGrpcService.Fetch);
+    grpc.addService(RecordsGrpcService.builder(recordsApi).bind(recordMethods).build());
+    // Fetch answers leave through an encoder that does not copy their records (FetchAnswerEncoder).
+    grpc.callHandler(FetchAnswerEncoder.FETCH, request -> request.handler(msg -> recordsApi.fetch(msg, (res, err) -> {
+      if (err == null) {
+        request.response().end(res);
+      } else {
+        request.response().fail(err);
+      }
+    })));
     groups = new io.raftline.broker.group.GroupCoordinatorApi(context, new OffsetsTopic(),
         io.raftline.broker.group.GroupCoordinator.Config.DEFAULT);
     grpc.addService(io.raftline.protocol.group.GroupCoordinatorGrpcService.of(groups));
