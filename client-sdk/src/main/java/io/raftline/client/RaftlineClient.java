@@ -84,17 +84,19 @@ public final class RaftlineClient {
     this.config = config;
     this.grpc = GrpcClient.client(vertx, new GrpcClientOptions().setMaxMessageSize(MAX_GRPC_MESSAGE_BYTES)
         .setTimeout(config.positiveInt("request.timeout.ms")).setTimeoutUnit(TimeUnit.MILLISECONDS)
-        .setScheduleDeadlineAutomatically(true), receiveSettings());
+        .setScheduleDeadlineAutomatically(true));
     this.fetches = new FetchTransport(vertx, receiveSettings(), config.positiveInt("request.timeout.ms"),
         MAX_GRPC_MESSAGE_BYTES);
     this.admin = new Admin(this);
   }
 
   /**
-   * HTTP/2 as the gRPC client sets it, with larger receive windows and frames: with the 64 KiB
-   * defaults a fetch answer of megabytes crosses in dozens of window-update round trips and thousands
-   * of 16 KiB frames, each one a wake-up of both ends. An answer is bounded anyway (fetch.max.bytes),
-   * and the consumer buffers it whole, so a wider window adds no memory a fetch does not already use.
+   * The consumer's fetch connections: HTTP/2 as the gRPC client sets it, with larger receive windows
+   * and frames. With the 64 KiB defaults a fetch answer of megabytes crosses in dozens of window-update
+   * round trips and thousands of 16 KiB frames, each one a wake-up of both ends. An answer is bounded
+   * anyway (fetch.max.bytes) and the consumer buffers it whole, so a wider window adds no memory a
+   * fetch does not already use. The gRPC client keeps the defaults: a Subscribe stream's flow-control
+   * window is its backpressure bound.
    */
   private static HttpClientOptions receiveSettings() {
     return new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)

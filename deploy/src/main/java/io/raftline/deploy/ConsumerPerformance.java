@@ -1,9 +1,12 @@
 package io.raftline.deploy;
 
+import io.raftline.client.ConsumerRecord;
+import io.raftline.client.GroupConsumer;
 import io.raftline.client.RaftlineClient;
 import io.raftline.client.TopicSubscription;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.streams.ReadStream;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
 import java.text.SimpleDateFormat;
@@ -47,21 +50,35 @@ final class ConsumerPerformance {
     long start = System.nanoTime();
     long cpuStart = processCpuNanos();
     long allocatedStart = allocatedBytes();
-    TopicSubscription s = client.subscribeFromBeginning(topic);
+    // With group.id set (--consumer-props group.id=G,auto.offset.reset=earliest) the time includes
+    // joining the group and being assigned every partition, as in Kafka's tool; else every partition
+    // is read directly from its first offset.
+    ReadStream<ConsumerRecord> s;
+    Runnable close;
+    if (client.config().groupId().isEmpty()) {
+      TopicSubscription subscription = client.subscribeFromBeginning(topic);
+      s = subscription;
+      close = subscription::close;
+    } else {
+      GroupConsumer member = client.subscribe(List.of(topic));
+      s = member;
+      close = () -> member.close().onComplete(ar -> finished.tryComplete());
+    }
     s.exceptionHandler(finished::tryFail);
     s.endHandler(v -> finished.tryComplete());
     s.handler(r -> {
       count[0]++;
       bytes[0] += (r.value() == null ? 0 : r.value().length) + (r.key() == null ? 0 : r.key().length);
       lastRecordAt[0] = System.currentTimeMillis();
-      if (count[0] >= messages) {
-        s.close();
+      if (count[0] == messages) {
+        finished.tryComplete(); // timed to the last record, not to leaving the group
+        close.run();
       }
     });
     vertx.setPeriodic(100, id -> {
       if (System.currentTimeMillis() - lastRecordAt[0] > timeoutMs) {
         vertx.cancelTimer(id);
-        s.close();
+        close.run();
       }
     });
     RaftlineCli.await(finished.future(), Long.MAX_VALUE);
