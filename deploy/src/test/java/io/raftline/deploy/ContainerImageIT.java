@@ -77,14 +77,16 @@ class ContainerImageIT {
     Assumptions.assumeTrue(namespacesAllowed(), "no mount/pid namespaces here: the image's files were checked only");
     int brokerPort = TestNodes.freePort();
     int controllerPort = TestNodes.freePort();
-    // As a runtime would: /proc and /dev mounted, user 1000, the image's PATH and working directory. The
-    // pid namespace ends every process inside when the outer shell is killed.
+    // As a runtime would: /proc and /dev mounted, user 1000, the image's PATH and working directory.
     String inside = "PATH=/opt/java/bin:/opt/raftline/bin:/usr/bin:/bin HOME=/home/raftline sh -c 'cd /var/lib/raftline"
         + " && exec raftline node --override listeners=PLAINTEXT://127.0.0.1:" + brokerPort
         + ",CONTROLLER://127.0.0.1:" + controllerPort + " --override controller.quorum.voters=1@127.0.0.1:"
         + controllerPort + " --override http.listener=127.0.0.1:0'";
+    // The shell stays as the namespace's pid 1 (root, killed with unshare by --kill-child) rather than exec
+    // into the node: a process that changed its user loses that death signal, and a pid namespace ends
+    // all its processes only when its pid 1 dies.
     String script = "mount -t proc proc '" + rootfs.resolve("proc") + "' && mount --bind /dev '" + rootfs.resolve("dev")
-        + "' && exec chroot --userspec=1000:1000 '" + rootfs + "' /usr/bin/env -i " + inside;
+        + "' && { chroot --userspec=1000:1000 '" + rootfs + "' /usr/bin/env -i " + inside + " & wait; }";
     Process node = new ProcessBuilder("unshare", "--mount", "--pid", "--fork", "--kill-child", "sh", "-c", script)
         .redirectErrorStream(true).start();
     try {
@@ -113,6 +115,20 @@ class ContainerImageIT {
     } finally {
       node.destroyForcibly();
       node.waitFor(30, TimeUnit.SECONDS);
+    }
+    // Nothing of the image may outlive the test: the node inside is gone once its port is closed.
+    long deadline = System.currentTimeMillis() + 30_000;
+    while (listening(brokerPort)) {
+      assertTrue(System.currentTimeMillis() < deadline, "the node in the image outlived its namespace");
+      Thread.sleep(50);
+    }
+  }
+
+  private static boolean listening(int port) {
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+      return true;
+    } catch (java.io.IOException refused) {
+      return false;
     }
   }
 }
