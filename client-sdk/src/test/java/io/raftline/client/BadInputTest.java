@@ -1,5 +1,7 @@
 package io.raftline.client;
 
+import static io.raftline.client.Await.await;
+import static io.raftline.client.Await.waitFor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,7 +13,6 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -41,24 +42,6 @@ class BadInputTest {
     await(client.close());
     await(broker.close());
     await(vertx.close());
-  }
-
-  private static <T> T await(Future<T> f) throws Exception {
-    CountDownLatch done = new CountDownLatch(1);
-    f.onComplete(ar -> done.countDown());
-    assertTrue(done.await(TIMEOUT_MS, TimeUnit.MILLISECONDS), "no outcome within " + TIMEOUT_MS + " ms");
-    if (f.failed()) {
-      throw new AssertionError("future failed: " + f.cause(), f.cause());
-    }
-    return f.result();
-  }
-
-  private static void waitFor(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(TIMEOUT_MS);
-    while (!condition.getAsBoolean()) {
-      assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
-      Thread.sleep(10);
-    }
   }
 
   @Test

@@ -1,5 +1,6 @@
 package io.raftline.client;
 
+import static io.raftline.client.Await.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -50,16 +51,6 @@ class CompressionTest {
     }
     await(broker.close());
     await(vertx.close());
-  }
-
-  private static <T> T await(Future<T> f) throws Exception {
-    CountDownLatch done = new CountDownLatch(1);
-    f.onComplete(ar -> done.countDown());
-    assertTrue(done.await(TIMEOUT_MS, TimeUnit.MILLISECONDS), "no outcome within " + TIMEOUT_MS + " ms");
-    if (f.failed()) {
-      throw new AssertionError("future failed: " + f.cause(), f.cause());
-    }
-    return f.result();
   }
 
   private static byte[] utf8(String s) {

@@ -1,5 +1,8 @@
 package io.raftline.client;
 
+import static io.raftline.client.Await.await;
+import static io.raftline.client.Await.awaitFailure;
+import static io.raftline.client.Await.waitFor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,16 +14,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Seeking a group member's assigned partitions, and its lag, against the fake broker and coordinator. */
 class GroupConsumerSeekTest {
-  private static final long TIMEOUT_MS = 20_000;
   private static final TopicPartition P0 = new TopicPartition("two", 0);
   private static final TopicPartition P1 = new TopicPartition("two", 1);
 
@@ -50,32 +49,6 @@ class GroupConsumerSeekTest {
     await(client.close());
     await(broker.close());
     await(vertx.close());
-  }
-
-  private static <T> T await(Future<T> f) throws Exception {
-    CountDownLatch done = new CountDownLatch(1);
-    f.onComplete(ar -> done.countDown());
-    assertTrue(done.await(TIMEOUT_MS, TimeUnit.MILLISECONDS), "no outcome within " + TIMEOUT_MS + " ms");
-    if (f.failed()) {
-      throw new AssertionError("future failed: " + f.cause(), f.cause());
-    }
-    return f.result();
-  }
-
-  private static Throwable awaitFailure(Future<?> f) throws Exception {
-    CountDownLatch done = new CountDownLatch(1);
-    f.onComplete(ar -> done.countDown());
-    assertTrue(done.await(TIMEOUT_MS, TimeUnit.MILLISECONDS), "no outcome within " + TIMEOUT_MS + " ms");
-    assertTrue(f.failed(), "expected a failure, got " + f.result());
-    return f.cause();
-  }
-
-  private static void waitFor(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(TIMEOUT_MS);
-    while (!condition.getAsBoolean()) {
-      assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
-      Thread.sleep(10);
-    }
   }
 
   private static String value(ConsumerRecord r) {

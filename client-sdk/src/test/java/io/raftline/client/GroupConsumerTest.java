@@ -1,5 +1,8 @@
 package io.raftline.client;
 
+import static io.raftline.client.Await.await;
+import static io.raftline.client.Await.awaitFailure;
+import static io.raftline.client.Await.waitFor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,9 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -28,7 +28,6 @@ import org.junit.jupiter.api.Test;
  * coordinator (the real coordinator is tested in broker-verticle).
  */
 class GroupConsumerTest {
-  private static final long TIMEOUT_MS = 20_000;
   private static final String GROUP = "g";
 
   private Vertx vertx;
@@ -50,35 +49,9 @@ class GroupConsumerTest {
     await(vertx.close());
   }
 
-  private static <T> T await(Future<T> f) throws Exception {
-    CountDownLatch done = new CountDownLatch(1);
-    f.onComplete(ar -> done.countDown());
-    assertTrue(done.await(TIMEOUT_MS, TimeUnit.MILLISECONDS), "no outcome within " + TIMEOUT_MS + " ms");
-    if (f.failed()) {
-      throw new AssertionError("future failed: " + f.cause(), f.cause());
-    }
-    return f.result();
-  }
-
-  private static Throwable awaitFailure(Future<?> f) throws Exception {
-    CountDownLatch done = new CountDownLatch(1);
-    f.onComplete(ar -> done.countDown());
-    assertTrue(done.await(TIMEOUT_MS, TimeUnit.MILLISECONDS), "no outcome within " + TIMEOUT_MS + " ms");
-    assertTrue(f.failed(), "expected a failure, got " + f.result());
-    return f.cause();
-  }
-
   private static ErrorCode errorOf(Throwable t) {
     assertTrue(t instanceof RaftlineException, "not a RaftlineException: " + t);
     return ((RaftlineException) t).errorCode();
-  }
-
-  private static void waitFor(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(TIMEOUT_MS);
-    while (!condition.getAsBoolean()) {
-      assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
-      Thread.sleep(10);
-    }
   }
 
   private RaftlineClient client(String... settings) {
