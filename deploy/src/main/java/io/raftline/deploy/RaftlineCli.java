@@ -50,12 +50,14 @@ import picocli.CommandLine.ParentCommand;
  * {@code --topic}, exit 0 on success and 1 with a one-line message on stderr otherwise. Commands that
  * talk to a cluster run on their own Vert.x instance and wait for its futures from the main thread.
  */
-@Command(name = "raftline", mixinStandardHelpOptions = true, version = "raftline 0.1.0",
-    description = "A Kafka-style log with a Raft metadata quorum.",
-    subcommands = {RaftlineCli.NodeCommand.class, RaftlineCli.ClusterCommand.class, RaftlineCli.StorageCommand.class, RaftlineCli.TopicsCommand.class,
-        RaftlineCli.ProduceCommand.class, RaftlineCli.ConsumeCommand.class, RaftlineCli.QuorumCommand.class,
-        RaftlineCli.PerfCommand.class, RaftlineCli.MetadataShellCommand.class, RaftlineCli.DumpLogCommand.class, RaftlineCli.ConfigsCommand.class,
-        RaftlineCli.GroupsCommand.class, io.raftline.deploy.soak.SoakCommand.class})
+// scope INHERIT: every subcommand, at any depth, takes --help (and --version) too.
+@Command(name = "raftline", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT,
+    version = "raftline 0.1.0", description = "A Kafka-style log with a Raft metadata quorum.",
+    subcommands = {RaftlineCli.NodeCommand.class, RaftlineCli.ClusterCommand.class, RaftlineCli.StorageCommand.class,
+        RaftlineCli.TopicsCommand.class, RaftlineCli.ProduceCommand.class, RaftlineCli.ConsumeCommand.class,
+        RaftlineCli.QuorumCommand.class, RaftlineCli.PerfCommand.class, RaftlineCli.MetadataShellCommand.class,
+        RaftlineCli.DumpLogCommand.class, RaftlineCli.ConfigsCommand.class, RaftlineCli.GroupsCommand.class,
+        io.raftline.deploy.soak.SoakCommand.class})
 public final class RaftlineCli implements Callable<Integer> {
   PrintWriter out;
   PrintWriter err;

@@ -150,6 +150,19 @@ class CliTest {
   }
 
   @Test
+  void everyCommandAnswersHelp() {
+    for (List<String> command : List.<List<String>>of(List.of(), List.of("perf", "restart"), List.of("topics", "create"),
+        List.of("storage", "format"), List.of("dump-log"), List.of("groups", "describe"), List.of("soak"))) {
+      List<String> args = new java.util.ArrayList<>(command);
+      args.add("--help");
+      Result r = cli("", args.toArray(new String[0]));
+      assertEquals(0, r.exit(), args + ": " + r.err());
+      assertTrue(r.out().startsWith("Usage: raftline" + (command.isEmpty() ? "" : " " + String.join(" ", command))),
+          args + ": " + r.out());
+    }
+  }
+
+  @Test
   void randomUuidIsAClusterId() {
     Result r = cli("", "storage", "random-uuid");
     assertEquals(0, r.exit());
