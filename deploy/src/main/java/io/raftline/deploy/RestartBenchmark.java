@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.Map;
 
 /**
@@ -39,6 +40,25 @@ final class RestartBenchmark {
 
   private RestartBenchmark() {}
 
+  /**
+   * A node prints its ready line once its broker is registered; the controller unfences it a moment
+   * later, and until then a topic cannot get a replica (INVALID_REPLICATION_FACTOR): ask again.
+   */
+  private static void createOnceUnfenced(RaftlineClient client, String topic, int partitions) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(TIMEOUT_MS);
+    while (true) {
+      try {
+        RaftlineCli.await(client.admin().createTopic(topic, partitions, 1), TIMEOUT_MS);
+        return;
+      } catch (io.raftline.client.RaftlineException e) {
+        if (e.errorCode() != io.raftline.protocol.ErrorCode.INVALID_REPLICATION_FACTOR || System.nanoTime() > deadline) {
+          throw e;
+        }
+        Thread.sleep(100);
+      }
+    }
+  }
+
   static void run(int topics, int partitionsPerTopic, int rounds, Path baseDir, PrintWriter out) throws Exception {
     Path dir = baseDir != null ? baseDir : Files.createTempDirectory("raftline-perf-restart");
     LocalCluster cluster = LocalCluster.prepare(dir, 1, out);
@@ -53,7 +73,7 @@ final class RestartBenchmark {
           "request.timeout.ms", "60000"));
       long createStart = System.nanoTime();
       for (int t = 0; t < topics; t++) {
-        RaftlineCli.await(client.admin().createTopic(topic(t), partitionsPerTopic, 1), TIMEOUT_MS);
+        createOnceUnfenced(client, topic(t), partitionsPerTopic);
       }
       RaftlineCli.await(client.close(), 10_000);
       int partitions = topics * partitionsPerTopic;
