@@ -164,17 +164,7 @@ public final class NodeConfig {
   }
 
   private int intValue(String key, int min, int max) {
-    String v = required(key);
-    int parsed;
-    try {
-      parsed = Integer.parseInt(v);
-    } catch (NumberFormatException e) {
-      throw new ConfigException(key + " must be an integer between " + min + " and " + max + "; got '" + v + "'");
-    }
-    if (parsed < min || parsed > max) {
-      throw new ConfigException(key + " must be between " + min + " and " + max + "; got " + parsed);
-    }
-    return parsed;
+    return (int) longValue(key, min, max);
   }
 
   private long longValue(String key, long min, long max) {
@@ -183,7 +173,7 @@ public final class NodeConfig {
     try {
       parsed = Long.parseLong(v);
     } catch (NumberFormatException e) {
-      throw new ConfigException(key + " must be a whole number between " + min + " and " + max + "; got '" + v + "'");
+      throw new ConfigException(key + " must be an integer between " + min + " and " + max + "; got '" + v + "'");
     }
     if (parsed < min || parsed > max) {
       throw new ConfigException(key + " must be between " + min + " and " + max + "; got " + parsed);

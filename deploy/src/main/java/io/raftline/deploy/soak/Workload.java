@@ -70,6 +70,7 @@ final class Workload {
   private volatile boolean observing;
   private final AtomicLong commitsSeen = new AtomicLong();
   private final int maxOutstanding;
+  // Locked: clients are made on the harness's threads (producers, consumers, observer) and closed from another.
   private final List<RaftlineClient> clients = new ArrayList<>();
   private final List<Long> timers = new ArrayList<>();
   private final AtomicLong outstanding = new AtomicLong();
