@@ -7,8 +7,6 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.Writer;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -82,20 +80,11 @@ final class LocalCluster {
   }
 
   private void format() throws IOException {
-    // All ports are held open until every one is chosen, so no two listeners get the same port.
-    List<ServerSocket> held = new ArrayList<>();
+    List<Integer> free = LoopbackPorts.distinct(3 * size);
     int[][] ports = new int[size][3];
-    try {
-      for (int i = 0; i < size; i++) {
-        for (int k = 0; k < 3; k++) {
-          ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-          held.add(s);
-          ports[i][k] = s.getLocalPort();
-        }
-      }
-    } finally {
-      for (ServerSocket s : held) {
-        s.close();
+    for (int i = 0; i < size; i++) {
+      for (int k = 0; k < 3; k++) {
+        ports[i][k] = free.get(3 * i + k);
       }
     }
     StringBuilder voters = new StringBuilder();

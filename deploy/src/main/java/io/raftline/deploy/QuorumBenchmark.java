@@ -12,8 +12,6 @@ import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,7 +37,7 @@ final class QuorumBenchmark {
     Path dir = baseDir != null ? baseDir : Files.createTempDirectory("raftline-perf-quorum");
     List<QuorumVoter> voters = new ArrayList<>();
     for (int id = 1; id <= voterCount; id++) {
-      voters.add(new QuorumVoter(id, "127.0.0.1", freePort()));
+      voters.add(new QuorumVoter(id, "127.0.0.1", LoopbackPorts.one()));
     }
     String clusterId = Storage.randomClusterId();
     List<Vertx> vertxes = new ArrayList<>();
@@ -155,12 +153,6 @@ final class QuorumBenchmark {
       Thread.sleep(10);
     }
     throw new IllegalStateException("no leader elected within 30 s");
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
   }
 
   private static void deleteTree(Path dir) throws IOException {

@@ -1,19 +1,16 @@
 package io.raftline.deploy;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.Properties;
 
-/** Configurations for test nodes on loopback, with ports the OS reports free. */
+/** Configurations for test nodes on loopback, with ports chosen free. */
 final class TestNodes {
   private TestNodes() {}
 
+  /** A free port that nothing takes before the node binds it (see {@link LoopbackPorts}). */
   static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
+    return LoopbackPorts.one();
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.raftline.deploy.soak;
 
+import io.raftline.deploy.LoopbackPorts;
 import io.raftline.deploy.NodeConfig;
 import io.raftline.deploy.RaftlineCli;
 import io.raftline.deploy.Storage;
@@ -10,12 +11,11 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.Writer;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -90,6 +90,9 @@ final class SoakCluster implements AutoCloseable {
     }
   }
 
+  /** Lines of a starting node's output kept for the error when it exits before it is ready. */
+  private static final int START_LINES_KEPT = 30;
+
   private final SoakConfig config;
   // Sorted by id; concurrent because the proxy's accept threads read it.
   private final Map<Integer, Node> nodes = new java.util.concurrent.ConcurrentSkipListMap<>();
@@ -105,23 +108,10 @@ final class SoakCluster implements AutoCloseable {
     Path dir = config.dir().toAbsolutePath().normalize();
     Files.createDirectories(dir);
     List<NodeSpec> specs = config.topology().nodes();
-    // All ports are held open until every one is chosen, so no two listeners get the same port.
-    List<ServerSocket> held = new ArrayList<>();
+    List<Integer> free = LoopbackPorts.distinct(2 * specs.size());
     Map<Integer, int[]> ports = new TreeMap<>();
-    try {
-      for (NodeSpec s : specs) {
-        int[] p = new int[2];
-        for (int k = 0; k < 2; k++) {
-          ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-          held.add(socket);
-          p[k] = socket.getLocalPort();
-        }
-        ports.put(s.id(), p);
-      }
-    } finally {
-      for (ServerSocket s : held) {
-        s.close();
-      }
+    for (int i = 0; i < specs.size(); i++) {
+      ports.put(specs.get(i).id(), new int[] {free.get(2 * i), free.get(2 * i + 1)});
     }
     Map<Integer, Integer> voterPorts = new TreeMap<>();
     for (NodeSpec s : specs) {
@@ -272,6 +262,7 @@ final class SoakCluster implements AutoCloseable {
   }
 
   private static void copyOutput(Node n, Process p, CompletableFuture<String> ready) {
+    ArrayDeque<String> startLines = new ArrayDeque<>();
     try (InputStream in = p.getInputStream();
         BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
         Writer log = Files.newBufferedWriter(n.log, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
@@ -285,14 +276,27 @@ final class SoakCluster implements AutoCloseable {
         log.flush();
         if (line.contains(" ready: ")) {
           ready.complete(line);
+        } else if (!ready.isDone()) {
+          startLines.addLast(line);
+          if (startLines.size() > START_LINES_KEPT) {
+            startLines.removeFirst();
+          }
         }
       }
     } catch (IOException e) {
       ready.completeExceptionally(e);
     }
     if (!ready.isDone()) {
-      ready.completeExceptionally(new IllegalStateException("node " + n.id() + " exited before it was ready; see "
-          + n.log));
+      // The log file is gone with the run's temporary directory when this fails in CI: say why here.
+      String exit;
+      try {
+        exit = p.waitFor(STOP_TIMEOUT_MS, TimeUnit.MILLISECONDS) ? "exit code " + p.exitValue() : "still running";
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        exit = "exit code unknown";
+      }
+      ready.completeExceptionally(new IllegalStateException("node " + n.id() + " exited before it was ready ("
+          + exit + "); see " + n.log + "; its last lines:\n  " + String.join("\n  ", startLines)));
     }
   }
 
