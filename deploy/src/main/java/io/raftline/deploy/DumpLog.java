@@ -134,6 +134,9 @@ final class DumpLog {
     while (bytes.remaining() >= 8) {
       int relative = bytes.getInt();
       int position = bytes.getInt();
+      if (relative == 0) {
+        break; // the zero-filled tail an open (or crashed) broker's index has; no real entry is at relative 0
+      }
       out.println("offset: " + (base + relative) + " position: " + position);
     }
   }
@@ -144,6 +147,9 @@ final class DumpLog {
     while (bytes.remaining() >= 12) {
       long timestamp = bytes.getLong();
       int relative = bytes.getInt();
+      if (relative == 0) {
+        break;
+      }
       out.println("timestamp: " + timestamp + " offset: " + (base + relative));
     }
   }

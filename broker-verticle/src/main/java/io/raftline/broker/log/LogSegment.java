@@ -24,8 +24,8 @@ import java.nio.file.StandardOpenOption;
  * </ul>
  *
  * <p>Neither index is needed for correctness: a lookup takes the floor entry and walks batch headers
- * from there, so a missing entry only costs a longer walk. Only the last entry of each index is kept
- * in memory; lookups binary-search the files (which sit in the page cache once used).
+ * from there, so a missing entry only costs a longer walk. The indexes are memory-mapped ({@link
+ * IndexFile}) when first used, so an open segment keeps one file descriptor, for its log file.
  */
 final class LogSegment implements AutoCloseable {
   // Offsets into the v2 batch header; the protocol module keeps its constants package-private, and the
@@ -46,8 +46,9 @@ final class LogSegment implements AutoCloseable {
   final Path indexFile;
   final Path timeIndexFile;
   private final FileChannel log;
-  private FileChannel offsetIndex;
-  private FileChannel timeIndex;
+  /** Opened on first use: a segment only read from its start never maps its indexes. */
+  private IndexFile offsetIndex;
+  private IndexFile timeIndex;
   private final ByteBuffer header = ByteBuffer.allocate(RecordBatch.HEADER_SIZE);
   private final ByteBuffer entry = ByteBuffer.allocate(TIME_INDEX_ENTRY);
 
@@ -55,11 +56,9 @@ final class LogSegment implements AutoCloseable {
   long size;
   /** The offset after the segment's last batch (its base offset while empty). */
   long endOffset;
-  /** Cached last offset index entry; -1 while the index is empty or not yet loaded. */
-  private int indexEntries = -1;
+  /** Cached last offset index entry (the segment start while the index is empty); valid once it is open. */
   private long lastIndexedOffset;
   private long lastIndexedPosition;
-  private int timeIndexEntries = -1;
   private long lastTimeIndexTimestamp = Long.MIN_VALUE;
   /** Largest batch max timestamp; computed lazily for segments that were not scanned on open. */
   private boolean maxTimestampKnown;
@@ -109,10 +108,8 @@ final class LogSegment implements AutoCloseable {
         segment.maxTimestampKnown = true;
         // A fresh segment: create its (empty) indexes now so the directory always shows all three files,
         // and drop any entries an earlier segment of the same name left (an empty log indexes nothing).
-        segment.offsetIndex().truncate(0);
-        segment.timeIndex().truncate(0);
-        segment.indexEntries = 0;
-        segment.timeIndexEntries = 0;
+        segment.offsetIndex().truncateTo(0);
+        segment.timeIndex().truncateTo(0);
         segment.loadLastIndexEntry();
         segment.lastTimeIndexTimestamp = Long.MIN_VALUE;
       }
@@ -146,10 +143,8 @@ final class LogSegment implements AutoCloseable {
     try {
       LogSegment segment = new LogSegment(dir, baseOffset, ch, suffix);
       segment.maxTimestampKnown = true;
-      segment.offsetIndex().truncate(0);
-      segment.timeIndex().truncate(0);
-      segment.indexEntries = 0;
-      segment.timeIndexEntries = 0;
+      segment.offsetIndex().truncateTo(0);
+      segment.timeIndex().truncateTo(0);
       segment.loadLastIndexEntry();
       segment.lastTimeIndexTimestamp = Long.MIN_VALUE;
       return segment;
@@ -159,64 +154,48 @@ final class LogSegment implements AutoCloseable {
     }
   }
 
-  /**
-   * Opens an index file of fixed-size entries. A torn last entry (a crash mid-write) is dropped; the
-   * walk from the previous entry covers what it pointed at.
-   */
-  private static FileChannel openIndex(Path file, int entrySize) throws IOException {
-    FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
-        StandardOpenOption.WRITE);
-    long whole = channel.size() / entrySize * entrySize;
-    if (channel.size() != whole) {
-      channel.truncate(whole);
-    }
-    return channel;
-  }
-
-  private FileChannel offsetIndex() throws IOException {
+  private IndexFile offsetIndex() throws IOException {
     if (offsetIndex == null) {
-      offsetIndex = openIndex(indexFile, INDEX_ENTRY);
-      indexEntries = (int) (offsetIndex.size() / INDEX_ENTRY);
+      offsetIndex = IndexFile.open(indexFile, INDEX_ENTRY, 0);
       loadLastIndexEntry();
     }
     return offsetIndex;
   }
 
-  private FileChannel timeIndex() throws IOException {
+  private IndexFile timeIndex() throws IOException {
     if (timeIndex == null) {
-      timeIndex = openIndex(timeIndexFile, TIME_INDEX_ENTRY);
-      timeIndexEntries = (int) (timeIndex.size() / TIME_INDEX_ENTRY);
-      lastTimeIndexTimestamp = timeIndexEntries == 0 ? Long.MIN_VALUE : readTimeIndexTimestamp(timeIndexEntries - 1);
+      timeIndex = IndexFile.open(timeIndexFile, TIME_INDEX_ENTRY, 8);
+      int n = timeIndex.entries();
+      lastTimeIndexTimestamp = n == 0 ? Long.MIN_VALUE : readTimeIndexTimestamp(n - 1);
     }
     return timeIndex;
   }
 
   private void loadLastIndexEntry() throws IOException {
-    if (indexEntries == 0) {
+    int n = offsetIndex.entries();
+    if (n == 0) {
       lastIndexedOffset = baseOffset;
       lastIndexedPosition = 0;
     } else {
-      readIndexEntry(indexEntries - 1);
-      lastIndexedOffset = baseOffset + entry.getInt(0);
-      lastIndexedPosition = Integer.toUnsignedLong(entry.getInt(4));
+      lastIndexedOffset = indexedOffset(n - 1);
+      lastIndexedPosition = indexedPosition(n - 1);
     }
   }
 
-  private void readIndexEntry(int i) throws IOException {
-    entry.clear().limit(INDEX_ENTRY);
-    readFully(offsetIndex, entry, (long) i * INDEX_ENTRY);
+  private long indexedOffset(int i) throws IOException {
+    return baseOffset + offsetIndex.intAt(i, 0);
+  }
+
+  private long indexedPosition(int i) throws IOException {
+    return Integer.toUnsignedLong(offsetIndex.intAt(i, 4));
   }
 
   private long readTimeIndexTimestamp(int i) throws IOException {
-    entry.clear().limit(TIME_INDEX_ENTRY);
-    readFully(timeIndex, entry, (long) i * TIME_INDEX_ENTRY);
-    return entry.getLong(0);
+    return timeIndex.longAt(i, 0);
   }
 
   private long readTimeIndexOffset(int i) throws IOException {
-    entry.clear().limit(TIME_INDEX_ENTRY);
-    readFully(timeIndex, entry, (long) i * TIME_INDEX_ENTRY);
-    return baseOffset + entry.getInt(8);
+    return baseOffset + timeIndex.intAt(i, 8);
   }
 
   static int readFully(FileChannel ch, ByteBuffer buffer, long position) throws IOException {
@@ -275,21 +254,19 @@ final class LogSegment implements AutoCloseable {
    */
   private void indexBatch(long batchBase, long position, long batchMaxTimestamp, int indexInterval)
       throws IOException {
-    FileChannel index = offsetIndex();
-    FileChannel times = timeIndex();
+    IndexFile index = offsetIndex();
+    IndexFile times = timeIndex();
     long runningMax = Math.max(maxTimestamp, batchMaxTimestamp);
     if (position - lastIndexedPosition >= indexInterval) {
-      entry.clear().limit(INDEX_ENTRY);
+      entry.clear();
       entry.putInt(0, (int) (batchBase - baseOffset)).putInt(4, (int) position);
-      index.write(entry, (long) indexEntries * INDEX_ENTRY);
-      indexEntries++;
+      index.append(entry);
       lastIndexedOffset = batchBase;
       lastIndexedPosition = position;
       if (runningMax > lastTimeIndexTimestamp) {
-        entry.clear().limit(TIME_INDEX_ENTRY);
+        entry.clear();
         entry.putLong(0, runningMax).putInt(8, (int) (batchBase - baseOffset));
-        times.write(entry, (long) timeIndexEntries * TIME_INDEX_ENTRY);
-        timeIndexEntries++;
+        times.append(entry);
         lastTimeIndexTimestamp = runningMax;
       }
     }
@@ -357,7 +334,7 @@ final class LogSegment implements AutoCloseable {
   }
 
   private boolean indexedBatchLooksValid(long fileSize) throws IOException {
-    if (indexEntries == 0) {
+    if (offsetIndex().entries() == 0) {
       return true;
     }
     return readHeader(lastIndexedPosition, fileSize) && header.getLong(BASE_OFFSET) == lastIndexedOffset;
@@ -365,28 +342,22 @@ final class LogSegment implements AutoCloseable {
 
   /** Drops index entries for offsets at or above {@code offset}. */
   private void truncateIndexesFrom(long offset) throws IOException {
-    FileChannel index = offsetIndex();
-    int keep = indexEntries;
-    while (keep > 0) {
-      readIndexEntry(keep - 1);
-      if (baseOffset + entry.getInt(0) < offset) {
-        break;
-      }
+    IndexFile index = offsetIndex();
+    int keep = index.entries();
+    while (keep > 0 && indexedOffset(keep - 1) >= offset) {
       keep--;
     }
-    if (keep != indexEntries) {
-      index.truncate((long) keep * INDEX_ENTRY);
-      indexEntries = keep;
+    if (keep != index.entries()) {
+      index.truncateTo(keep);
       loadLastIndexEntry();
     }
-    FileChannel times = timeIndex();
-    int keepTimes = timeIndexEntries;
+    IndexFile times = timeIndex();
+    int keepTimes = times.entries();
     while (keepTimes > 0 && readTimeIndexOffset(keepTimes - 1) >= offset) {
       keepTimes--;
     }
-    if (keepTimes != timeIndexEntries) {
-      times.truncate((long) keepTimes * TIME_INDEX_ENTRY);
-      timeIndexEntries = keepTimes;
+    if (keepTimes != times.entries()) {
+      times.truncateTo(keepTimes);
       lastTimeIndexTimestamp = keepTimes == 0 ? Long.MIN_VALUE : readTimeIndexTimestamp(keepTimes - 1);
     }
   }
@@ -433,16 +404,15 @@ final class LogSegment implements AutoCloseable {
       return new long[] {lastIndexedOffset, lastIndexedPosition};
     }
     int lo = 0;
-    int hi = indexEntries - 1;
+    int hi = offsetIndex.entries() - 1;
     long bestOffset = baseOffset;
     long bestPosition = 0;
     while (lo <= hi) {
       int mid = (lo + hi) >>> 1;
-      readIndexEntry(mid);
-      long midOffset = baseOffset + entry.getInt(0);
+      long midOffset = indexedOffset(mid);
       if (midOffset <= offset) {
         bestOffset = midOffset;
-        bestPosition = Integer.toUnsignedLong(entry.getInt(4));
+        bestPosition = indexedPosition(mid);
         lo = mid + 1;
       } else {
         hi = mid - 1;
@@ -511,10 +481,9 @@ final class LogSegment implements AutoCloseable {
       return -1;
     }
     // The last time index entry below the target: no batch up to its offset can qualify.
-    timeIndex();
-    long startOffset = from;
     int lo = 0;
-    int hi = timeIndexEntries - 1;
+    int hi = timeIndex().entries() - 1;
+    long startOffset = from;
     while (lo <= hi) {
       int mid = (lo + hi) >>> 1;
       if (readTimeIndexTimestamp(mid) < timestamp) {
@@ -576,14 +545,14 @@ final class LogSegment implements AutoCloseable {
   // ---------------------------------------------------------------------------------------------
   // Lifecycle
 
-  /** Forces the log and index files to disk. */
+  /** Forces the log and (if open) index files to disk. */
   void force() throws IOException {
     log.force(false);
     if (offsetIndex != null) {
-      offsetIndex.force(false);
+      offsetIndex.force();
     }
     if (timeIndex != null) {
-      timeIndex.force(false);
+      timeIndex.force();
     }
   }
 

@@ -195,7 +195,7 @@ class SegmentedLogTest {
       }
       // An entry for the batch at each multiple of the interval after the start: positions 3, 6, ... 18.
       ByteBuffer index = ByteBuffer.wrap(Files.readAllBytes(file(0, ".index")));
-      assertEquals(6 * LogSegment.INDEX_ENTRY, index.remaining());
+      assertZeroFrom(index, 6 * LogSegment.INDEX_ENTRY);
       for (int e = 0; e < 6; e++) {
         int rel = index.getInt(e * 8);
         int position = index.getInt(e * 8 + 4);
@@ -206,6 +206,16 @@ class SegmentedLogTest {
         assertEquals(offset, baseOffsets(log.read(offset, 1)).get(0));
       }
     }
+    // Closed: cut back to its entries.
+    assertEquals(6 * LogSegment.INDEX_ENTRY, Files.size(file(0, ".index")));
+  }
+
+  /** An open index is mapped ahead of its entries: everything from {@code from} on must be unused (zero). */
+  private static void assertZeroFrom(ByteBuffer index, int from) {
+    assertTrue(index.remaining() >= from, "index of " + index.remaining() + " bytes, expected entries up to " + from);
+    for (int i = from; i < index.limit(); i++) {
+      assertEquals(0, index.get(i), "byte " + i + " past the entries");
+    }
   }
 
   @Test
@@ -214,13 +224,15 @@ class SegmentedLogTest {
       appendAll(log, 100, 300, 200, 250, 400);
       // Entries at batches 1..4, but only where the max grew: 300 (offset 1) and 400 (offset 4).
       ByteBuffer times = ByteBuffer.wrap(Files.readAllBytes(file(0, ".timeindex")));
-      assertEquals(2 * LogSegment.TIME_INDEX_ENTRY, times.remaining());
+      assertZeroFrom(times, 2 * LogSegment.TIME_INDEX_ENTRY);
       assertEquals(300, times.getLong(0));
       assertEquals(1, times.getInt(8));
       assertEquals(400, times.getLong(12));
       assertEquals(4, times.getInt(20));
-      assertEquals(4 * LogSegment.INDEX_ENTRY, Files.size(file(0, ".index")));
+      assertZeroFrom(ByteBuffer.wrap(Files.readAllBytes(file(0, ".index"))), 4 * LogSegment.INDEX_ENTRY);
     }
+    assertEquals(2 * LogSegment.TIME_INDEX_ENTRY, Files.size(file(0, ".timeindex")));
+    assertEquals(4 * LogSegment.INDEX_ENTRY, Files.size(file(0, ".index")));
   }
 
   @Test
