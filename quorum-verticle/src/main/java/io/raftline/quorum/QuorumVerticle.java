@@ -935,7 +935,8 @@ public final class QuorumVerticle extends AbstractVerticle {
     if (result.records().isEmpty()) {
       return Future.succeededFuture(new Decided<>(result.response(), img.offset()));
     }
-    return propose(result.records()).map(at -> new Decided<>(result.response(), at));
+    Future<Long> committed = result.atomic() ? propose(result.records()) : proposeInBatches(result.records());
+    return committed.map(at -> new Decided<>(result.response(), at));
   }
 
   private boolean activeController() {
@@ -965,7 +966,8 @@ public final class QuorumVerticle extends AbstractVerticle {
     int maxBatch = node.config().maxBatchEntries();
     if (records.size() > maxBatch) {
       return Future.failedFuture(new ControllerException(ErrorCode.INVALID_REQUEST,
-          "the metadata log refused the change: " + RaftError.RECORD_LIST_TOO_LARGE));
+          "the metadata log refused the change: " + RaftError.RECORD_LIST_TOO_LARGE + " (" + records.size()
+              + " records must be appended together, and one batch holds at most " + maxBatch + ")"));
     }
     if (unproposed.size() + records.size() > maxBatch) {
       proposeQueued();
@@ -1014,6 +1016,23 @@ public final class QuorumVerticle extends AbstractVerticle {
       });
     }
     return committed.future();
+  }
+
+  /**
+   * Proposes a non-atomic decision's records in consecutive batches of at most one batch's size
+   * (a broker hosting 10,000 partitions is fenced with more records than that); completes with the
+   * offset of the last record once every batch committed, or fails if any did not.
+   */
+  private Future<Long> proposeInBatches(List<MetadataRecord> records) {
+    int maxBatch = node.config().maxBatchEntries();
+    if (records.size() <= maxBatch) {
+      return propose(records);
+    }
+    List<Future<Long>> batches = new ArrayList<>();
+    for (int from = 0; from < records.size(); from += maxBatch) {
+      batches.add(propose(records.subList(from, Math.min(records.size(), from + maxBatch))));
+    }
+    return Future.all(batches).map(all -> batches.get(batches.size() - 1).result());
   }
 
   /** Where the log will end once the queued decisions are proposed: the offset the next record gets. */

@@ -85,7 +85,8 @@ public final class QuorumController {
       records.addAll(moveLeadershipAway(image, Set.of(brokerId)));
     }
     shuttingDown.remove(brokerId);
-    return new ControllerResult<>(records, nextOffset);
+    // The registration record comes first, so any prefix of a split result registers the broker.
+    return ControllerResult.nonAtomic(records, nextOffset);
   }
 
   /**
@@ -547,12 +548,12 @@ public final class QuorumController {
         records.add(new FenceBrokerRecord(brokerId, brokerEpoch));
       }
       records.addAll(moveLeadershipAway(image, Set.of(brokerId)));
-      return new ControllerResult<>(records, new HeartbeatReply(ErrorCode.NONE, "", true, true));
+      return ControllerResult.nonAtomic(records, new HeartbeatReply(ErrorCode.NONE, "", true, true));
     }
     if (b.fenced() && appliedMetadataOffset >= b.epoch() && !shuttingDown.contains(brokerId)) {
       records.add(new UnfenceBrokerRecord(brokerId, brokerEpoch));
       records.addAll(electWhereOffline(image, brokerId));
-      return new ControllerResult<>(records, new HeartbeatReply(ErrorCode.NONE, "", false, false));
+      return ControllerResult.nonAtomic(records, new HeartbeatReply(ErrorCode.NONE, "", false, false));
     }
     return new ControllerResult<>(records, new HeartbeatReply(ErrorCode.NONE, "", b.fenced(), false));
   }
@@ -574,7 +575,7 @@ public final class QuorumController {
       records.add(new FenceBrokerRecord(id, image.brokers().get(id).epoch()));
     }
     records.addAll(moveLeadershipAway(image, expired));
-    return new ControllerResult<>(records, List.copyOf(expired));
+    return ControllerResult.nonAtomic(records, List.copyOf(expired));
   }
 
   /**
@@ -826,7 +827,8 @@ public final class QuorumController {
       }
       response.addResults(result.setError(ErrorCode.NONE));
     }
-    return new ControllerResult<>(records, response.build());
+    // One record per partition, each valid alone: a broker shrinking the ISR of many partitions at once may be split.
+    return ControllerResult.nonAtomic(records, response.build());
   }
 
   private static void state(PartitionIsrResult.Builder result, PartitionRegistration p) {
