@@ -18,8 +18,8 @@ import java.util.List;
  * @param clusterId the formatted cluster id, sent with the registration
  * @param rack {@code broker.rack}, empty if unset
  * @param heartbeatIntervalMs {@code broker.heartbeat.interval.ms}
- * @param retentionCheckIntervalMs {@code log.retention.check.interval.ms}: how often retention and
- *     compaction run over the hosted partitions
+ * @param retentionCheckIntervalMs {@code log.retention.check.interval.ms}: how often retention runs over
+ *     the hosted partitions
  * @param replicaLagTimeMaxMs {@code replica.lag.time.max.ms}: a follower not caught up for this long
  *     leaves the ISR
  * @param replicaFetchWaitMaxMs {@code replica.fetch.wait.max.ms}: how long a follower's fetch waits
@@ -34,6 +34,7 @@ import java.util.List;
  *     old, unless its topic sets {@code flush.ms}; Long.MAX_VALUE: off
  * @param highWatermarkCheckpointIntervalMs {@code replica.high.watermark.checkpoint.interval.ms}: how often
  *     changed high watermarks are written to each log dir's {@code replication-offset-checkpoint}
+ * @param cleaner the {@code log.cleaner.*} settings: compaction of {@code cleanup.policy=compact} topics
  */
 public record BrokerConfig(
     int nodeId,
@@ -56,7 +57,8 @@ public record BrokerConfig(
     Advertised advertised,
     long logFlushIntervalMessages,
     long logFlushIntervalMs,
-    long highWatermarkCheckpointIntervalMs) {
+    long highWatermarkCheckpointIntervalMs,
+    Cleaner cleaner) {
 
   /** Where clients and other brokers reach this broker when that is not where it binds (a proxy, NAT). */
   public record Advertised(String host, int port) {
@@ -64,6 +66,49 @@ public record BrokerConfig(
       if (host == null || host.isEmpty() || port < 1 || port > 65535) {
         throw new IllegalArgumentException("an advertised listener needs a host and a port in 1..65535");
       }
+    }
+  }
+
+  /**
+   * The log cleaner's settings, with Kafka's names and defaults.
+   *
+   * @param enable {@code log.cleaner.enable}: off, compacted topics are never cleaned
+   * @param threads {@code log.cleaner.threads}: passes that may build at once (over all partitions)
+   * @param dedupeBufferSize {@code log.cleaner.dedupe.buffer.size}: the key maps' memory, shared by the
+   *     threads as in Kafka (each pass's map gets this divided by {@code threads})
+   * @param minCleanableRatio {@code log.cleaner.min.cleanable.ratio}: the default of a topic's
+   *     {@code min.cleanable.dirty.ratio}
+   * @param backoffMs {@code log.cleaner.backoff.ms}: how often the cleaner looks for partitions to clean
+   */
+  public record Cleaner(boolean enable, int threads, long dedupeBufferSize, double minCleanableRatio,
+      long backoffMs) {
+    /** Kafka's floor for log.cleaner.dedupe.buffer.size, here per thread: below it a map holds few keys. */
+    public static final long MIN_DEDUPE_BUFFER_BYTES_PER_THREAD = 1L << 20;
+    public static final Cleaner DEFAULT =
+        new Cleaner(true, 1, io.raftline.broker.log.PartitionLog.DEFAULT_CLEANER_MAP_BYTES, 0.5, 15_000);
+
+    public Cleaner {
+      if (threads < 1) {
+        throw new IllegalArgumentException("log.cleaner.threads must be >= 1; got " + threads);
+      }
+      if (dedupeBufferSize / threads < MIN_DEDUPE_BUFFER_BYTES_PER_THREAD) {
+        throw new IllegalArgumentException("log.cleaner.dedupe.buffer.size must be at least "
+            + MIN_DEDUPE_BUFFER_BYTES_PER_THREAD + " bytes per cleaner thread (log.cleaner.threads=" + threads
+            + "); got " + dedupeBufferSize);
+      }
+      // Written so that NaN fails too.
+      if (!(minCleanableRatio >= 0 && minCleanableRatio <= 1)) {
+        throw new IllegalArgumentException("log.cleaner.min.cleanable.ratio must be between 0 and 1; got "
+            + minCleanableRatio);
+      }
+      if (backoffMs < 1) {
+        throw new IllegalArgumentException("log.cleaner.backoff.ms must be >= 1; got " + backoffMs);
+      }
+    }
+
+    /** The key map memory one pass may hold. */
+    public long mapBytesPerPass() {
+      return dedupeBufferSize / threads;
     }
   }
 
@@ -85,7 +130,7 @@ public record BrokerConfig(
         DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_RETENTION_CHECK_INTERVAL_MS, DEFAULT_REPLICA_LAG_TIME_MAX_MS,
         DEFAULT_REPLICA_FETCH_WAIT_MAX_MS, DEFAULT_REPLICA_FETCH_MAX_BYTES, DEFAULT_OFFSETS_TOPIC_PARTITIONS,
         DEFAULT_OFFSETS_TOPIC_REPLICATION_FACTOR, null, DEFAULT_LOG_FLUSH_INTERVAL_MESSAGES,
-        DEFAULT_LOG_FLUSH_INTERVAL_MS, DEFAULT_HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS);
+        DEFAULT_LOG_FLUSH_INTERVAL_MS, DEFAULT_HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS, Cleaner.DEFAULT);
   }
 
   public BrokerConfig {
@@ -105,6 +150,7 @@ public record BrokerConfig(
       throw new IllegalArgumentException("log.flush.interval.messages and replica.high.watermark.checkpoint.interval.ms "
           + "must be >= 1, log.flush.interval.ms >= 0");
     }
+    java.util.Objects.requireNonNull(cleaner, "cleaner");
     if (voters.isEmpty()) {
       throw new IllegalArgumentException("controller.quorum.voters must name at least one voter");
     }

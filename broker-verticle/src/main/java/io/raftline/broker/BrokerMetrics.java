@@ -11,8 +11,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The broker's meters, tagged with the node id: bytes and records produced, bytes served to consumers
- * and to followers, ISR shrinks and expands, and how many partitions this broker leads and how many of
- * those are under-replicated (ISR smaller than the replica set). Counters are thread-safe; the gauges
+ * and to followers, ISR shrinks and expands, how many partitions this broker leads and how many of
+ * those are under-replicated (ISR smaller than the replica set), and how many the log cleaner is stuck on. Counters are thread-safe; the gauges
  * read values the event loop publishes.
  */
 final class BrokerMetrics implements AutoCloseable {
@@ -29,6 +29,8 @@ final class BrokerMetrics implements AutoCloseable {
   final AtomicInteger subscriptions = new AtomicInteger();
   final AtomicInteger subscriptionsWaitingForDemand = new AtomicInteger();
   final Counter subscriptionResponses;
+  /** Hosted partitions whose cleaning stopped at a segment with more keys than the cleaner's map holds. */
+  final AtomicInteger uncleanablePartitions = new AtomicInteger();
 
   BrokerMetrics(MeterRegistry registry, int nodeId) {
     this.registry = registry;
@@ -52,6 +54,9 @@ final class BrokerMetrics implements AutoCloseable {
     meters.add(Gauge.builder("raftline.broker.partitions.under.replicated", underReplicatedPartitions,
         AtomicInteger::get).description("led partitions whose ISR is smaller than their replica set").tags(tags)
         .register(registry));
+    meters.add(Gauge.builder("raftline.broker.log.cleaner.uncleanable.partitions", uncleanablePartitions,
+        AtomicInteger::get).description("compacted partitions the log cleaner cannot clean past a segment with more "
+        + "keys than its map holds (raise log.cleaner.dedupe.buffer.size)").tags(tags).register(registry));
   }
 
   private Counter counter(String name, String description, Tags tags) {
@@ -73,6 +78,6 @@ final class BrokerMetrics implements AutoCloseable {
         "raftline.broker.replication.bytes.out", "raftline.broker.isr.shrinks", "raftline.broker.isr.expands",
         "raftline.broker.partitions.leader", "raftline.broker.partitions.under.replicated",
         "raftline.broker.subscription.responses", "raftline.broker.subscriptions",
-        "raftline.broker.subscriptions.waiting.for.demand");
+        "raftline.broker.subscriptions.waiting.for.demand", "raftline.broker.log.cleaner.uncleanable.partitions");
   }
 }

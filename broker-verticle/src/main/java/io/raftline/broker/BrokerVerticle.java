@@ -162,12 +162,6 @@ public final class BrokerVerticle extends AbstractVerticle {
   /** Completes the first time the controller reports this broker unfenced: start-up is done then. */
   private final Promise<Void> unfenced = Promise.promise();
   private static final long CONTROLLED_SHUTDOWN_TIMEOUT_MS = 5_000;
-  /** Kafka's min.cleanable.dirty.ratio default: clean once half of a compacted log's bytes are dirty. */
-  private static final double MIN_CLEANABLE_DIRTY_RATIO = 0.5;
-  /** Kafka's log.cleaner.dedupe.buffer.size default; one pass never holds a bigger key map. */
-  private static final long CLEANER_DEDUPE_BUFFER_BYTES = io.raftline.broker.log.PartitionLog.DEFAULT_CLEANER_MAP_BYTES;
-  /** Kafka's log.cleaner.threads default. */
-  private static final int LOG_CLEANER_THREADS = 1;
   /** Where cleaning passes build their segments; null until the first one. */
   private io.vertx.core.WorkerExecutor logCleaner;
   private static final long ISR_RETRY_BACKOFF_MS = 1_000;
@@ -245,6 +239,7 @@ public final class BrokerVerticle extends AbstractVerticle {
         })
         .onSuccess(v -> {
           scheduleRetention();
+          scheduleCleaning();
           scheduleIsrCheck();
         })
         .onComplete(startPromise);
@@ -760,9 +755,8 @@ public final class BrokerVerticle extends AbstractVerticle {
 
   /**
    * One pass over the hosted partitions: delete segments past retention.ms / retention.bytes for
-   * cleanup.policy=delete, in the partition's worker queue between appends; for cleanup.policy=compact
-   * start a cleaning pass ({@link HostedPartition#clean}) whose long part runs on the cleaner's own
-   * threads, so produce is never stalled behind it. The returned future does not wait for cleaning.
+   * cleanup.policy=delete, in the partition's worker queue between appends. Compaction is the
+   * cleaner's ({@link #cleanCompacted}).
    */
   Future<Void> enforceRetention() {
     MetadataImage img = image;
@@ -770,34 +764,98 @@ public final class BrokerVerticle extends AbstractVerticle {
     List<Future<?>> passes = new ArrayList<>();
     for (HostedPartition hp : partitions.values()) {
       String topic = hp.topicPartition.topic();
-      String policy = effectiveConfig(img, topic, "cleanup.policy");
+      if (!effectiveConfig(img, topic, "cleanup.policy").contains("delete")) {
+        continue;
+      }
       long highWatermark = hp.leadership != null ? hp.highWatermark : Long.MAX_VALUE;
       long retentionMs = Long.parseLong(effectiveConfig(img, topic, "retention.ms"));
       long retentionBytes = Long.parseLong(effectiveConfig(img, topic, "retention.bytes"));
-      long deleteRetentionMs = Long.parseLong(effectiveConfig(img, topic, "delete.retention.ms"));
-      if (policy.contains("compact") && hp.isOpen()) {
-        hp.clean(logCleaner(), new HostedPartition.CleaningSettings(now, deleteRetentionMs,
-                MIN_CLEANABLE_DIRTY_RATIO, CLEANER_DEDUPE_BUFFER_BYTES), HostedPartition.CleanerHook.NONE)
-            .onFailure(t -> LOG.log(System.Logger.Level.WARNING, "cleaning " + hp.topicPartition + " failed", t));
-      }
-      if (policy.contains("delete")) {
-        passes.add(hp.submit(log -> {
-          log.deleteExpiredSegments(now, retentionMs, retentionBytes, highWatermark);
-          return log.startOffset();
-        }).onSuccess(start -> hp.logStartOffset = start)
-            .onFailure(t -> LOG.log(System.Logger.Level.WARNING, "retention of " + hp.topicPartition + " failed", t)));
-      }
+      passes.add(hp.submit(log -> {
+        log.deleteExpiredSegments(now, retentionMs, retentionBytes, highWatermark);
+        return log.startOffset();
+      }).onSuccess(start -> hp.logStartOffset = start)
+          .onFailure(t -> LOG.log(System.Logger.Level.WARNING, "retention of " + hp.topicPartition + " failed", t)));
     }
     return Future.join(passes).<Void>mapEmpty().recover(t -> Future.succeededFuture());
   }
 
+  /** Every log.cleaner.backoff.ms the cleaner looks for work; with log.cleaner.enable=false, never. */
+  private void scheduleCleaning() {
+    if (!config.cleaner().enable()) {
+      LOG.log(System.Logger.Level.INFO, "broker " + config.nodeId() + ": log.cleaner.enable=false, compacted "
+          + "topics are not cleaned");
+      return;
+    }
+    vertx.setTimer(config.cleaner().backoffMs(), id -> {
+      if (stopping) {
+        return;
+      }
+      cleanCompacted();
+      scheduleCleaning();
+    });
+  }
+
   /**
-   * The log cleaner's threads, shared by every partition (Kafka's log.cleaner.threads, default 1),
-   * created on first use so a node without compacted topics holds none.
+   * Starts a cleaning pass ({@link HostedPartition#clean}) on every hosted cleanup.policy=compact
+   * partition not being cleaned; a pass runs only if its dirty share reaches the topic's
+   * min.cleanable.dirty.ratio. The long part runs on the cleaner's own threads, so produce is never
+   * stalled behind it; this does not wait for the passes.
+   */
+  private void cleanCompacted() {
+    MetadataImage img = image;
+    long now = System.currentTimeMillis();
+    long mapBytes = config.cleaner().mapBytesPerPass();
+    int uncleanable = 0;
+    for (HostedPartition hp : partitions.values()) {
+      String topic = hp.topicPartition.topic();
+      if (hp.uncleanable()) {
+        uncleanable++;
+      }
+      if (!effectiveConfig(img, topic, "cleanup.policy").contains("compact") || !hp.isOpen()) {
+        continue;
+      }
+      long deleteRetentionMs = Long.parseLong(effectiveConfig(img, topic, "delete.retention.ms"));
+      double ratio = minCleanableDirtyRatio(img.configsOf(new ConfigResource(ConfigResource.Type.TOPIC, topic)),
+          img.configsOf(new ConfigResource(ConfigResource.Type.BROKER, "")), config.cleaner());
+      boolean wasUncleanable = hp.uncleanable();
+      hp.clean(logCleaner(), new HostedPartition.CleaningSettings(now, deleteRetentionMs, ratio, mapBytes),
+              HostedPartition.CleanerHook.NONE)
+          .onSuccess(r -> {
+            if (!wasUncleanable && hp.uncleanable()) {
+              // Shown at once; the next look recounts (a partition that went or moved on drops out).
+              metrics.uncleanablePartitions.incrementAndGet();
+            }
+          })
+          .onFailure(t -> LOG.log(System.Logger.Level.WARNING, "cleaning " + hp.topicPartition + " failed", t));
+    }
+    metrics.uncleanablePartitions.set(uncleanable);
+  }
+
+  /**
+   * A topic's min.cleanable.dirty.ratio: set on the topic, else the cluster-wide dynamic
+   * log.cleaner.min.cleanable.ratio, else this node's log.cleaner.min.cleanable.ratio. A bad value (the
+   * controller validates them, so only an old one) falls back to the node's.
+   */
+  static double minCleanableDirtyRatio(Map<String, String> topicConfigs, Map<String, String> clusterDefaults,
+      BrokerConfig.Cleaner cleaner) {
+    Map<String, String> defaults = new HashMap<>();
+    defaults.put("log.cleaner.min.cleanable.ratio", Double.toString(cleaner.minCleanableRatio()));
+    defaults.putAll(clusterDefaults);
+    String value = TopicConfigs.effective(topicConfigs, defaults, "min.cleanable.dirty.ratio");
+    if (TopicConfigs.problem("min.cleanable.dirty.ratio", value).isPresent()) {
+      return cleaner.minCleanableRatio();
+    }
+    return Double.parseDouble(value.trim());
+  }
+
+  /**
+   * The log cleaner's threads, shared by every partition (log.cleaner.threads), created on first use
+   * so a node without compacted topics holds none.
    */
   private io.vertx.core.WorkerExecutor logCleaner() {
     if (logCleaner == null) {
-      logCleaner = vertx.createSharedWorkerExecutor("raftline-log-cleaner-" + config.nodeId(), LOG_CLEANER_THREADS);
+      logCleaner = vertx.createSharedWorkerExecutor("raftline-log-cleaner-" + config.nodeId(),
+          config.cleaner().threads());
     }
     return logCleaner;
   }

@@ -52,6 +52,12 @@ final class HostedPartition {
   private boolean closed;
   /** A cleaning pass is between its plan and its swap. */
   private boolean cleaning;
+  /**
+   * The first dirty offset at which the cleaner's key map could not hold one segment's keys, or -1:
+   * passes from there would stop at the same place, so none runs until the dirty range moves (as
+   * Kafka's uncleanable partitions). Event loop only.
+   */
+  private long uncleanableFrom = -1;
   private Future<Void> tail;
   /** The fsync policy in force (read at each append, so a topic config change applies at once). */
   private final java.util.function.Supplier<FlushPolicy> flushPolicy;
@@ -253,9 +259,11 @@ final class HostedPartition {
     return submit(l -> l.planCleaning(settings.nowMs(), settings.deleteRetentionMs(),
             settings.minCleanableDirtyRatio(), cleanableBelow))
         .compose(plan -> {
-          if (plan == null) {
+          if (plan == null || plan.firstDirtyOffset() == uncleanableFrom) {
             return Future.succeededFuture(PartitionLog.CompactionResult.NONE);
           }
+          // Retention or a truncation moved the dirty range: the segment that did not fit may be gone.
+          uncleanableFrom = -1;
           return cleaner.executeBlocking(() -> {
             PartitionLog.CleanedSegments built = PartitionLog.buildCleaned(plan, settings.mapMemoryBytes());
             try {
@@ -265,14 +273,29 @@ final class HostedPartition {
               throw e;
             }
             return built;
-          }, false).compose(built -> submit(l -> l.swapIn(built))
-              // Not swapped (the partition closed first): the files go, or the next open removes them.
-              .recover(t -> vertx.executeBlocking(() -> {
-                built.discard();
-                return null;
-              }, false).transform(ignored -> Future.failedFuture(t))));
+          }, false).compose(built -> {
+            if (built.keyMapOverflowAt() >= 0) {
+              uncleanableFrom = plan.firstDirtyOffset();
+              LOG.log(System.Logger.Level.WARNING, topicPartition + ": the log cleaner's key map ("
+                  + settings.mapMemoryBytes() + " bytes) filled at offset " + built.keyMapOverflowAt()
+                  + ", inside the first dirty segment (from offset " + plan.firstDirtyOffset() + "); the partition "
+                  + "is not cleaned past it (no record is lost) until log.cleaner.dedupe.buffer.size is raised "
+                  + "(or log.cleaner.threads lowered) and the node restarted");
+            }
+            return submit(l -> l.swapIn(built))
+                // Not swapped (the partition closed first): the files go, or the next open removes them.
+                .recover(t -> vertx.executeBlocking(() -> {
+                  built.discard();
+                  return null;
+                }, false).transform(ignored -> Future.failedFuture(t)));
+          });
         })
         .onComplete(ar -> cleaning = false);
+  }
+
+  /** True while cleaning is stuck on a segment with more keys than the cleaner's key map holds. */
+  boolean uncleanable() {
+    return uncleanableFrom >= 0;
   }
 
   /** Closes the log after pending tasks; with {@code delete}, also removes its files. */

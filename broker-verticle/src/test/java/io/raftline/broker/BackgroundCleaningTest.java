@@ -203,6 +203,107 @@ class BackgroundCleaningTest {
     }
   }
 
+  /** One pass with the hook that does nothing, as the broker runs them; waits for it. */
+  private PartitionLog.CompactionResult clean(double minCleanableDirtyRatio, long mapBytes) throws Exception {
+    return onLoop(() -> partition.clean(cleaner, new HostedPartition.CleaningSettings(System.currentTimeMillis(),
+        86_400_000L, minCleanableDirtyRatio, mapBytes), HostedPartition.CleanerHook.NONE));
+  }
+
+  /** The ratio the broker would use for a topic with {@code topicConfigs}, on a node whose default is {@code nodeRatio}. */
+  private static double ratioFor(Map<String, String> topicConfigs, double nodeRatio) {
+    return BrokerVerticle.minCleanableDirtyRatio(topicConfigs, Map.of(),
+        new BrokerConfig.Cleaner(true, 1, 1 << 20, nodeRatio, 15_000));
+  }
+
+  @Test
+  void theTopicsMinCleanableDirtyRatioDecidesWhetherAPassRuns() throws Exception {
+    produce(0, 8);
+    assertTrue(clean(0.5, 1 << 20).recordsRemoved() > 0, "a first pass over an all-dirty log runs");
+    produce(8, 1);
+    long highWatermark = partition.highWatermark;
+    double dirty = onLoop(() -> partition.submit(log -> log.planCleaning(System.currentTimeMillis(), 86_400_000L, 0,
+        highWatermark).dirtyRatio));
+    assertTrue(dirty > 0.1 && dirty < 0.9, "a dirty share between the two thresholds: " + dirty);
+    List<String> before = describe(readAll());
+
+    // A node default that would clean, overridden by the topic: no pass, nothing changes.
+    double strict = ratioFor(Map.of("min.cleanable.dirty.ratio", Double.toString(dirty + 0.05)), 0.0);
+    assertEquals(dirty + 0.05, strict, 1e-9);
+    assertEquals(PartitionLog.CompactionResult.NONE, clean(strict, 1 << 20));
+    assertEquals(before, describe(readAll()));
+    // The node default alone (above the dirty share): no pass either.
+    assertEquals(PartitionLog.CompactionResult.NONE, clean(ratioFor(Map.of(), 0.95), 1 << 20));
+    assertEquals(before, describe(readAll()));
+
+    // The same node default, overridden below the dirty share: the pass runs.
+    double eager = ratioFor(Map.of("min.cleanable.dirty.ratio", Double.toString(dirty - 0.05)), 0.95);
+    PartitionLog.CompactionResult result = clean(eager, 1 << 20);
+    assertTrue(result.recordsRemoved() > 0, result.toString());
+    assertEquals(latest, lastValues(readAll()));
+  }
+
+  @Test
+  void aSegmentWithMoreKeysThanTheKeyMapHoldsIsReportedOnceAndTheLogStaysIntact() throws Exception {
+    java.util.logging.Logger jul = java.util.logging.Logger.getLogger(HostedPartition.class.getName());
+    List<java.util.logging.LogRecord> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Handler capture = new java.util.logging.Handler() {
+      @Override
+      public void publish(java.util.logging.LogRecord r) {
+        if (r.getLevel().intValue() >= java.util.logging.Level.WARNING.intValue()) {
+          warnings.add(r);
+        }
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    jul.addHandler(capture);
+    try {
+      produce(0, 8);
+      List<String> before = describe(readAll());
+      // 3 slots of 24 bytes hold 2 keys; every segment here has 4.
+      long tinyMap = 3 * 24;
+      assertEquals(PartitionLog.CompactionResult.NONE, clean(0.5, tinyMap));
+      assertTrue(partition.uncleanable());
+      assertEquals(before, describe(readAll()), "nothing was removed or changed");
+      assertEquals(1, warnings.size(), warnings.toString());
+      assertTrue(warnings.get(0).getMessage().contains("log.cleaner.dedupe.buffer.size"), warnings.get(0).getMessage());
+      assertTrue(warnings.get(0).getMessage().contains(partition.topicPartition.toString()));
+
+      // Later passes stop at the same segment: they do not run, and do not warn again.
+      produce(8, 2);
+      assertEquals(PartitionLog.CompactionResult.NONE, clean(0.5, tinyMap));
+      assertEquals(PartitionLog.CompactionResult.NONE, clean(0.5, 1 << 20));
+      assertEquals(1, warnings.size(), warnings.toString());
+      assertEquals(before.size() + 20, readAll().size());
+      try (Stream<Path> files = Files.list(dir.resolve("compacted-0"))) {
+        assertFalse(files.anyMatch(p -> p.toString().endsWith(".cleaned") || p.toString().endsWith(".swap")));
+      }
+    } finally {
+      jul.removeHandler(capture);
+    }
+
+    // A restart with a big enough map cleans the log, keeping the latest value of every key.
+    onLoop(() -> partition.close(false));
+    int batchSize = batch("k00", "v-0000").get(0).sizeInBytes();
+    onLoop(() -> {
+      partition = new HostedPartition(vertx, new TopicPartition("compacted", 0), TOPIC_ID,
+          new PartitionRegistration(List.of(1), List.of(1), 1, 0, 0), Future.succeededFuture(),
+          () -> dir.resolve("compacted-0"), LogConfig.DEFAULT.withSegmentBytes(4L * batchSize).withIndexIntervalBytes(1));
+      return partition.submit(PartitionLog::endOffset);
+    });
+    onLoop(() -> {
+      partition.highWatermark = 100;
+      return Future.succeededFuture();
+    });
+    assertFalse(partition.uncleanable());
+    assertTrue(clean(0.5, 1 << 20).recordsRemoved() > 0);
+    assertEquals(latest, lastValues(readAll()));
+  }
+
   private static List<String> describe(List<Record> records) {
     return records.stream().map(r -> r.offset() + ":" + str(r.key()) + "=" + str(r.value())).toList();
   }

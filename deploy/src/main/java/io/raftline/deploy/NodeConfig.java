@@ -23,6 +23,8 @@ public final class NodeConfig {
 
   /** Loopback by default: metrics and health are for a local scraper or probe until an operator opens them. */
   public static final String DEFAULT_HTTP_LISTENER = "127.0.0.1:9644";
+  private static final long MIN_DEDUPE_BUFFER_BYTES_PER_THREAD =
+      io.raftline.broker.BrokerConfig.Cleaner.MIN_DEDUPE_BUFFER_BYTES_PER_THREAD;
 
   private static final Map<String, Key> KEYS = new LinkedHashMap<>();
 
@@ -48,7 +50,14 @@ public final class NodeConfig {
     key("controller.quorum.election.timeout.ms", "1000", "Raft election timeout (>= 10)");
     key("controller.quorum.fetch.timeout.ms", "2000", "Raft fetch timeout (>= 10)");
     key("broker.session.timeout.ms", "9000", "a broker silent this long is fenced (>= 10)");
-    key("log.retention.check.interval.ms", "300000", "how often retention and compaction run (>= 1)");
+    key("log.retention.check.interval.ms", "300000", "how often retention runs (>= 1)");
+    key("log.cleaner.enable", "true", "whether the log cleaner compacts cleanup.policy=compact topics (true or false)");
+    key("log.cleaner.threads", "1", "cleaning passes that may run at once (>= 1)");
+    key("log.cleaner.dedupe.buffer.size", "134217728", "memory of the cleaner's key maps, shared by its threads "
+        + "(>= 1048576 per thread); a segment with more keys than a thread's map holds is not cleaned");
+    key("log.cleaner.min.cleanable.ratio", "0.5", "clean a compacted log once this share of its bytes is dirty "
+        + "(0 to 1); a topic's min.cleanable.dirty.ratio overrides it");
+    key("log.cleaner.backoff.ms", "15000", "how often the log cleaner looks for logs to clean (>= 1)");
     key("log.flush.interval.messages", Long.toString(Long.MAX_VALUE), "fsync a partition's log after this many "
         + "messages since its last flush (>= 1; " + Long.MAX_VALUE + ": off, durability comes from replication); "
         + "a topic's flush.messages overrides it");
@@ -100,6 +109,16 @@ public final class NodeConfig {
     intValue("controller.quorum.fetch.timeout.ms", 10, Integer.MAX_VALUE);
     intValue("broker.session.timeout.ms", 10, Integer.MAX_VALUE);
     intValue("log.retention.check.interval.ms", 1, Integer.MAX_VALUE);
+    booleanValue("log.cleaner.enable");
+    int cleanerThreads = intValue("log.cleaner.threads", 1, Integer.MAX_VALUE);
+    long dedupeBytes = longValue("log.cleaner.dedupe.buffer.size", 1, Long.MAX_VALUE);
+    if (dedupeBytes / cleanerThreads < MIN_DEDUPE_BUFFER_BYTES_PER_THREAD) {
+      throw new ConfigException("log.cleaner.dedupe.buffer.size must be at least " + MIN_DEDUPE_BUFFER_BYTES_PER_THREAD
+          + " bytes per cleaner thread (log.cleaner.threads=" + cleanerThreads + ", so at least "
+          + MIN_DEDUPE_BUFFER_BYTES_PER_THREAD * cleanerThreads + "); got " + dedupeBytes);
+    }
+    doubleValue("log.cleaner.min.cleanable.ratio", 0, 1);
+    longValue("log.cleaner.backoff.ms", 1, Long.MAX_VALUE);
     intValue("broker.heartbeat.interval.ms", 10, Integer.MAX_VALUE);
     longValue("log.flush.interval.messages", 1, Long.MAX_VALUE);
     longValue("log.flush.interval.ms", 0, Long.MAX_VALUE);
@@ -161,6 +180,29 @@ public final class NodeConfig {
       throw new ConfigException("missing required configuration key '" + key + "' (" + KEYS.get(key).doc + ")");
     }
     return v;
+  }
+
+  private boolean booleanValue(String key) {
+    String v = required(key);
+    if (!v.equalsIgnoreCase("true") && !v.equalsIgnoreCase("false")) {
+      throw new ConfigException(key + " must be true or false; got '" + v + "'");
+    }
+    return Boolean.parseBoolean(v);
+  }
+
+  private double doubleValue(String key, double min, double max) {
+    String v = required(key);
+    double parsed;
+    try {
+      parsed = Double.parseDouble(v);
+    } catch (NumberFormatException e) {
+      throw new ConfigException(key + " must be a number between " + min + " and " + max + "; got '" + v + "'");
+    }
+    // Written so that NaN is refused too.
+    if (!(parsed >= min && parsed <= max)) {
+      throw new ConfigException(key + " must be between " + min + " and " + max + "; got " + v);
+    }
+    return parsed;
   }
 
   private int intValue(String key, int min, int max) {
@@ -392,6 +434,14 @@ public final class NodeConfig {
 
   public long longSetting(String key) {
     return Long.parseLong(values.get(key));
+  }
+
+  public boolean booleanSetting(String key) {
+    return Boolean.parseBoolean(values.get(key));
+  }
+
+  public double doubleSetting(String key) {
+    return Double.parseDouble(values.get(key));
   }
 
   public String stringSetting(String key) {

@@ -289,4 +289,35 @@ class NodeConfigTest {
       assertTrue(e.getMessage().contains(bad[1]), "message should quote the value: " + e.getMessage());
     }
   }
+
+  @Test
+  void logCleanerSettings() {
+    NodeConfig defaults = NodeConfig.from(combined());
+    assertTrue(defaults.booleanSetting("log.cleaner.enable"), "on by default, as in Kafka");
+    assertEquals(1, defaults.intSetting("log.cleaner.threads"));
+    assertEquals(134_217_728L, defaults.longSetting("log.cleaner.dedupe.buffer.size"));
+    assertEquals(0.5, defaults.doubleSetting("log.cleaner.min.cleanable.ratio"));
+    assertEquals(15_000, defaults.longSetting("log.cleaner.backoff.ms"));
+    NodeConfig set = NodeConfig.from(with(combined(), "log.cleaner.enable", "FALSE", "log.cleaner.threads", "2",
+        "log.cleaner.dedupe.buffer.size", "2097152", "log.cleaner.min.cleanable.ratio", "0.1",
+        "log.cleaner.backoff.ms", "50"));
+    assertFalse(set.booleanSetting("log.cleaner.enable"));
+    assertEquals(2, set.intSetting("log.cleaner.threads"));
+    assertEquals(2_097_152L, set.longSetting("log.cleaner.dedupe.buffer.size"));
+    assertEquals(0.1, set.doubleSetting("log.cleaner.min.cleanable.ratio"));
+    assertEquals(50, set.longSetting("log.cleaner.backoff.ms"));
+    for (String[] bad : new String[][] {{"log.cleaner.enable", "yes"}, {"log.cleaner.threads", "0"},
+        {"log.cleaner.threads", "two"}, {"log.cleaner.dedupe.buffer.size", "1048575"},
+        {"log.cleaner.dedupe.buffer.size", "0"}, {"log.cleaner.min.cleanable.ratio", "1.01"},
+        {"log.cleaner.min.cleanable.ratio", "-0.5"}, {"log.cleaner.min.cleanable.ratio", "half"},
+        {"log.cleaner.min.cleanable.ratio", "NaN"}, {"log.cleaner.backoff.ms", "0"}}) {
+      ConfigException e = assertRejectedNaming(bad[0], with(combined(), bad[0], bad[1]));
+      assertTrue(e.getMessage().contains(bad[1]), "message should quote the value: " + e.getMessage());
+    }
+    // 1 MiB per thread: 3 MiB is enough for one thread but not for four.
+    NodeConfig.from(with(combined(), "log.cleaner.dedupe.buffer.size", "3145728"));
+    ConfigException e = assertRejectedNaming("log.cleaner.dedupe.buffer.size",
+        with(combined(), "log.cleaner.dedupe.buffer.size", "3145728", "log.cleaner.threads", "4"));
+    assertTrue(e.getMessage().contains("log.cleaner.threads=4"), e.getMessage());
+  }
 }

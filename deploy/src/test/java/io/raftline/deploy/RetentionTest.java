@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Storage features through a running node: retention by time and size deletes old segments (the log
  * start moves), compaction keeps the latest value per key, and ListOffsets finds offsets by timestamp.
- * Retention runs every 100 ms here; tests wait for its effect with a deadline.
+ * Retention and the log cleaner run every 100 ms here; tests wait for their effect with a deadline.
  */
 class RetentionTest {
   @TempDir Path dir;
@@ -40,8 +40,14 @@ class RetentionTest {
 
   @BeforeEach
   void start() throws Exception {
-    Properties p = TestNodes.combined(dir, 0, 0);
+    start(dir, Map.of());
+  }
+
+  private void start(Path nodeDir, Map<String, String> settings) throws Exception {
+    Properties p = TestNodes.combined(nodeDir, 0, 0);
     p.setProperty("log.retention.check.interval.ms", "100");
+    p.setProperty("log.cleaner.backoff.ms", "100");
+    p.putAll(settings);
     NodeConfig config = NodeConfig.from(p);
     Storage.format(config, Storage.randomClusterId(), false);
     vertx = Vertx.vertx();
@@ -141,6 +147,27 @@ class RetentionTest {
     }
     for (String key : List.of("a", "b", "c")) {
       assertTrue(latest.get(key).startsWith(key + "-9-"), "latest value of " + key + ": " + latest.get(key));
+    }
+    assertEquals(0, node.meterRegistry().get("raftline.broker.log.cleaner.uncleanable.partitions").gauge().value());
+  }
+
+  @Test
+  void withTheCleanerDisabledACompactedTopicKeepsEveryRecord() throws Exception {
+    stop();
+    start(dir.resolve("disabled"), Map.of("log.cleaner.enable", "false", "log.cleaner.backoff.ms", "20"));
+    SingleNodeTest.await(client.admin().createTopic("kept", 1, 1,
+        Map.of("cleanup.policy", "compact", "segment.bytes", "512", "min.cleanable.dirty.ratio", "0")));
+    for (int round = 0; round < 10; round++) {
+      for (String key : List.of("a", "b", "c")) {
+        send("kept", key, key + "-" + round + "-" + "y".repeat(60), System.currentTimeMillis());
+      }
+    }
+    // Enabled, the cleaner would have looked 50 times by now (compactionKeepsTheLatestValuePerKey).
+    Thread.sleep(1_000);
+    assertEquals(30, readAll("kept").size());
+    try (var files = java.nio.file.Files.list(dir.resolve("disabled").resolve("data").resolve("kept-0"))) {
+      assertTrue(files.noneMatch(f -> f.getFileName().toString().equals("cleaner-offset-checkpoint")),
+          "no pass ever ran");
     }
   }
 

@@ -40,6 +40,8 @@ public final class TopicConfigs {
     key("max.message.bytes", "1048588", "an int >= 0", v -> intAtLeast(v, 0), "the largest record batch accepted");
     key("delete.retention.ms", "86400000", "a long >= 0", v -> longAtLeast(v, 0),
         "how long tombstones stay in a compacted topic");
+    key("min.cleanable.dirty.ratio", "0.5", "a number from 0 to 1", TopicConfigs::ratio,
+        "clean a compacted log once this share of its closed segments' bytes is dirty (never cleaned)");
     key("unclean.leader.election.enable", "false", "true or false", TopicConfigs::bool,
         "whether an out-of-sync replica may become leader");
     key("flush.messages", Long.toString(Long.MAX_VALUE), "a long >= 1 (" + Long.MAX_VALUE + ": off)",
@@ -58,7 +60,8 @@ public final class TopicConfigs {
       "log.cleanup.policy", "cleanup.policy", "log.retention.ms", "retention.ms",
       "log.retention.bytes", "retention.bytes", "log.segment.bytes", "segment.bytes",
       "min.insync.replicas", "min.insync.replicas", "message.max.bytes", "max.message.bytes",
-      "log.flush.interval.messages", "flush.messages", "log.flush.interval.ms", "flush.ms");
+      "log.flush.interval.messages", "flush.messages", "log.flush.interval.ms", "flush.ms",
+      "log.cleaner.min.cleanable.ratio", "min.cleanable.dirty.ratio");
 
   private TopicConfigs() {}
 
@@ -112,6 +115,16 @@ public final class TopicConfigs {
       return Integer.parseInt(v) >= min ? Optional.empty() : Optional.of("below " + min);
     } catch (NumberFormatException e) {
       return Optional.of("not a whole number in int range");
+    }
+  }
+
+  private static Optional<String> ratio(String v) {
+    try {
+      double d = Double.parseDouble(v);
+      // Written so that NaN is refused too.
+      return d >= 0 && d <= 1 ? Optional.empty() : Optional.of("not between 0 and 1");
+    } catch (NumberFormatException e) {
+      return Optional.of("not a number");
     }
   }
 

@@ -676,6 +676,11 @@ public final class PartitionLog implements AutoCloseable {
       this.truncations = truncations;
       this.dirtyRatio = dirtyRatio;
     }
+
+    /** Where the pass's dirty range starts: the previous pass's end, or the log start. */
+    public long firstDirtyOffset() {
+      return firstDirtyOffset;
+    }
   }
 
   /** A cleaned segment's files, written as {@code <name>.cleaned} and not yet in place. */
@@ -687,11 +692,24 @@ public final class PartitionLog implements AutoCloseable {
     private final List<CleanedSegment> cleaned;
     /** Where the next pass's dirty range starts: the end of the last segment this pass covered. */
     private final long nextFirstDirtyOffset;
+    /** Where the key map filled if it could not take the first dirty segment's keys, else -1. */
+    private final long keyMapFilledAt;
 
-    private CleanedSegments(CleaningPlan plan, List<CleanedSegment> cleaned, long nextFirstDirtyOffset) {
+    private CleanedSegments(CleaningPlan plan, List<CleanedSegment> cleaned, long nextFirstDirtyOffset,
+        long keyMapFilledAt) {
       this.plan = plan;
       this.cleaned = cleaned;
       this.nextFirstDirtyOffset = nextFirstDirtyOffset;
+      this.keyMapFilledAt = keyMapFilledAt;
+    }
+
+    /**
+     * Where the key map filled, if one dirty segment had more keys than it holds, else -1. The pass
+     * then cleaned no dirty segment and the next pass would stop at the same place: only a bigger
+     * {@code log.cleaner.dedupe.buffer.size} lets the log be cleaned past it.
+     */
+    public long keyMapOverflowAt() {
+      return keyMapFilledAt;
     }
 
     /** Deletes the cleaned files (a pass whose swap was refused, or never ran). */
@@ -777,6 +795,14 @@ public final class PartitionLog implements AutoCloseable {
     if (mapped < plan.mapBound) {
       LOG.log(System.Logger.Level.DEBUG, "{0}: the cleaner''s key map filled at offset {1}", plan.dir, mapped);
     }
+    // Stuck, not just short: the map could not take even the first dirty segment (the partition's owner warns).
+    long overflowAt = -1;
+    for (PlannedSegment target : plan.targets) {
+      if (target.endOffset > plan.firstDirtyOffset) {
+        overflowAt = mapped < target.endOffset ? mapped : -1;
+        break;
+      }
+    }
     List<CleanedSegment> cleaned = new ArrayList<>();
     long covered = plan.firstDirtyOffset;
     for (PlannedSegment target : plan.targets) {
@@ -793,7 +819,7 @@ public final class PartitionLog implements AutoCloseable {
         size = out.size;
       } catch (IOException | RuntimeException e) {
         deleteCleanedFiles(plan.dir, target.baseOffset);
-        new CleanedSegments(plan, cleaned, covered).discard();
+        new CleanedSegments(plan, cleaned, covered, -1).discard();
         throw e;
       }
       if (removed > 0) {
@@ -803,7 +829,7 @@ public final class PartitionLog implements AutoCloseable {
       }
       covered = Math.max(covered, target.endOffset);
     }
-    return new CleanedSegments(plan, cleaned, covered);
+    return new CleanedSegments(plan, cleaned, covered, overflowAt);
   }
 
   /**

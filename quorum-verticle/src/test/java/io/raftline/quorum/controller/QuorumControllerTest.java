@@ -552,6 +552,37 @@ class QuorumControllerTest {
   }
 
   @Test
+  void minCleanableDirtyRatioMustBeANumberFrom0To1OnCreateAndAlter() {
+    MetadataImage image = withBrokers(1);
+    TopicToCreate t = TopicToCreate.newBuilder().setName("t").setNumPartitions(1).setReplicationFactor(1).build();
+    for (String bad : List.of("1.5", "-0.1", "half", "NaN", "")) {
+      assertRejected(image, t.toBuilder().putConfigs("min.cleanable.dirty.ratio", bad).build(), ErrorCode.INVALID_CONFIG);
+    }
+    ControllerResult<List<TopicResult>> created = controller.createTopics(image,
+        request(t.toBuilder().putConfigs("min.cleanable.dirty.ratio", "0.1").build()));
+    assertEquals(ErrorCode.NONE, created.response().get(0).getError());
+    image = replay(image, created.records());
+
+    var request = io.raftline.protocol.client.AlterConfigsRequest.newBuilder()
+        .addResources(alteration("TOPIC", "t", "SET", "min.cleanable.dirty.ratio", "2"))
+        .addResources(alteration("BROKER", "", "SET", "log.cleaner.min.cleanable.ratio", "-1"))
+        .addResources(alteration("TOPIC", "t", "SET", "min.cleanable.dirty.ratio", "1"))
+        .addResources(alteration("BROKER", "", "SET", "log.cleaner.min.cleanable.ratio", "0.25"))
+        .build();
+    ControllerResult<List<io.raftline.protocol.client.ResourceResult>> result =
+        controller.incrementalAlterConfigs(image, request);
+    assertEquals(List.of(ErrorCode.INVALID_CONFIG, ErrorCode.INVALID_CONFIG, ErrorCode.NONE, ErrorCode.NONE),
+        result.response().stream().map(r -> r.getError()).toList());
+    String message = result.response().get(0).getErrorMessage();
+    assertTrue(message.contains("min.cleanable.dirty.ratio") && message.contains("0 to 1"), message);
+    image = replay(image, result.records());
+    assertEquals(Map.of("min.cleanable.dirty.ratio", "1"), image.configsOf(new io.raftline.metadata.record.ConfigResource(
+        io.raftline.metadata.record.ConfigResource.Type.TOPIC, "t")));
+    assertEquals(Map.of("log.cleaner.min.cleanable.ratio", "0.25"), image.configsOf(
+        new io.raftline.metadata.record.ConfigResource(io.raftline.metadata.record.ConfigResource.Type.BROKER, "")));
+  }
+
+  @Test
   void replicasSpreadOverRacksAndLeadersOverBrokers() {
     MetadataImage image = MetadataImage.EMPTY;
     for (int id = 1; id <= 6; id++) {
