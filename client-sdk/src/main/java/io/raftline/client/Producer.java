@@ -1,6 +1,6 @@
 package io.raftline.client;
 
-import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.raftline.client.ClientConfig.HostPort;
 import io.raftline.protocol.ErrorCode;
 import io.raftline.protocol.client.PartitionProduceResult;
@@ -14,9 +14,13 @@ import io.vertx.core.Promise;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Sends records in per-partition batches. Each partition has at most one request in flight, and a
@@ -65,6 +69,11 @@ public final class Producer {
   private volatile long bufferedBytes;
   /** Sends waiting for room under buffer.memory, first come first served. */
   private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
+  /** Sends made off the client's context, in the order they were made (see {@link #handOver}). */
+  private final ConcurrentLinkedQueue<Handoff> handoffs = new ConcurrentLinkedQueue<>();
+  private final AtomicBoolean handoffScheduled = new AtomicBoolean();
+  /** The max.block.ms timer of the waiting sends (see {@link #armBlockTimer}); -1 when none is armed. */
+  private long blockTimer = -1;
   /** The producer id and epoch for idempotent batches; null until obtained, or after a reset. */
   private ProducerIdentity identity;
   private Future<ProducerIdentity> identityRequest;
@@ -100,7 +109,8 @@ public final class Producer {
     final int bytes;
     final Promise<Void> buffered;
     final Promise<RecordMetadata> acknowledged;
-    long timer = -1;
+    /** When max.block.ms runs out for it (System.nanoTime), or Long.MAX_VALUE if it may wait without limit. */
+    long deadlineNanos = Long.MAX_VALUE;
 
     Waiting(ProducerRecord record, int bytes, Promise<Void> buffered, Promise<RecordMetadata> acknowledged) {
       this.record = record;
@@ -141,6 +151,11 @@ public final class Producer {
     this.idempotence = c.idempotence();
     this.bufferMemory = c.positiveInt("buffer.memory");
     this.maxBlockMs = c.nonNegativeInt("max.block.ms");
+    if (idempotence) {
+      // Asked at once, as Kafka's sender does when it starts, so the first batch does not wait a round
+      // trip to the controller for it; a failure here is asked again on first use.
+      client.onContext(this::identity);
+    }
   }
 
   /** {@code buffer.memory}: the most bytes {@link #bufferedBytes()} may reach. */
@@ -195,11 +210,46 @@ public final class Producer {
     return handOver(record, false);
   }
 
+  /**
+   * The partitions of {@code topic}, from the producer's metadata cache (fetched if absent), as Kafka's
+   * {@code partitionsFor}. Fails with UNKNOWN_TOPIC_OR_PARTITION for a topic the cluster does not have.
+   */
+  public Future<TopicInfo> partitionsFor(String topic) {
+    return client.call(() -> client.topic(topic, false));
+  }
+
   private Send handOver(ProducerRecord record, boolean blockLimit) {
     Promise<Void> buffered = Promise.promise();
     Promise<RecordMetadata> acknowledged = Promise.promise();
-    client.onContext(() -> enqueue(record, blockLimit, buffered, acknowledged));
+    if (client.onOwnContext()) {
+      enqueue(record, blockLimit, buffered, acknowledged);
+    } else {
+      // Sends from other threads meet in one queue that a single task on the client's context drains:
+      // a task per record cost more than the record's own work at high rates.
+      handoffs.add(new Handoff(record, blockLimit, buffered, acknowledged));
+      if (handoffScheduled.compareAndSet(false, true)) {
+        client.onContext(this::drainHandoffs);
+      }
+    }
     return new Send(buffered.future(), acknowledged.future());
+  }
+
+  /** A send made off the client's context, waiting to be taken in order by {@link #drainHandoffs}. */
+  private record Handoff(ProducerRecord record, boolean blockLimit, Promise<Void> buffered,
+      Promise<RecordMetadata> acknowledged) {}
+
+  private void drainHandoffs() {
+    while (true) {
+      Handoff h;
+      while ((h = handoffs.poll()) != null) {
+        enqueue(h.record(), h.blockLimit(), h.buffered(), h.acknowledged());
+      }
+      handoffScheduled.set(false);
+      // A send added after the last poll but before the flag was cleared saw it set and scheduled nothing.
+      if (handoffs.isEmpty() || !handoffScheduled.compareAndSet(false, true)) {
+        return;
+      }
+    }
   }
 
   /** Sends everything buffered now, and completes when every send made so far has finished. */
@@ -255,24 +305,55 @@ public final class Producer {
     }
     waiting.add(w);
     if (blockLimit) {
-      w.timer = client.vertx().setTimer(Math.max(1, maxBlockMs), id -> {
-        w.timer = -1;
-        if (waiting.remove(w)) {
-          w.acknowledged.tryFail(new RaftlineException(ErrorCode.REQUEST_TIMED_OUT, "no room for a record of " + bytes
-              + " bytes under buffer.memory (" + bufferMemory + " bytes, " + bufferedBytes
-              + " held by unacknowledged records) within max.block.ms (" + maxBlockMs + " ms)"));
-          admitWaiting(); // the one that timed out may have been blocking smaller ones
-        }
-      });
+      w.deadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(maxBlockMs);
+      if (blockTimer < 0) {
+        armBlockTimer(w.deadlineNanos);
+      }
+    }
+  }
+
+  /**
+   * One timer for every waiting send, armed for the earliest max.block.ms deadline: the deadlines of
+   * limited sends grow in queue order, so that is the first limited one. (A timer per waiting record
+   * cost the producer a tenth of its CPU when the buffer is full, the usual state of a fast sender.)
+   */
+  private void armBlockTimer(long deadlineNanos) {
+    long delayMs = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime() + 999_999));
+    blockTimer = client.vertx().setTimer(delayMs, id -> {
+      blockTimer = -1;
+      failBlockedPastDeadline();
+    });
+  }
+
+  private void failBlockedPastDeadline() {
+    long now = System.nanoTime();
+    boolean failedAny = false;
+    long next = Long.MAX_VALUE;
+    for (Iterator<Waiting> it = waiting.iterator(); it.hasNext(); ) {
+      Waiting w = it.next();
+      if (w.deadlineNanos == Long.MAX_VALUE) {
+        continue;
+      }
+      if (w.deadlineNanos - now > 0) {
+        next = w.deadlineNanos;
+        break;
+      }
+      it.remove();
+      failedAny = true;
+      w.acknowledged.tryFail(new RaftlineException(ErrorCode.REQUEST_TIMED_OUT, "no room for a record of " + w.bytes
+          + " bytes under buffer.memory (" + bufferMemory + " bytes, " + bufferedBytes
+          + " held by unacknowledged records) within max.block.ms (" + maxBlockMs + " ms)"));
+    }
+    if (next != Long.MAX_VALUE && blockTimer < 0) {
+      armBlockTimer(next);
+    }
+    if (failedAny) {
+      admitWaiting(); // the ones that timed out may have been blocking smaller ones
     }
   }
 
   /** Takes a send into the buffer: its bytes count until it is acknowledged or fails. */
   private void admit(Waiting w) {
-    if (w.timer >= 0) {
-      client.vertx().cancelTimer(w.timer);
-      w.timer = -1;
-    }
     bufferedBytes += w.bytes;
     w.acknowledged.future().onComplete(ar -> {
       bufferedBytes -= w.bytes;
@@ -290,6 +371,12 @@ public final class Producer {
 
   /** Picks the record's partition (fetching the topic's metadata if needed) and adds it to that queue. */
   private void route(ProducerRecord record, Promise<RecordMetadata> promise) {
+    TopicInfo fresh = client.freshTopic(record.topic());
+    if (fresh != null && (record.partition() == null || record.partition() < fresh.partitions().size())) {
+      // The common case, without a future per record.
+      routeTo(fresh, record, promise);
+      return;
+    }
     client.topic(record.topic(), false)
         .compose(info -> record.partition() != null && record.partition() >= info.partitions().size()
             // Partitions may have been added since the cache was filled: ask once more.
@@ -299,22 +386,26 @@ public final class Producer {
         promise.fail(ar.cause());
         return;
       }
-      int partitions = ar.result().partitions().size();
-      int partition;
-      if (record.partition() != null) {
-        if (record.partition() < 0 || record.partition() >= partitions) {
-          promise.fail(new RaftlineException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "topic " + record.topic()
-              + " has partitions 0 to " + (partitions - 1) + ", not " + record.partition()));
-          return;
-        }
-        partition = record.partition();
-      } else if (record.key() != null) {
-        partition = Partitioner.partitionForKey(record.key(), partitions);
-      } else {
-        partition = stickyPartition.computeIfAbsent(record.topic(), t -> ThreadLocalRandom.current().nextInt(partitions));
-      }
-      add(queue(record.topic(), partition), record, promise);
+      routeTo(ar.result(), record, promise);
     });
+  }
+
+  private void routeTo(TopicInfo topic, ProducerRecord record, Promise<RecordMetadata> promise) {
+    int partitions = topic.partitions().size();
+    int partition;
+    if (record.partition() != null) {
+      if (record.partition() < 0 || record.partition() >= partitions) {
+        promise.fail(new RaftlineException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "topic " + record.topic()
+            + " has partitions 0 to " + (partitions - 1) + ", not " + record.partition()));
+        return;
+      }
+      partition = record.partition();
+    } else if (record.key() != null) {
+      partition = Partitioner.partitionForKey(record.key(), partitions);
+    } else {
+      partition = stickyPartition.computeIfAbsent(record.topic(), t -> ThreadLocalRandom.current().nextInt(partitions));
+    }
+    add(queue(record.topic(), partition), record, promise);
   }
 
   private PartitionQueue queue(String topic, int partition) {
@@ -416,7 +507,8 @@ public final class Producer {
   private void send(PartitionQueue q, Batch batch) {
     ProduceRequest request = ProduceRequest.newBuilder().setAcks(acks).setTimeoutMs(requestTimeoutMs)
         .addPartitions(PartitionRecords.newBuilder().setTopic(q.topic).setPartition(q.partition)
-            .setRecords(ByteString.copyFrom(batch.builder.build())))
+            // The built buffer is this request's alone and never written again: wrapped, not copied.
+            .setRecords(UnsafeByteOperations.unsafeWrap(batch.builder.build())))
         .build();
     attempt(q, batch, request, batch.deadline, null);
   }

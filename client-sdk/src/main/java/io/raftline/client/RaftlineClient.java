@@ -204,6 +204,11 @@ public final class RaftlineClient {
   }
 
   /** Runs {@code action} on the client's context. */
+  /** Whether the caller runs on the client's context (its event loop). */
+  boolean onOwnContext() {
+    return Vertx.currentContext() == context;
+  }
+
   void onContext(Runnable action) {
     if (Vertx.currentContext() == context) {
       action.run();
@@ -384,11 +389,17 @@ public final class RaftlineClient {
     return op.apply(candidates.get(i)).recover(t -> tryEach(candidates, i + 1, op, t));
   }
 
-  /** The cached description of {@code topic}, fetched if absent or if {@code refresh}. */
-  Future<TopicInfo> topic(String topic, boolean refresh) {
+  /** The cached description of {@code topic} if it is younger than metadata.max.age.ms, else null. */
+  TopicInfo freshTopic(String topic) {
     TopicInfo cached = topics.get(topic);
     long maxAge = config.positiveInt("metadata.max.age.ms");
-    if (cached != null && !refresh && System.currentTimeMillis() - fetchedAt.getOrDefault(topic, 0L) < maxAge) {
+    return cached != null && System.currentTimeMillis() - fetchedAt.getOrDefault(topic, 0L) < maxAge ? cached : null;
+  }
+
+  /** The cached description of {@code topic}, fetched if absent or if {@code refresh}. */
+  Future<TopicInfo> topic(String topic, boolean refresh) {
+    TopicInfo cached = refresh ? null : freshTopic(topic);
+    if (cached != null) {
       return Future.succeededFuture(cached);
     }
     Future<TopicInfo> inFlight = refreshing.get(topic);

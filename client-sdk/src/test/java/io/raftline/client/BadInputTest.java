@@ -45,6 +45,19 @@ class BadInputTest {
   }
 
   @Test
+  void partitionsForAnswersFromMetadataAndRefusesAnUnknownTopic() throws Exception {
+    Producer producer = client.producer();
+    TopicInfo bad = await(producer.partitionsFor("bad"));
+    assertEquals(2, bad.partitions().size());
+    Future<TopicInfo> missing = producer.partitionsFor("missing");
+    CountDownLatch done = new CountDownLatch(1);
+    missing.onComplete(ar -> done.countDown());
+    assertTrue(done.await(TIMEOUT_MS, TimeUnit.MILLISECONDS));
+    assertTrue(missing.failed());
+    assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ((RaftlineException) missing.cause()).errorCode());
+  }
+
+  @Test
   void aRecordOverMaxRequestSizeFailsItsSendAlone() throws Exception {
     Producer producer = client.producer();
     Future<RecordMetadata> before = producer.send(new ProducerRecord("bad", 0, null, new byte[100], null, List.of()));

@@ -169,6 +169,39 @@ class ProducerBufferMemoryTest {
   }
 
   @Test
+  void eachWaitingSendGetsItsWholeMaxBlockMs() throws Exception {
+    RaftlineClient c = client("max.block.ms", "400", "buffer.memory", "8192");
+    Producer producer = c.producer();
+    broker.produceDelay(2000);
+    for (int i = 0; i < 7; i++) {
+      producer.send(new ProducerRecord("flow", 0, null, new byte[VALUE_BYTES], null, List.of()));
+    }
+    long firstSent = System.nanoTime();
+    Future<RecordMetadata> first = producer.send(new ProducerRecord("flow", 0, null, new byte[VALUE_BYTES], null,
+        List.of()));
+    // Spaces the two waiting sends (the scenario, not a wait for a result): one timer serves both, so
+    // the second must not be failed when the first one's time runs out.
+    Thread.sleep(200);
+    long secondSent = System.nanoTime();
+    Future<RecordMetadata> second = producer.send(new ProducerRecord("flow", 0, null, new byte[VALUE_BYTES], null,
+        List.of()));
+    long[] failedAt = new long[2];
+    CountDownLatch done = new CountDownLatch(2);
+    first.onFailure(t -> {
+      failedAt[0] = System.nanoTime();
+      done.countDown();
+    });
+    second.onFailure(t -> {
+      failedAt[1] = System.nanoTime();
+      done.countDown();
+    });
+    assertTrue(done.await(TIMEOUT_MS, TimeUnit.MILLISECONDS), "both waiting sends time out");
+    assertTrue(TimeUnit.NANOSECONDS.toMillis(failedAt[0] - firstSent) >= 400);
+    long secondWaitedMs = TimeUnit.NANOSECONDS.toMillis(failedAt[1] - secondSent);
+    assertTrue(secondWaitedMs >= 400, "the second send failed after " + secondWaitedMs + " ms");
+  }
+
+  @Test
   void sendsWaitingForRoomGoOutInOrderOnceAcknowledgementsFreeIt() throws Exception {
     RaftlineClient c = client("buffer.memory", "8192");
     Producer producer = c.producer();

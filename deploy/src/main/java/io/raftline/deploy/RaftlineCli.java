@@ -665,16 +665,23 @@ public final class RaftlineCli implements Callable<Integer> {
       @Option(names = "--producer-props", paramLabel = "K=V", split = ",", description = "more client settings")
       Map<String, String> props = new LinkedHashMap<>();
       @Option(names = "--max-in-flight-records", defaultValue = "32768", hidden = true) int maxInFlight;
+      @Option(names = "--warmup-records", defaultValue = "0", description = "the first N records warm up: a "
+          + "second summary line covers the rest only (steady state), as Kafka's tool's option of that name")
+      long warmupRecords;
 
       @Override
       public Integer call() throws Exception {
         if (records < 1 || recordSize < 0) {
           throw new IllegalArgumentException("--num-records must be >= 1 and --record-size >= 0");
         }
+        if (warmupRecords < 0 || warmupRecords >= records) {
+          throw new IllegalArgumentException("--warmup-records must be >= 0 and less than --num-records");
+        }
         Map<String, String> settings = new HashMap<>(props);
         settings.put("acks", acks);
         withClient(bootstrap, settings, client -> {
-          ProducerPerformance.run(client, topic, records, recordSize, throughput, maxInFlight, parent.cli.out);
+          ProducerPerformance.run(client, topic, records, recordSize, throughput, maxInFlight, warmupRecords,
+              parent.cli.out);
           return null;
         });
         return 0;

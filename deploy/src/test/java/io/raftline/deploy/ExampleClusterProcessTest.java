@@ -113,9 +113,12 @@ class ExampleClusterProcessTest {
     assertEquals(0, CliTest.cli("", "topics", "create", "--bootstrap-server", bootstrap, "--topic", "perf",
         "--partitions", "3", "--replication-factor", "3").exit());
     CliTest.Result perf = CliTest.cli("", "perf", "produce", "--bootstrap-server", bootstrap, "--topic", "perf",
-        "--num-records", "5000", "--record-size", "100", "--throughput", "-1", "--acks", "all");
+        "--num-records", "5000", "--record-size", "100", "--throughput", "-1", "--acks", "all",
+        "--warmup-records", "1000");
     assertEquals(0, perf.exit(), perf.err());
     assertTrue(perf.out().contains("5000 records sent"), perf.out());
+    assertTrue(perf.out().contains("4000 records sent") && perf.out().contains("(steady state: after 1000 warm-up"),
+        perf.out());
     long bytesIn = 0;
     for (String h : http) {
       bytesIn += metric(HttpProbe.get(h, "/metrics").body(), "raftline_broker_bytes_in_total");
