@@ -141,7 +141,7 @@ class ClientConfigTest {
   void defaultsAreKafkasExceptBatchSize() {
     ClientConfig c = ClientConfig.from(with());
     // Deliberately larger than Kafka's 16384: one request in flight per partition (see ClientConfig).
-    assertEquals(262144, c.positiveInt("batch.size"));
+    assertEquals(1048576, c.positiveInt("batch.size"));
     assertEquals(1048576, c.positiveInt("max.request.size"));
     assertEquals(30000, c.positiveInt("request.timeout.ms"));
     assertEquals(120000, c.positiveInt("delivery.timeout.ms"));
