@@ -89,14 +89,29 @@ public final class LeaderEpochCache {
 
   /** Forgets epochs starting at or after {@code endOffset}: the log was truncated there. */
   void truncateFromEnd(long endOffset) throws IOException {
+    if (dropFromEnd(endOffset)) {
+      write();
+    }
+  }
+
+  private boolean dropFromEnd(long endOffset) {
     boolean changed = false;
     while (!startOffsets.isEmpty() && startOffsets.lastEntry().getValue() >= endOffset) {
       startOffsets.pollLastEntry();
       changed = true;
     }
-    if (changed) {
-      write();
-    }
+    return changed;
+  }
+
+  /**
+   * Fits the epochs to a log spanning {@code startOffset} to {@code endOffset}, as {@link
+   * #truncateFromStart} and {@link #truncateFromEnd} do, but in memory only; the checkpoint file may
+   * keep the extra entries until the next change writes it, which is safe as long as every load
+   * trims the same way.
+   */
+  void trimToLog(long startOffset, long endOffset) {
+    dropFromEnd(endOffset);
+    dropBeforeStart(startOffset);
   }
 
   /**
@@ -104,6 +119,12 @@ public final class LeaderEpochCache {
    * holding it starts there.
    */
   void truncateFromStart(long startOffset) throws IOException {
+    if (dropBeforeStart(startOffset)) {
+      write();
+    }
+  }
+
+  private boolean dropBeforeStart(long startOffset) {
     boolean changed = false;
     while (startOffsets.size() > 1) {
       Map.Entry<Integer, Long> first = startOffsets.firstEntry();
@@ -119,9 +140,7 @@ public final class LeaderEpochCache {
       startOffsets.put(first.getKey(), startOffset);
       changed = true;
     }
-    if (changed) {
-      write();
-    }
+    return changed;
   }
 
   /** Forgets everything: the log restarts empty. */

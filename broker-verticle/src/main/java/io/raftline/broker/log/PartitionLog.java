@@ -194,9 +194,10 @@ public final class PartitionLog implements AutoCloseable {
         segment.forEachBatch(b -> epochs.assign(b.partitionLeaderEpoch(), b.baseOffset()));
       }
     }
-    // A torn tail may have taken the batches an epoch started with.
-    epochs.truncateFromEnd(endOffset());
-    epochs.truncateFromStart(logStartOffset);
+    // A torn tail may have taken the batches an epoch started with, and a leader that appended
+    // nothing in its epoch left an entry at the end. Trimmed in memory only: the same trim happens at
+    // every open, and the next change writes the file, so opening 10,000 logs costs no fsyncs here.
+    epochs.trimToLog(logStartOffset, endOffset());
     long covered = producers.readCheckpoint(dir);
     // A checkpoint is written on a clean close and removed when the log is cut below it; one past
     // the end (a torn tail lost what it covered) cannot be trusted.
