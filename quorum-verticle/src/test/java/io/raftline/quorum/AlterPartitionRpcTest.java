@@ -1,11 +1,13 @@
 package io.raftline.quorum;
 
+import static io.raftline.quorum.QuorumTestSupport.CLUSTER_ID;
 import static io.raftline.quorum.QuorumTestSupport.await;
+import static io.raftline.quorum.QuorumTestSupport.controllerClient;
+import static io.raftline.quorum.QuorumTestSupport.startSoleVoter;
 import static io.raftline.quorum.QuorumTestSupport.waitUntil;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
-import io.raftline.metadata.QuorumVoter;
 import io.raftline.metadata.image.MetadataImage;
 import io.raftline.metadata.image.PartitionRegistration;
 import io.raftline.protocol.ErrorCode;
@@ -16,17 +18,13 @@ import io.raftline.protocol.controller.AlterPartitionResponse;
 import io.raftline.protocol.controller.BrokerHeartbeatRequest;
 import io.raftline.protocol.controller.BrokerHeartbeatResponse;
 import io.raftline.protocol.controller.ControllerClient;
-import io.raftline.protocol.controller.ControllerGrpcClient;
 import io.raftline.protocol.controller.ControllerTopicsResponse;
 import io.raftline.protocol.controller.PartitionIsrChange;
 import io.raftline.protocol.controller.PartitionIsrResult;
 import io.raftline.protocol.controller.RegisterBrokerRequest;
 import io.raftline.protocol.controller.RegisterBrokerResponse;
 import io.raftline.quorum.controller.ControllerConfig;
-import io.raftline.quorum.raft.RaftRole;
 import io.vertx.core.Vertx;
-import io.vertx.core.net.SocketAddress;
-import io.vertx.grpc.client.GrpcClient;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,7 +34,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** AlterPartition over gRPC against a sole voter: answered after commit, with the committed offset. */
 class AlterPartitionRpcTest {
-  private static final String CLUSTER = "AAAAAAAAAAAAAAAAAAAAAA";
   @TempDir Path dir;
   private Vertx vertx;
 
@@ -50,18 +47,13 @@ class AlterPartitionRpcTest {
   @Test
   void aLeaderShrinksItsIsrAndTheAnswerComesAfterCommit() throws Exception {
     vertx = Vertx.vertx();
-    QuorumConfig config = new QuorumConfig(1, List.of(new QuorumVoter(1, "127.0.0.1", 0)), "127.0.0.1", 0,
-        dir.resolve("__cluster_metadata-0"), CLUSTER, "test.metadata", 300, 1000, new ControllerConfig(1, 3));
-    QuorumVerticle q = new QuorumVerticle(config);
-    await(vertx.deployVerticle(q));
-    waitUntil("the sole voter leads", () -> q.status().role() == RaftRole.LEADER);
-    ControllerClient client = ControllerGrpcClient.create(GrpcClient.client(vertx),
-        SocketAddress.inetSocketAddress(q.port(), "127.0.0.1"));
+    QuorumVerticle q = startSoleVoter(vertx, dir, new ControllerConfig(1, 3));
+    ControllerClient client = controllerClient(vertx, q);
 
     List<Long> epochs = new ArrayList<>();
     for (int id = 1; id <= 3; id++) {
       RegisterBrokerResponse registered = await(client.registerBroker(RegisterBrokerRequest.newBuilder()
-          .setBrokerId(id).setClusterId(CLUSTER).setIncarnationId("inc-" + id).build()));
+          .setBrokerId(id).setClusterId(CLUSTER_ID).setIncarnationId("inc-" + id).build()));
       assertEquals(ErrorCode.NONE, registered.getError(), registered.getErrorMessage());
       epochs.add(registered.getBrokerEpoch());
     }

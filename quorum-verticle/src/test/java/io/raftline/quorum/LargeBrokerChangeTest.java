@@ -1,11 +1,13 @@
 package io.raftline.quorum;
 
+import static io.raftline.quorum.QuorumTestSupport.CLUSTER_ID;
 import static io.raftline.quorum.QuorumTestSupport.await;
+import static io.raftline.quorum.QuorumTestSupport.controllerClient;
+import static io.raftline.quorum.QuorumTestSupport.startSoleVoter;
 import static io.raftline.quorum.QuorumTestSupport.waitUntil;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.raftline.metadata.QuorumVoter;
 import io.raftline.metadata.image.MetadataImage;
 import io.raftline.metadata.image.PartitionRegistration;
 import io.raftline.metadata.image.TopicImage;
@@ -15,18 +17,13 @@ import io.raftline.protocol.client.TopicToCreate;
 import io.raftline.protocol.controller.BrokerHeartbeatRequest;
 import io.raftline.protocol.controller.BrokerHeartbeatResponse;
 import io.raftline.protocol.controller.ControllerClient;
-import io.raftline.protocol.controller.ControllerGrpcClient;
 import io.raftline.protocol.controller.ControllerTopicsResponse;
 import io.raftline.protocol.controller.RegisterBrokerRequest;
 import io.raftline.protocol.controller.RegisterBrokerResponse;
 import io.raftline.quorum.controller.ControllerConfig;
 import io.raftline.quorum.raft.RaftConfig;
-import io.raftline.quorum.raft.RaftRole;
 import io.vertx.core.Vertx;
-import io.vertx.core.net.SocketAddress;
-import io.vertx.grpc.client.GrpcClient;
 import java.nio.file.Path;
-import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,7 +34,6 @@ import org.junit.jupiter.api.io.TempDir;
  * both were refused with RECORD_LIST_TOO_LARGE and the broker could neither stop cleanly nor come back.
  */
 class LargeBrokerChangeTest {
-  private static final String CLUSTER = "AAAAAAAAAAAAAAAAAAAAAA";
   private static final int TOPICS = 2;
   private static final int PARTITIONS = 6_000;
   @TempDir Path dir;
@@ -54,13 +50,8 @@ class LargeBrokerChangeTest {
   void aBrokerLeadingMorePartitionsThanABatchHoldsShutsDownAndComesBack() throws Exception {
     assertTrue(TOPICS * PARTITIONS > RaftConfig.DEFAULT_MAX_BATCH_ENTRIES, "the case needs more than one batch");
     vertx = Vertx.vertx();
-    QuorumConfig config = new QuorumConfig(1, List.of(new QuorumVoter(1, "127.0.0.1", 0)), "127.0.0.1", 0,
-        dir.resolve("__cluster_metadata-0"), CLUSTER, "test.metadata", 300, 1000, new ControllerConfig(1, 1));
-    QuorumVerticle q = new QuorumVerticle(config);
-    await(vertx.deployVerticle(q));
-    waitUntil("the sole voter leads", () -> q.status().role() == RaftRole.LEADER);
-    ControllerClient client = ControllerGrpcClient.create(GrpcClient.client(vertx),
-        SocketAddress.inetSocketAddress(q.port(), "127.0.0.1"));
+    QuorumVerticle q = startSoleVoter(vertx, dir, new ControllerConfig(1, 1));
+    ControllerClient client = controllerClient(vertx, q);
 
     long epoch = register(client, "first");
     heartbeat(client, epoch, false);
@@ -105,7 +96,7 @@ class LargeBrokerChangeTest {
 
   private static long register(ControllerClient client, String incarnation) throws Exception {
     RegisterBrokerResponse registered = await(client.registerBroker(RegisterBrokerRequest.newBuilder()
-        .setBrokerId(1).setClusterId(CLUSTER).setIncarnationId(incarnation).build()));
+        .setBrokerId(1).setClusterId(CLUSTER_ID).setIncarnationId(incarnation).build()));
     assertEquals(ErrorCode.NONE, registered.getError(), registered.getErrorMessage());
     return registered.getBrokerEpoch();
   }

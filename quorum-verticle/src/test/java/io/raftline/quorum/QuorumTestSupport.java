@@ -2,17 +2,28 @@ package io.raftline.quorum;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.raftline.metadata.QuorumVoter;
+import io.raftline.protocol.controller.ControllerClient;
+import io.raftline.protocol.controller.ControllerGrpcClient;
+import io.raftline.quorum.controller.ControllerConfig;
+import io.raftline.quorum.raft.RaftRole;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.grpc.client.GrpcClient;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
-/** Waiting with deadlines and picking free loopback ports, for the quorum verticle tests. */
+/** Waiting with deadlines, free loopback ports and a sole voter, for the quorum verticle tests. */
 final class QuorumTestSupport {
   static final long TIMEOUT_MS = 30_000;
+  static final String CLUSTER_ID = "AAAAAAAAAAAAAAAAAAAAAA";
 
   private QuorumTestSupport() {}
 
@@ -41,5 +52,23 @@ final class QuorumTestSupport {
       }
       Thread.sleep(10);
     }
+  }
+
+  /**
+   * A one-voter quorum with its metadata log under {@code dir}, deployed and leading; its image is
+   * published on the event bus at {@code test.metadata}. Port 0: a sole voter never connects to itself.
+   */
+  static QuorumVerticle startSoleVoter(Vertx vertx, Path dir, ControllerConfig controller) throws Exception {
+    QuorumConfig config = new QuorumConfig(1, List.of(new QuorumVoter(1, "127.0.0.1", 0)), "127.0.0.1", 0,
+        dir.resolve("__cluster_metadata-0"), CLUSTER_ID, "test.metadata", 300, 1000, controller);
+    QuorumVerticle q = new QuorumVerticle(config);
+    await(vertx.deployVerticle(q));
+    waitUntil("the sole voter leads", () -> q.status().role() == RaftRole.LEADER);
+    return q;
+  }
+
+  /** A controller client of {@code q}'s gRPC port. */
+  static ControllerClient controllerClient(Vertx vertx, QuorumVerticle q) {
+    return ControllerGrpcClient.create(GrpcClient.client(vertx), SocketAddress.inetSocketAddress(q.port(), "127.0.0.1"));
   }
 }
