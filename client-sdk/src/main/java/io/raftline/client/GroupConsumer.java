@@ -560,10 +560,18 @@ public final class GroupConsumer implements ReadStream<ConsumerRecord> {
     if (changed.isEmpty()) {
       return Future.succeededFuture();
     }
-    return sendCommit(changed, STALE_EPOCH_RETRIES);
+    return sendCommit(changed, STALE_EPOCH_RETRIES, generation);
   }
 
-  private Future<Void> sendCommit(Map<TopicPartition, Long> offsets, int staleRetries) {
+  /**
+   * @param generation the member's {@link #generation} when the commit was made: a retry is sent only
+   *     while it holds and only for partitions the member still owns or is revoking
+   */
+  private Future<Void> sendCommit(Map<TopicPartition, Long> offsets, int staleRetries, int generation) {
+    if (this.generation != generation) {
+      return Future.failedFuture(new RaftlineException(ErrorCode.STALE_MEMBER_EPOCH, "commit for group " + groupId
+          + " dropped: this member lost its partitions since it was made"));
+    }
     if (memberEpoch <= 0) {
       return Future.failedFuture(new RaftlineException(ErrorCode.UNKNOWN_MEMBER_ID,
           "not a member of group " + groupId + " (yet): nothing can be committed"));
@@ -593,13 +601,23 @@ public final class GroupConsumer implements ReadStream<ConsumerRecord> {
           if (stale.isEmpty()) {
             return Future.succeededFuture();
           }
+          // Re-sent under the member's newer epoch only where it still holds the partition: a commit
+          // made before its partitions were lost (a coordinator failover, a fencing) or moved to another
+          // member would otherwise land after the new owner's and move the committed offset back.
+          stale.keySet().removeIf(tp -> this.generation != generation
+              || !(owned.contains(tp) || revoking.containsKey(tp)));
+          if (stale.isEmpty()) {
+            return Future.failedFuture(new RaftlineException(ErrorCode.STALE_MEMBER_EPOCH, "commit for group "
+                + groupId + " not retried: this member no longer owns the partitions it named"));
+          }
           if (staleRetries == 0) {
             return Future.failedFuture(new RaftlineException(ErrorCode.STALE_MEMBER_EPOCH,
                 "commit for group " + groupId + " kept meeting a newer member epoch"));
           }
           // The coordinator moved this member to a newer epoch whose heartbeat answer is on its way.
           Promise<Void> retried = Promise.promise();
-          client.vertx().setTimer(retryBackoffMs, id -> sendCommit(stale, staleRetries - 1).onComplete(retried));
+          client.vertx().setTimer(retryBackoffMs, id -> sendCommit(stale, staleRetries - 1, generation)
+              .onComplete(retried));
           return retried.future();
         });
   }
