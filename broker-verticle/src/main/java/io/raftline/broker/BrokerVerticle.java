@@ -439,7 +439,7 @@ public final class BrokerVerticle extends AbstractVerticle {
           hp.topicPartition, epoch, start.endOffset());
       highWatermarkAdvanced(hp);
       if (hp.topicPartition.topic().equals(io.raftline.broker.group.GroupCoordinator.OFFSETS_TOPIC)) {
-        groups.onLeadershipGained(hp.topicPartition.partition());
+        groups.onLeadershipGained(hp.topicPartition.partition(), epoch);
       }
     }).onFailure(t -> LOG.log(System.Logger.Level.WARNING, "broker " + config.nodeId() + " could not take the lead of "
         + hp.topicPartition, t));

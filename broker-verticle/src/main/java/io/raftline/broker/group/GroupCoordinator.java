@@ -60,7 +60,9 @@ import java.util.function.Supplier;
  * (NOT_COORDINATOR, then UNKNOWN_MEMBER_ID at the new coordinator) and rejoin; until the old members
  * have heartbeated there, the new coordinator does not know which partitions they still hold, so for
  * about one heartbeat interval after a failover two members may read the same partition (their
- * commits are at-least-once safe, the duplicates are not avoided). A group with neither members nor
+ * commits are at-least-once safe, the duplicates are not avoided). Epochs of a new tenure start above
+ * the old tenure's (from the offsets partition's leader epoch), so a request of a member's previous
+ * incarnation meets STALE_MEMBER_EPOCH rather than an equal epoch. A group with neither members nor
  * offsets has no state left and is forgotten.
  *
  * <h2>Writes</h2>
@@ -162,6 +164,8 @@ public final class GroupCoordinator {
   /** Offsets partitions being loaded or loaded, by the generation of their current leadership. */
   private final Map<Integer, Integer> loading = new HashMap<>();
   private final Map<Integer, Integer> loaded = new HashMap<>();
+  /** The first group epoch of each partition's current tenure (see {@link #beginLoad(int, int)}). */
+  private final Map<Integer, Integer> epochBases = new HashMap<>();
   private int lastGeneration;
   /** Orders writes, so a write committed after a later one of the same key does not undo it. */
   private long lastSeq;
@@ -205,12 +209,40 @@ public final class GroupCoordinator {
    * {@link #completeLoad} with the returned generation.
    */
   public int beginLoad(int partition) {
+    return beginLoad(partition, 0);
+  }
+
+  /**
+   * As {@link #beginLoad(int)}, for the {@code leaderEpoch} in which this broker leads the partition.
+   * Group epochs (and so member epochs) of this tenure start at {@link #epochBase}, above every epoch
+   * an earlier tenure handed out: membership is not durable, and a request of a member's previous
+   * incarnation must meet STALE_MEMBER_EPOCH here, not an equal epoch that would accept its commit
+   * after the partition's new owner committed more.
+   */
+  public int beginLoad(int partition, int leaderEpoch) {
     checkPartition(partition);
     dropGroups(partition);
     loaded.remove(partition);
+    epochBases.put(partition, epochBase(leaderEpoch));
     int generation = ++lastGeneration;
     loading.put(partition, generation);
     return generation;
+  }
+
+  /**
+   * The first group epoch of a tenure in {@code leaderEpoch}: 65,536 epochs a tenure. Saturates past
+   * leader epoch 16,383 (then only the epochs a group bumps keep it above an older tenure's).
+   */
+  static int epochBase(int leaderEpoch) {
+    return (int) Math.min((long) Math.max(0, leaderEpoch) << 16, 1L << 30);
+  }
+
+  private Group newGroup(String groupId, int partition) {
+    Group group = new Group(groupId, partition);
+    int base = epochBases.getOrDefault(partition, 0);
+    group.groupEpoch = base;
+    group.assignmentEpoch = base;
+    return group;
   }
 
   /**
@@ -334,7 +366,7 @@ public final class GroupCoordinator {
     boolean bump = false;
     if (epoch == 0) {
       if (group == null) {
-        group = new Group(groupId, partitionFor(groupId));
+        group = newGroup(groupId, partitionFor(groupId));
         groups.put(groupId, group);
       }
       if (memberId.isEmpty()) {
@@ -809,7 +841,7 @@ public final class GroupCoordinator {
       return;
     }
     if (group == null) {
-      group = new Group(key.group(), partition);
+      group = newGroup(key.group(), partition);
       groups.put(key.group(), group);
     }
     Committed existing = group.offsets.get(tp);

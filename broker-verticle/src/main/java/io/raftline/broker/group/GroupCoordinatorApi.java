@@ -99,11 +99,16 @@ public final class GroupCoordinatorApi extends GroupCoordinatorService {
    * (their RPCs answer COORDINATOR_LOAD_IN_PROGRESS meanwhile). No-op if it is loaded or loading.
    */
   public void onLeadershipGained(int partition) {
+    onLeadershipGained(partition, 0);
+  }
+
+  /** As {@link #onLeadershipGained(int)}, leading in {@code leaderEpoch} (member epochs start above older tenures'). */
+  public void onLeadershipGained(int partition, int leaderEpoch) {
     onContext(() -> {
       if (coordinator.isLoaded(partition) || coordinator.isLoading(partition)) {
         return;
       }
-      int generation = coordinator.beginLoad(partition);
+      int generation = coordinator.beginLoad(partition, leaderEpoch);
       load(partition, generation);
     });
   }

@@ -366,6 +366,27 @@ class GroupCoordinatorTest {
   }
 
   @Test
+  void aMemberOfAnEarlierTenureCannotCommitUnderAnEqualEpochAfterAFailover() {
+    int p = c.partitionFor(G);
+    Consumer a = new Consumer(G, "t");
+    a.join();
+    int oldEpoch = a.epoch;
+    String id = a.id;
+    assertEquals(ErrorCode.NONE, single(commit(G, id, oldEpoch, "t", 0, 5)));
+    // Leadership of the offsets partition moves away and back (leader epoch 1): membership starts over.
+    c.unload(p);
+    assertTrue(c.completeLoad(p, c.beginLoad(p, 1), log.getOrDefault(p, List.of())));
+    a.join();
+    assertEquals(id, a.id, "the member rejoins under its id");
+    assertTrue(a.epoch > GroupCoordinator.epochBase(1), "epoch " + a.epoch + " is above every earlier tenure's");
+    // A commit the member sent before the move (say, retried by its client) must not land as its own now.
+    assertEquals(ErrorCode.STALE_MEMBER_EPOCH, single(commit(G, id, oldEpoch, "t", 0, 3)));
+    assertEquals(5, committed(G, "t", 0));
+    assertEquals(ErrorCode.NONE, single(commit(G, id, a.epoch, "t", 0, 9)));
+    assertEquals(9, committed(G, "t", 0));
+  }
+
+  @Test
   void aSubscriptionChangeOrNewPartitionsBumpTheGroupEpoch() {
     Consumer a = new Consumer(G, "t");
     a.join();
