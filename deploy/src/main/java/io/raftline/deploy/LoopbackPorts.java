@@ -42,7 +42,10 @@ public final class LoopbackPorts {
     return distinct(1).get(0);
   }
 
-  /** {@code count} distinct free ports. */
+  /**
+   * {@code count} distinct free ports. Synchronized: callers are test, benchmark and CLI threads (never
+   * an event loop), and {@link #HANDED_OUT} is shared by them.
+   */
   public static synchronized List<Integer> distinct(int count) throws IOException {
     if (count < 0) {
       throw new IllegalArgumentException("count must not be negative: " + count);
