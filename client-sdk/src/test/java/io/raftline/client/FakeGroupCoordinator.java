@@ -53,6 +53,8 @@ final class FakeGroupCoordinator extends GroupCoordinatorService {
   private final Map<String, Group> groups = new TreeMap<>();
   private final List<ErrorCode> injectedHeartbeatErrors = new ArrayList<>();
   private int findCoordinatorCalls;
+  private int staleCommitsToInject;
+  private int injectedStaleCommits;
   private final List<String> serverAssignors = new ArrayList<>();
   private int nextMember;
 
@@ -108,6 +110,16 @@ final class FakeGroupCoordinator extends GroupCoordinatorService {
   /** The member's next heartbeat is answered FENCED_MEMBER_EPOCH and its commits are refused. */
   synchronized void fence(String groupId, String memberId) {
     groups.get(groupId).members.get(memberId).fenced = true;
+  }
+
+  /** The next {@code n} commits (of any member) are answered STALE_MEMBER_EPOCH and change nothing. */
+  synchronized void staleNextCommits(int n) {
+    staleCommitsToInject = n;
+  }
+
+  /** Commits answered STALE_MEMBER_EPOCH by {@link #staleNextCommits} so far. */
+  synchronized int injectedStaleCommits() {
+    return injectedStaleCommits;
   }
 
   /** The next heartbeats (of any member) are answered with these errors, one each. */
@@ -225,7 +237,11 @@ final class FakeGroupCoordinator extends GroupCoordinatorService {
   public synchronized Future<OffsetCommitResponse> offsetCommit(OffsetCommitRequest r) {
     Group g = groups.computeIfAbsent(r.getGroupId(), id -> new Group());
     ErrorCode code = ErrorCode.NONE;
-    if (r.getMemberId().isEmpty()) {
+    if (staleCommitsToInject > 0) {
+      staleCommitsToInject--;
+      injectedStaleCommits++;
+      code = ErrorCode.STALE_MEMBER_EPOCH;
+    } else if (r.getMemberId().isEmpty()) {
       if (!g.members.isEmpty()) {
         code = ErrorCode.NON_EMPTY_GROUP;
       }

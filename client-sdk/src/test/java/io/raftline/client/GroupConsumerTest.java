@@ -117,6 +117,25 @@ class GroupConsumerTest {
   }
 
   @Test
+  void aCommitRefusedAsStaleIsNotResentAfterTheMemberLostItsPartitions() throws Exception {
+    // retry.backoff.ms 1000: the member is fenced and rejoins (at once) while the refused commit waits.
+    Member a = member(client("retry.backoff.ms", "1000"), "two").withLostHandler().start();
+    waitFor("the member to be given both partitions", () -> !a.assigned.isEmpty());
+    assertEquals(Set.of(tp("two", 0), tp("two", 1)), a.owned());
+    TopicPartition tp = tp("two", 0);
+    broker.groups().staleNextCommits(1);
+    Future<Void> commit = a.consumer.commit(Map.of(tp, 5L));
+    waitFor("the commit to meet STALE_MEMBER_EPOCH", () -> broker.groups().injectedStaleCommits() == 1);
+    broker.groups().fence(GROUP, await(a.consumer.memberId()));
+    waitFor("the member to lose its partitions and get them back", () -> a.lost.size() == 1 && a.assigned.size() == 2);
+    Throwable failure = awaitFailure(commit);
+    assertEquals(ErrorCode.STALE_MEMBER_EPOCH, errorOf(failure));
+    // Re-sent under the epoch the member got on rejoining, the commit made before the loss would have
+    // landed now, after whatever the partition's owner committed meanwhile.
+    assertEquals(null, broker.groups().committed(GROUP).get(tp), "a commit made before the loss landed after it");
+  }
+
+  @Test
   void aSingleMemberReadsEveryPartitionAndCommitsItsPosition() throws Exception {
     appendEach("events", 4, 10);
     Member a = member(client(), "events").start();
