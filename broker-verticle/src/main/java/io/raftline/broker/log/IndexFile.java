@@ -150,7 +150,8 @@ final class IndexFile implements AutoCloseable {
     }
     MappedByteBuffer m = map;
     map = null;
-    m.force();
+    // No force here: the entries are in the page cache, which unmapping keeps; durability is the
+    // flush policy's (LogSegment.force), as it was when the indexes were written through channels.
     Unmapper.unmap(m);
     try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
       if (channel.size() > (long) entries * entrySize) {

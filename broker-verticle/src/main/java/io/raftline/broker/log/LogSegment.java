@@ -105,13 +105,7 @@ final class LogSegment implements AutoCloseable {
     try {
       LogSegment segment = new LogSegment(dir, baseOffset, ch);
       if (segment.size == 0) {
-        segment.maxTimestampKnown = true;
-        // A fresh segment: create its (empty) indexes now so the directory always shows all three files,
-        // and drop any entries an earlier segment of the same name left (an empty log indexes nothing).
-        segment.offsetIndex().truncateTo(0);
-        segment.timeIndex().truncateTo(0);
-        segment.loadLastIndexEntry();
-        segment.lastTimeIndexTimestamp = Long.MIN_VALUE;
+        segment.startEmpty();
       }
       return segment;
     } catch (IOException | RuntimeException e) {
@@ -142,16 +136,24 @@ final class LogSegment implements AutoCloseable {
         StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
     try {
       LogSegment segment = new LogSegment(dir, baseOffset, ch, suffix);
-      segment.maxTimestampKnown = true;
-      segment.offsetIndex().truncateTo(0);
-      segment.timeIndex().truncateTo(0);
-      segment.loadLastIndexEntry();
-      segment.lastTimeIndexTimestamp = Long.MIN_VALUE;
+      segment.startEmpty();
       return segment;
     } catch (IOException | RuntimeException e) {
       ch.close();
       throw e;
     }
+  }
+
+  /**
+   * An empty segment: its (empty) indexes are created now so the directory always shows all three
+   * files, and entries an earlier segment of the same name left are dropped (an empty log indexes nothing).
+   */
+  private void startEmpty() throws IOException {
+    maxTimestampKnown = true;
+    offsetIndex().truncateTo(0);
+    timeIndex().truncateTo(0);
+    loadLastIndexEntry();
+    lastTimeIndexTimestamp = Long.MIN_VALUE;
   }
 
   private IndexFile offsetIndex() throws IOException {
