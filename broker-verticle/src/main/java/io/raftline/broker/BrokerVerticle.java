@@ -70,8 +70,11 @@ import io.vertx.core.Completable;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.http.Http2Settings;
+import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.grpc.client.GrpcClient;
 import io.vertx.grpc.client.GrpcClientOptions;
 import io.vertx.grpc.server.GrpcServer;
@@ -104,6 +107,17 @@ public final class BrokerVerticle extends AbstractVerticle {
   /** Suffix of the event-bus address that answers with the current image. */
   public static final String CURRENT_IMAGE_SUFFIX = ".current";
   static final long MAX_GRPC_MESSAGE_BYTES = 128L * 1024 * 1024;
+  /**
+   * HTTP/2 receive settings of this broker's server (produce requests come in) and of its client
+   * (replica fetch answers come in from partition leaders). With HTTP/2's defaults (64 KiB windows,
+   * 16 KiB frames) a 1 MiB batch crossed in about thirty window-update round trips and sixty-four
+   * frames, each a wake-up or a pass through the codec on both ends; on three nodes sharing two cores
+   * the replication rate rose 8% without them (interleaved runs, issue 5's note). A unary message is
+   * buffered whole on arrival anyway, so the wider window holds no memory it would not hold. Subscribe
+   * streams flow the other way: the consumer's own window stays their backpressure bound.
+   */
+  private static final int RECEIVE_WINDOW_BYTES = 8 << 20;
+  private static final int MAX_FRAME_BYTES = 1 << 20;
   private static final long ADMIN_TIMEOUT_MS = 30_000;
   private static final int DEFAULT_PARTITION_FETCH_BYTES = 1024 * 1024;
   private static final int MAX_FETCH_WAIT_MS = 30_000;
@@ -188,6 +202,10 @@ public final class BrokerVerticle extends AbstractVerticle {
     return brokerEpoch;
   }
 
+  private static Http2Settings receiveSettings() {
+    return new Http2Settings().setInitialWindowSize(RECEIVE_WINDOW_BYTES).setMaxFrameSize(MAX_FRAME_BYTES);
+  }
+
   /** True while this broker's own metadata image shows it fenced (or not registered); any thread. */
   public boolean isFenced() {
     return fencedInImage;
@@ -198,7 +216,9 @@ public final class BrokerVerticle extends AbstractVerticle {
     metrics = new BrokerMetrics(meterRegistry, config.nodeId());
     metadataConsumer = vertx.eventBus().localConsumer(config.metadataAddress(), msg -> onMetadata(msg.body()));
     grpcClient = GrpcClient.client(vertx, new GrpcClientOptions().setMaxMessageSize(MAX_GRPC_MESSAGE_BYTES)
-        .setTimeout(10).setTimeoutUnit(TimeUnit.SECONDS).setScheduleDeadlineAutomatically(true));
+        .setTimeout(10).setTimeoutUnit(TimeUnit.SECONDS).setScheduleDeadlineAutomatically(true),
+        new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
+            .setInitialSettings(receiveSettings()).setHttp2ConnectionWindowSize(2 * RECEIVE_WINDOW_BYTES));
     controller = new ControllerChannel(vertx, grpcClient, config.voters());
     GrpcServer grpc = GrpcServer.server(vertx, new GrpcServerOptions().setMaxMessageSize(MAX_GRPC_MESSAGE_BYTES));
     grpc.addService(TopicAdminGrpcService.of(new TopicAdminApi()));
@@ -227,7 +247,8 @@ public final class BrokerVerticle extends AbstractVerticle {
               id -> checkpointHighWatermarks());
           return Future.<Void>succeededFuture();
         })
-        .compose(v -> vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port()))
+        .compose(v -> vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port())
+                .setInitialSettings(receiveSettings()).setHttp2ConnectionWindowSize(2 * RECEIVE_WINDOW_BYTES))
             .requestHandler(grpc).listen())
         .compose(s -> {
           server = s;
