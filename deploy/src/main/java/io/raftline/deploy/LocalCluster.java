@@ -191,10 +191,7 @@ final class LocalCluster {
   private Node launch(int id) throws IOException {
     List<String> command = new ArrayList<>();
     command.add(javaExecutable());
-    String opts = System.getenv("RAFTLINE_JAVA_OPTS");
-    if (opts != null && !opts.isBlank()) {
-      command.addAll(List.of(opts.trim().split("\\s+")));
-    }
+    command.addAll(NodeJvmOptions.forNodeHere());
     command.addAll(List.of("-cp", System.getProperty("java.class.path"), RaftlineCli.class.getName(),
         "node", "--config", configFile(id).toString(), "--stop-with-parent"));
     Path log = dir.resolve("node-" + id + ".log");

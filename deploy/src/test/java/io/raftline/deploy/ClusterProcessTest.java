@@ -99,6 +99,14 @@ class ClusterProcessTest {
     children.addAll(cluster.toHandle().children().toList());
     assertEquals(Set.copyOf(pids.values()), children.stream().map(ProcessHandle::pid).collect(Collectors.toSet()),
         "the printed pids are the cluster process's children");
+    for (ProcessHandle child : children) {
+      // From /proc: ProcessHandle.Info leaves out arguments as long as a class path.
+      List<String> args = List.of(Files.readString(Path.of("/proc", String.valueOf(child.pid()), "cmdline"))
+          .split("\0"));
+      List<String> jvmOptions = args.subList(0, args.indexOf("-cp"));
+      assertTrue(jvmOptions.containsAll(NodeJvmOptions.defaults(Runtime.getRuntime().availableProcessors())),
+          "node " + child.pid() + " starts with this machine's node JVM defaults: " + jvmOptions);
+    }
     assertEquals(3, Set.copyOf(brokers.values()).size(), "distinct broker addresses: " + brokers);
     String last = lines.get(lines.size() - 1);
     assertTrue(last.contains(String.join(",", brokers.values())), "bootstrap servers listed: " + last);
