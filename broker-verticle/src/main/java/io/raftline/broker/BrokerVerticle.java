@@ -117,6 +117,11 @@ public final class BrokerVerticle extends AbstractVerticle {
    * streams flow the other way: the consumer's own window stays their backpressure bound.
    */
   private static final int RECEIVE_WINDOW_BYTES = 8 << 20;
+  /** The Records service's Produce method, its records decoded without a copy. */
+  private static final io.vertx.grpc.common.ServiceMethod<ProduceRequest, ProduceResponse> PRODUCE =
+      io.vertx.grpc.common.ServiceMethod.server(RecordsGrpcService.SERVICE_NAME, "Produce",
+          io.vertx.grpc.common.GrpcMessageEncoder.encoder(),
+          io.raftline.protocol.AliasingDecoder.of(ProduceRequest.getDefaultInstance()));
   private static final int MAX_FRAME_BYTES = 1 << 20;
   private static final long ADMIN_TIMEOUT_MS = 30_000;
   private static final int DEFAULT_PARTITION_FETCH_BYTES = 1024 * 1024;
@@ -226,7 +231,16 @@ public final class BrokerVerticle extends AbstractVerticle {
     records = recordsApi;
     List<io.vertx.grpc.common.ServiceMethod<?, ?>> recordMethods = new ArrayList<>(RecordsGrpcService.all());
     recordMethods.remove(RecordsGrpcService.Fetch);
+    recordMethods.remove(RecordsGrpcService.Produce);
     grpc.addService(RecordsGrpcService.builder(recordsApi).bind(recordMethods).build());
+    // Produce requests are decoded with their records as views of the received bytes (AliasingDecoder).
+    grpc.callHandler(PRODUCE, request -> request.handler(msg -> recordsApi.produce(msg, (res, err) -> {
+      if (err == null) {
+        request.response().end(res);
+      } else {
+        request.response().fail(err);
+      }
+    })));
     // Fetch answers leave through an encoder that does not copy their records (FetchAnswerEncoder).
     grpc.callHandler(FetchAnswerEncoder.FETCH, request -> request.handler(msg -> recordsApi.fetch(msg, (res, err) -> {
       if (err == null) {

@@ -7,13 +7,17 @@ import io.raftline.protocol.ErrorCode;
 import io.raftline.protocol.client.FetchRequest;
 import io.raftline.protocol.client.PartitionData;
 import io.raftline.protocol.client.PartitionFetch;
-import io.raftline.protocol.client.RecordsClient;
-import io.raftline.protocol.client.RecordsGrpcClient;
+import io.raftline.protocol.AliasingDecoder;
+import io.raftline.protocol.client.FetchResponse;
+import io.raftline.protocol.client.RecordsGrpcService;
 import io.raftline.protocol.records.RecordBatch;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.grpc.client.GrpcClient;
+import io.vertx.grpc.client.GrpcClientResponse;
+import io.vertx.grpc.common.GrpcMessageEncoder;
+import io.vertx.grpc.common.ServiceMethod;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -53,8 +57,13 @@ final class ReplicaFetcher {
   private final Map<TopicPartition, Integer> epochs = new LinkedHashMap<>();
   /** Partitions the leader refused, with the time to try again. */
   private final Map<TopicPartition, Long> backoffUntil = new HashMap<>();
-  private SocketAddress connectedTo;
-  private RecordsClient client;
+  /**
+   * Fetch as a client calls it, with the answer's records decoded as views of the received bytes: they
+   * go to the log as they came, so a copy would only be thrown away (AliasingDecoder).
+   */
+  private static final ServiceMethod<FetchResponse, FetchRequest> FETCH = ServiceMethod.client(
+      RecordsGrpcService.SERVICE_NAME, "Fetch", GrpcMessageEncoder.encoder(),
+      AliasingDecoder.of(FetchResponse.getDefaultInstance()));
   private boolean running;
   private boolean stopped;
 
@@ -121,10 +130,6 @@ final class ReplicaFetcher {
       vertx.setTimer(RETRY_BACKOFF_MS, id -> fetchNext());
       return;
     }
-    if (!address.get().equals(connectedTo)) {
-      connectedTo = address.get();
-      client = RecordsGrpcClient.create(grpc, connectedTo);
-    }
     long now = System.currentTimeMillis();
     FetchRequest.Builder request = FetchRequest.newBuilder().setReplicaId(selfId)
         .setMaxWaitMs((int) config.replicaFetchWaitMaxMs()).setMinBytes(1).setMaxBytes(RESPONSE_MAX_BYTES);
@@ -144,7 +149,10 @@ final class ReplicaFetcher {
       vertx.setTimer(NOT_READY_POLL_MS, id -> fetchNext());
       return;
     }
-    client.fetch(request.build()).onComplete(ar -> {
+    FetchRequest fetch = request.build();
+    grpc.request(address.get(), FETCH)
+        .compose(call -> call.end(fetch).compose(v -> call.response().compose(GrpcClientResponse::last)))
+        .onComplete(ar -> {
       if (stopped) {
         running = false;
         return;
