@@ -744,6 +744,19 @@ public final class BrokerVerticle extends AbstractVerticle {
         img.configsOf(new ConfigResource(ConfigResource.Type.BROKER, "")), key);
   }
 
+  /**
+   * The largest record batch a topic accepts: its {@code max.message.bytes}, else the cluster-wide
+   * {@code message.max.bytes}, else this node's own {@code message.max.bytes} (Kafka's order).
+   */
+  private int maxMessageBytes(MetadataImage img, String topic) {
+    Map<String, String> topicConfigs = img.configsOf(new ConfigResource(ConfigResource.Type.TOPIC, topic));
+    Map<String, String> clusterDefaults = img.configsOf(new ConfigResource(ConfigResource.Type.BROKER, ""));
+    if (!topicConfigs.containsKey("max.message.bytes") && !clusterDefaults.containsKey("message.max.bytes")) {
+      return config.maxMessageBytes();
+    }
+    return Integer.parseInt(TopicConfigs.effective(topicConfigs, clusterDefaults, "max.message.bytes"));
+  }
+
   /** Segment settings of a topic's logs, from its configs (set when the log opens). */
   private io.raftline.broker.log.LogConfig logConfigFor(MetadataImage img, String topic) {
     return io.raftline.broker.log.LogConfig.DEFAULT
@@ -1278,7 +1291,8 @@ public final class BrokerVerticle extends AbstractVerticle {
       List<RecordBatch> batches;
       try {
         // A private copy: the leader stamps offsets into these bytes.
-        batches = RecordBatch.validateAll(ByteBuffer.wrap(pr.getRecords().toByteArray()), config.maxMessageBytes());
+        batches = RecordBatch.validateAll(ByteBuffer.wrap(pr.getRecords().toByteArray()),
+            maxMessageBytes(image, pr.getTopic()));
       } catch (InvalidRecordBatchException e) {
         return Future.succeededFuture(produceError(pr, e.errorCode(), e.getMessage(), lookup.leader));
       }

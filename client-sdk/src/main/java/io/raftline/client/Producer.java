@@ -38,6 +38,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * good leaves a hole in the numbering: the producer then takes a new producer id, as Kafka's bumps
  * its epoch, so later batches are not refused.
  *
+ * <p>A batch the partition leader refuses as larger than its topic's {@code max.message.bytes} is
+ * split in two and sent again (each half split again if need be), so a topic whose limit is below
+ * {@code batch.size} still takes every record that fits it; a single record over the limit fails with
+ * RECORD_TOO_LARGE.
+ *
  * <p>With {@code compression.type} set, each batch's records are compressed as one block when the batch
  * is sent. {@code batch.size} counts uncompressed bytes, so a compressed request is smaller than it
  * (Kafka instead estimates the compressed size and fills batches further).
@@ -89,6 +94,9 @@ public final class Producer {
     final List<Long> timestamps = new ArrayList<>();
     /** When the batch's delivery.timeout.ms ends; set when it is first sent. */
     long deadline = -1;
+    /** The identity and first sequence it was numbered with (idempotent batches, once sent). */
+    ProducerIdentity numberedBy;
+    int baseSequence;
 
     Batch(CompressionType compression) {
       builder = new RecordBatchBuilder(compression);
@@ -496,6 +504,8 @@ public final class Producer {
           q.nextSequence = 0;
         }
         batch.builder.producer(id.producerId(), id.epoch(), q.nextSequence);
+        batch.numberedBy = id;
+        batch.baseSequence = q.nextSequence;
         q.nextSequence = (int) ((q.nextSequence + (long) batch.promises.size()) % ((long) Integer.MAX_VALUE + 1));
         send(q, batch);
       });
@@ -537,12 +547,58 @@ public final class Producer {
         problem = new RaftlineException(ErrorCode.REQUEST_TIMED_OUT,
             "request to " + leader + " failed: " + ar.cause().getMessage());
       }
+      if (problem.errorCode() == ErrorCode.RECORD_TOO_LARGE && batch.promises.size() > 1
+          && resendInHalves(q, batch, request)) {
+        return;
+      }
       if (!RaftlineException.isRetriable(problem.errorCode())) {
         fail(q, batch, problem);
         return;
       }
       retryLater(q, batch, request, deadline, problem);
     });
+  }
+
+  /**
+   * A batch of several records that the leader refused as too large (its topic's max.message.bytes is
+   * below this producer's batch.size) goes out again as two batches of half the records each, first
+   * half first, as Kafka's producer splits one; a half still too large is split again, down to single
+   * records. The leader checks the size before the sequence numbers, so nothing of the refused batch
+   * was stored and the halves take over its sequence numbers.
+   *
+   * @return false if the batch's own bytes could not be read back (then it fails as refused)
+   */
+  private boolean resendInHalves(PartitionQueue q, Batch batch, ProduceRequest request) {
+    List<io.raftline.protocol.records.Record> records = new ArrayList<>(batch.promises.size());
+    try {
+      for (RecordBatch sent : RecordBatch.parse(request.getPartitions(0).getRecords().asReadOnlyByteBuffer())) {
+        records.addAll(sent.records());
+      }
+    } catch (RuntimeException e) {
+      return false;
+    }
+    if (records.size() != batch.promises.size()) {
+      return false;
+    }
+    Batch first = new Batch(compression);
+    Batch second = new Batch(compression);
+    for (int i = 0; i < records.size(); i++) {
+      Batch half = i < records.size() / 2 ? first : second;
+      io.raftline.protocol.records.Record r = records.get(i);
+      half.builder.append(r.timestamp(), r.key(), r.value(), r.headers());
+      half.promises.add(batch.promises.get(i));
+      half.timestamps.add(batch.timestamps.get(i));
+    }
+    first.deadline = batch.deadline;
+    second.deadline = batch.deadline;
+    if (batch.numberedBy != null && batch.numberedBy.equals(q.sequenceOwner)) {
+      q.nextSequence = batch.baseSequence;
+    }
+    q.ready.addFirst(second);
+    q.ready.addFirst(first);
+    q.inFlight = false;
+    trySend(q);
+    return true;
   }
 
   private void retryLater(PartitionQueue q, Batch batch, ProduceRequest request, long deadline,

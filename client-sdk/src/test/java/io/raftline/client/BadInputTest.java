@@ -57,6 +57,51 @@ class BadInputTest {
     assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ((RaftlineException) missing.cause()).errorCode());
   }
 
+  /**
+   * A broker that refuses the producer's batches as too large (a topic's max.message.bytes below
+   * batch.size) gets them again in halves until they fit: every record is stored, in the order sent,
+   * in batches under the limit. A single record over the limit fails alone.
+   */
+  @Test
+  void batchesRefusedAsTooLargeAreSplitUntilTheyFitAndKeepTheirOrder() throws Exception {
+    broker.maxBatchBytes(3000);
+    RaftlineClient batching = RaftlineClient.create(vertx, Map.of("bootstrap.servers", broker.bootstrap(),
+        "batch.size", "20000", "linger.ms", "50"));
+    try {
+      Producer producer = batching.producer();
+      List<Future<RecordMetadata>> sent = new java.util.ArrayList<>();
+      for (int i = 0; i < 60; i++) {
+        byte[] value = new byte[200];
+        value[0] = (byte) i;
+        sent.add(producer.send(new ProducerRecord("bad", 1, null, value, null, List.of())));
+        if (i == 30) {
+          sent.add(producer.send(new ProducerRecord("bad", 1, null, new byte[3500], null, List.of())));
+        }
+      }
+      Future<RecordMetadata> tooLarge = sent.remove(31);
+      for (int i = 0; i < sent.size(); i++) {
+        assertEquals(i, await(sent.get(i)).offset(), "record " + i);
+      }
+      CountDownLatch done = new CountDownLatch(1);
+      tooLarge.onComplete(ar -> done.countDown());
+      assertTrue(done.await(TIMEOUT_MS, TimeUnit.MILLISECONDS));
+      assertTrue(tooLarge.failed());
+      assertEquals(ErrorCode.RECORD_TOO_LARGE, ((RaftlineException) tooLarge.cause()).errorCode());
+      List<io.raftline.protocol.records.RecordBatch> stored = broker.produced();
+      assertTrue(stored.size() > 3, "split into several batches: " + stored.size());
+      int expected = 0;
+      for (io.raftline.protocol.records.RecordBatch b : stored) {
+        assertTrue(b.sizeInBytes() <= 3000, "a stored batch of " + b.sizeInBytes() + " bytes");
+        for (io.raftline.protocol.records.Record r : b.records()) {
+          assertEquals(expected++, r.value()[0], "records stored in the order sent");
+        }
+      }
+      assertEquals(60, expected);
+    } finally {
+      await(batching.close());
+    }
+  }
+
   @Test
   void aRecordOverMaxRequestSizeFailsItsSendAlone() throws Exception {
     Producer producer = client.producer();

@@ -49,7 +49,8 @@ import java.util.Map;
  * of every consumer group: see {@link FakeGroupCoordinator}.
  */
 final class FakeBroker {
-  private static final int MAX_BATCH_BYTES = 16 << 20;
+  /** The largest batch a produce may carry (the real broker's max.message.bytes). */
+  private volatile int maxBatchBytes = 16 << 20;
 
   private final Vertx vertx;
   private final Map<String, List<List<RecordBatch>>> logs = new HashMap<>();
@@ -99,7 +100,7 @@ final class FakeBroker {
           (topic + "-" + partition + "@" + (base + i)).getBytes(StandardCharsets.UTF_8), List.of());
     }
     try {
-      for (RecordBatch b : RecordBatch.validateAll(builder.build(), MAX_BATCH_BYTES)) {
+      for (RecordBatch b : RecordBatch.validateAll(builder.build(), Integer.MAX_VALUE)) {
         b.setBaseOffset(base);
         b.setPartitionLeaderEpoch(0);
         base = b.nextOffset();
@@ -108,6 +109,11 @@ final class FakeBroker {
     } catch (InvalidRecordBatchException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** Refuses later produced batches over {@code bytes} with RECORD_TOO_LARGE, as a topic's max.message.bytes. */
+  void maxBatchBytes(int bytes) {
+    maxBatchBytes = bytes;
   }
 
   /** Holds back every later produce answer by {@code ms} (the batches are stored at once). */
@@ -196,7 +202,7 @@ final class FakeBroker {
         }
         try {
           List<RecordBatch> batches =
-              RecordBatch.validateAll(ByteBuffer.wrap(pr.getRecords().toByteArray()), MAX_BATCH_BYTES);
+              RecordBatch.validateAll(ByteBuffer.wrap(pr.getRecords().toByteArray()), maxBatchBytes);
           synchronized (FakeBroker.this) {
             long base = endOffset(log);
             r.setBaseOffset(base);

@@ -101,6 +101,43 @@ class SingleNodeTest {
   }
 
   /**
+   * A topic's max.message.bytes is the broker's limit for its batches (not only the node's
+   * message.max.bytes), and an idempotent producer whose batch.size is above it still delivers every
+   * record that fits, in order: refused batches go out again in halves under their sequence numbers.
+   */
+  @Test
+  void aTopicsMaxMessageBytesHoldsAndLargerProducerBatchesAreSplitToFit() throws Exception {
+    RaftlineClient admin = client();
+    await(admin.admin().createTopic("small-batches", 1, 1, Map.of("max.message.bytes", "8192")));
+    RaftlineClient batching = RaftlineClient.create(vertx, Map.of("bootstrap.servers", "127.0.0.1:" + node.brokerPort(),
+        "batch.size", "65536", "linger.ms", "20", "acks", "all"));
+    try {
+      Producer producer = batching.producer();
+      List<Future<RecordMetadata>> sent = new ArrayList<>();
+      for (int i = 0; i < 300; i++) {
+        byte[] value = new byte[500];
+        byte[] label = Integer.toString(i).getBytes(StandardCharsets.UTF_8);
+        System.arraycopy(label, 0, value, 0, label.length);
+        sent.add(producer.send(new ProducerRecord("small-batches", 0, null, value, null, List.of())));
+      }
+      Throwable tooLarge = failureOf(producer.send(
+          new ProducerRecord("small-batches", 0, null, new byte[10_000], null, List.of())));
+      assertEquals(ErrorCode.RECORD_TOO_LARGE, ((RaftlineException) tooLarge).errorCode(), tooLarge.getMessage());
+      for (int i = 0; i < sent.size(); i++) {
+        assertEquals(i, await(sent.get(i)).offset(), "record " + i);
+      }
+      List<ConsumerRecord> read = readFromBeginning(admin, "small-batches", 300);
+      for (int i = 0; i < 300; i++) {
+        assertTrue(new String(read.get(i).value(), StandardCharsets.UTF_8).startsWith(i + "\0"),
+            "record at offset " + i + " is the " + i + "th sent");
+      }
+    } finally {
+      await(batching.close());
+      await(admin.close());
+    }
+  }
+
+  /**
    * The broker's HTTP/2 server lets a client send a 1 MiB batch without waiting for window updates
    * and in large frames (the defaults, 64 KiB windows and 16 KiB frames, cost 8% of replicated
    * produce throughput; see BrokerVerticle). Read from the SETTINGS the server sends a new connection.
