@@ -87,9 +87,18 @@ class SubscribeTest {
     SingleNodeTest.await(producer.flush());
   }
 
-  private Future<ReadStream<FetchResponse>> subscribe(FetchRequest request) {
-    return RecordsGrpcClient.create(grpc, SocketAddress.inetSocketAddress(node.brokerPort(), "127.0.0.1"))
-        .subscribe(request);
+  /**
+   * Subscribes from a Vert.x context and runs {@code setup} on the stream as it opens, in the same
+   * event-loop turn, so no answer (nor the end) can arrive before its handlers. Registered later from
+   * the test thread, they could miss an answer and end that came in the read that opened the stream.
+   */
+  private Future<ReadStream<FetchResponse>> subscribe(FetchRequest request,
+      io.vertx.core.Handler<ReadStream<FetchResponse>> setup) {
+    io.vertx.core.Promise<ReadStream<FetchResponse>> opened = io.vertx.core.Promise.promise();
+    vertx.getOrCreateContext().runOnContext(v -> RecordsGrpcClient.create(grpc,
+            SocketAddress.inetSocketAddress(node.brokerPort(), "127.0.0.1"))
+        .subscribe(request).onSuccess(setup).onComplete(opened));
+    return opened.future();
   }
 
   /**
@@ -133,8 +142,7 @@ class SubscribeTest {
 
     List<Long> offsets = new CopyOnWriteArrayList<>();
     AtomicBoolean ended = new AtomicBoolean();
-    // Handlers go on as the stream opens (on its event loop), so no answer can arrive before them.
-    ReadStream<FetchResponse> stream = SingleNodeTest.await(subscribe(fromStart("pushed")).onSuccess(s -> {
+    ReadStream<FetchResponse> stream = SingleNodeTest.await(subscribe(fromStart("pushed"), s -> {
       s.pause(); // a subscriber with no demand
       s.handler(r -> {
         for (PartitionData d : r.getPartitionsList()) {
@@ -197,11 +205,11 @@ class SubscribeTest {
   private List<PartitionData> answersUntilEnd(FetchRequest request) throws Exception {
     List<PartitionData> seen = new CopyOnWriteArrayList<>();
     io.vertx.core.Promise<Void> ended = io.vertx.core.Promise.promise();
-    SingleNodeTest.await(subscribe(request).onSuccess(stream -> {
+    subscribe(request, stream -> {
       stream.handler(r -> seen.addAll(r.getPartitionsList()));
       stream.exceptionHandler(ended::tryFail);
-      stream.endHandler(v -> ended.tryComplete());
-    }));
+      stream.endHandler(x -> ended.tryComplete());
+    }).onFailure(ended::tryFail);
     SingleNodeTest.await(ended.future());
     return seen;
   }

@@ -403,6 +403,11 @@ public final class PartitionLog implements AutoCloseable {
    */
   public long truncateTo(long offset) throws IOException {
     if (offset >= endOffset()) {
+      // No record to cut, but an epoch starting at the end holds none here (a leadership of this
+      // replica that appended nothing). Kept, it would stay this log's latest epoch: the new leader,
+      // which never saw it, answers every fetch with the same divergence, and the follower never
+      // fetches again (a soak run stalled a replica so after a network cut).
+      epochs.truncateFromEnd(endOffset());
       return endOffset();
     }
     truncations++;

@@ -103,6 +103,29 @@ class ReplicatedLogTest {
     }
   }
 
+  /**
+   * A replica that led an epoch without appending anything, then follows a leader that never saw that
+   * epoch: the leader's answer (its epoch 0 ends at this log's end) cuts nothing, but must drop the
+   * empty epoch, or the follower keeps sending it as its last fetched epoch and gets the same answer
+   * forever.
+   */
+  @Test
+  void truncatingAtTheEndDropsAnEpochThatHoldsNoRecords() throws IOException {
+    try (PartitionLog log = PartitionLog.open(tmp.resolve("t-0"), TOPIC)) {
+      log.append(batch("a", 4), 0);
+      log.assignEpochStart(1);
+      assertEquals(1, log.latestEpoch());
+      assertEquals(4, log.truncateTo(4));
+      assertEquals(0, log.latestEpoch(), "the empty epoch 1 is gone");
+      assertEquals(Map.of(0, 0L), log.leaderEpochs());
+      assertEquals(4, log.truncateTo(9), "an offset past the end cuts nothing");
+      assertEquals(4, log.endOffset());
+    }
+    try (PartitionLog log = PartitionLog.open(tmp.resolve("t-0"), TOPIC)) {
+      assertEquals(Map.of(0, 0L), log.leaderEpochs(), "and stays gone");
+    }
+  }
+
   @Test
   void aNewLeaderEpochWithoutWritesStillEndsThePreviousOne() throws IOException {
     try (PartitionLog log = PartitionLog.open(tmp.resolve("t-0"), TOPIC)) {
