@@ -117,12 +117,12 @@ public final class BrokerVerticle extends AbstractVerticle {
    * streams flow the other way: the consumer's own window stays their backpressure bound.
    */
   private static final int RECEIVE_WINDOW_BYTES = 8 << 20;
-  /** The Records service's Produce method, its records decoded without a copy. */
+  private static final int MAX_FRAME_BYTES = 1 << 20;
+  /** The Records service's Produce method, its records decoded without a copy (AliasingDecoder). */
   private static final io.vertx.grpc.common.ServiceMethod<ProduceRequest, ProduceResponse> PRODUCE =
       io.vertx.grpc.common.ServiceMethod.server(RecordsGrpcService.SERVICE_NAME, "Produce",
           io.vertx.grpc.common.GrpcMessageEncoder.encoder(),
           io.raftline.protocol.AliasingDecoder.of(ProduceRequest.getDefaultInstance()));
-  private static final int MAX_FRAME_BYTES = 1 << 20;
   private static final long ADMIN_TIMEOUT_MS = 30_000;
   private static final int DEFAULT_PARTITION_FETCH_BYTES = 1024 * 1024;
   private static final int MAX_FETCH_WAIT_MS = 30_000;
@@ -207,6 +207,18 @@ public final class BrokerVerticle extends AbstractVerticle {
     return brokerEpoch;
   }
 
+  /** Serves a unary method with {@code handler}, as the generated service binding would. */
+  private static <Q, A> void serveUnary(GrpcServer grpc, io.vertx.grpc.common.ServiceMethod<Q, A> method,
+      java.util.function.BiConsumer<Q, Completable<A>> handler) {
+    grpc.callHandler(method, request -> request.handler(msg -> handler.accept(msg, (res, err) -> {
+      if (err == null) {
+        request.response().end(res);
+      } else {
+        request.response().fail(err);
+      }
+    })));
+  }
+
   private static Http2Settings receiveSettings() {
     return new Http2Settings().setInitialWindowSize(RECEIVE_WINDOW_BYTES).setMaxFrameSize(MAX_FRAME_BYTES);
   }
@@ -233,22 +245,9 @@ public final class BrokerVerticle extends AbstractVerticle {
     recordMethods.remove(RecordsGrpcService.Fetch);
     recordMethods.remove(RecordsGrpcService.Produce);
     grpc.addService(RecordsGrpcService.builder(recordsApi).bind(recordMethods).build());
-    // Produce requests are decoded with their records as views of the received bytes (AliasingDecoder).
-    grpc.callHandler(PRODUCE, request -> request.handler(msg -> recordsApi.produce(msg, (res, err) -> {
-      if (err == null) {
-        request.response().end(res);
-      } else {
-        request.response().fail(err);
-      }
-    })));
-    // Fetch answers leave through an encoder that does not copy their records (FetchAnswerEncoder).
-    grpc.callHandler(FetchAnswerEncoder.FETCH, request -> request.handler(msg -> recordsApi.fetch(msg, (res, err) -> {
-      if (err == null) {
-        request.response().end(res);
-      } else {
-        request.response().fail(err);
-      }
-    })));
+    // Produce and Fetch carry records: their own codecs keep from copying them.
+    serveUnary(grpc, PRODUCE, recordsApi::produce);
+    serveUnary(grpc, FetchAnswerEncoder.FETCH, recordsApi::fetch);
     groups = new io.raftline.broker.group.GroupCoordinatorApi(context, new OffsetsTopic(),
         io.raftline.broker.group.GroupCoordinator.Config.DEFAULT);
     grpc.addService(io.raftline.protocol.group.GroupCoordinatorGrpcService.of(groups));
