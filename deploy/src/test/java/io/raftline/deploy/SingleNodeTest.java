@@ -159,8 +159,7 @@ class SingleNodeTest {
           }));
       // Waited for with a deadline: a server that keeps the defaults sends nothing that differs.
       long timer = vertx.setTimer(5_000, id -> settings.tryFail("no non-default SETTINGS within 5 s"));
-      io.vertx.core.http.Http2Settings announced = settings.future().failed() ? null
-          : settings.future().otherwiseEmpty().toCompletionStage().toCompletableFuture().get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+      io.vertx.core.http.Http2Settings announced = await(settings.future().otherwiseEmpty());
       vertx.cancelTimer(timer);
       assertTrue(announced != null, "the broker announced only HTTP/2's default settings (64 KiB windows, 16 KiB frames)");
       assertTrue(announced.getInitialWindowSize() >= 1 << 20,
