@@ -11,6 +11,9 @@ import io.raftline.metadata.projection.MetadataUpdate;
 import io.raftline.protocol.Endpoint;
 import io.raftline.protocol.ErrorCode;
 import io.raftline.protocol.Answers;
+import io.raftline.protocol.FrameCumulation;
+import io.raftline.protocol.UnaryGrpcCall;
+import io.raftline.protocol.UnaryGrpcRoute;
 import io.raftline.protocol.client.BrokerNode;
 import io.raftline.protocol.client.CreateTopicsRequest;
 import io.raftline.protocol.client.CreateTopicsResponse;
@@ -124,6 +127,8 @@ public final class BrokerVerticle extends AbstractVerticle {
           io.vertx.grpc.common.GrpcMessageEncoder.encoder(),
           io.raftline.protocol.AliasingDecoder.of(ProduceRequest.getDefaultInstance()));
   private static final long ADMIN_TIMEOUT_MS = 30_000;
+  /** A replica fetch waits at most replica.fetch.wait.max.ms at the leader; this bounds a lost one. */
+  private static final long REPLICA_FETCH_TIMEOUT_MS = 10_000;
   private static final int DEFAULT_PARTITION_FETCH_BYTES = 1024 * 1024;
   private static final int MAX_FETCH_WAIT_MS = 30_000;
 
@@ -168,6 +173,8 @@ public final class BrokerVerticle extends AbstractVerticle {
   private MessageConsumer<MetadataUpdate> metadataConsumer;
   private HttpServer server;
   private GrpcClient grpcClient;
+  private io.vertx.core.http.HttpClient replicaHttp;
+  private UnaryGrpcCall replicaCalls;
   private ControllerChannel controller;
   // Read by health checks on other threads.
   private volatile long brokerEpoch = -1;
@@ -236,6 +243,13 @@ public final class BrokerVerticle extends AbstractVerticle {
         .setTimeout(10).setTimeoutUnit(TimeUnit.SECONDS).setScheduleDeadlineAutomatically(true),
         new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
             .setInitialSettings(receiveSettings()).setHttp2ConnectionWindowSize(2 * RECEIVE_WINDOW_BYTES));
+    // Followers fetch over their own HTTP/2 client: answers of megabytes are gathered once, at their
+    // size (UnaryGrpcCall), on connections whose frames spanning reads are linked, not copied.
+    replicaHttp = vertx.httpClientBuilder().with(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
+            .setHttp2ClearTextUpgrade(false).setInitialSettings(receiveSettings())
+            .setHttp2ConnectionWindowSize(2 * RECEIVE_WINDOW_BYTES))
+        .withConnectHandler(FrameCumulation::linkReads).build();
+    replicaCalls = new UnaryGrpcCall(replicaHttp, REPLICA_FETCH_TIMEOUT_MS, MAX_GRPC_MESSAGE_BYTES);
     controller = new ControllerChannel(vertx, grpcClient, config.voters());
     GrpcServer grpc = GrpcServer.server(vertx, new GrpcServerOptions().setMaxMessageSize(MAX_GRPC_MESSAGE_BYTES));
     grpc.addService(TopicAdminGrpcService.of(new TopicAdminApi()));
@@ -245,9 +259,15 @@ public final class BrokerVerticle extends AbstractVerticle {
     recordMethods.remove(RecordsGrpcService.Fetch);
     recordMethods.remove(RecordsGrpcService.Produce);
     grpc.addService(RecordsGrpcService.builder(recordsApi).bind(recordMethods).build());
-    // Produce and Fetch carry records: their own codecs keep from copying them.
+    // Produce and Fetch carry records: served from the HTTP/2 request itself, which keeps from copying
+    // them; the gRPC server's bindings (with their own no-copy codecs) take the other wire formats.
     serveUnary(grpc, PRODUCE, recordsApi::produce);
     serveUnary(grpc, FetchAnswerEncoder.FETCH, recordsApi::fetch);
+    UnaryGrpcRoute recordsRoute = new UnaryGrpcRoute(grpc, MAX_GRPC_MESSAGE_BYTES)
+        .serve(RecordsGrpcService.SERVICE_NAME, "Produce", ProduceRequest.parser(),
+            UnaryGrpcRoute.<ProduceResponse>plainEncoder(), recordsApi::produce)
+        .serve(RecordsGrpcService.SERVICE_NAME, "Fetch", FetchRequest.parser(), FetchAnswerEncoder::body,
+            recordsApi::fetch);
     groups = new io.raftline.broker.group.GroupCoordinatorApi(context, new OffsetsTopic(),
         io.raftline.broker.group.GroupCoordinator.Config.DEFAULT);
     grpc.addService(io.raftline.protocol.group.GroupCoordinatorGrpcService.of(groups));
@@ -262,7 +282,7 @@ public final class BrokerVerticle extends AbstractVerticle {
         })
         .compose(v -> vertx.createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.port())
                 .setInitialSettings(receiveSettings()).setHttp2ConnectionWindowSize(2 * RECEIVE_WINDOW_BYTES))
-            .requestHandler(grpc).listen())
+            .connectionHandler(FrameCumulation::linkReads).requestHandler(recordsRoute).listen())
         .compose(s -> {
           server = s;
           return registerUntilDone();
@@ -319,6 +339,9 @@ public final class BrokerVerticle extends AbstractVerticle {
     }
     if (grpcClient != null) {
       closingAll.add(grpcClient.close());
+    }
+    if (replicaHttp != null) {
+      closingAll.add(replicaHttp.close());
     }
     fetchers.values().forEach(ReplicaFetcher::stop);
     fetchers.clear();
@@ -526,7 +549,7 @@ public final class BrokerVerticle extends AbstractVerticle {
       return;
     }
     stopFollowing(tp);
-    fetchers.computeIfAbsent(leader, id -> new ReplicaFetcher(vertx, grpcClient, config.nodeId(), id, config,
+    fetchers.computeIfAbsent(leader, id -> new ReplicaFetcher(vertx, replicaCalls, config.nodeId(), id, config,
             () -> Optional.ofNullable(image.brokers().get(id)).flatMap(b -> b.listener(config.listenerName()))
                 .map(l -> io.vertx.core.net.SocketAddress.inetSocketAddress(l.port(), l.host())),
             partitions::get, () -> { }))

@@ -39,6 +39,11 @@ final class FetchAnswerEncoder implements GrpcMessageEncoder<FetchResponse> {
     if (format != WireFormat.PROTOBUF) {
       return GrpcMessageEncoder.<FetchResponse>encoder().encode(answer, format);
     }
+    return GrpcMessage.message("identity", WireFormat.PROTOBUF, BufferInternal.buffer(body(answer)));
+  }
+
+  /** The answer's protobuf bytes: each partition's head in its own small array, its records as a view. */
+  static ByteBuf body(FetchResponse answer) {
     List<ByteBuf> parts = new ArrayList<>(answer.getPartitionsCount() * 2);
     for (PartitionData partition : answer.getPartitionsList()) {
       ByteString records = partition.getRecords();
@@ -60,15 +65,14 @@ final class FetchAnswerEncoder implements GrpcMessageEncoder<FetchResponse> {
         }
         out.checkNoSpaceLeft();
       } catch (java.io.IOException e) {
-        throw new CodecException(e);
+        throw new IllegalStateException("a fetch answer's head was sized wrong", e);
       }
       parts.add(Unpooled.wrappedBuffer(head));
       if (!records.isEmpty()) {
         parts.add(Unpooled.wrappedBuffer(records.asReadOnlyByteBuffer()));
       }
     }
-    ByteBuf payload = Unpooled.wrappedBuffer(parts.size(), parts.toArray(new ByteBuf[0]));
-    return GrpcMessage.message("identity", WireFormat.PROTOBUF, BufferInternal.buffer(payload));
+    return Unpooled.wrappedBuffer(parts.size(), parts.toArray(new ByteBuf[0]));
   }
 
   @Override

@@ -7,17 +7,13 @@ import io.raftline.protocol.ErrorCode;
 import io.raftline.protocol.client.FetchRequest;
 import io.raftline.protocol.client.PartitionData;
 import io.raftline.protocol.client.PartitionFetch;
-import io.raftline.protocol.AliasingDecoder;
+import io.raftline.protocol.UnaryGrpcCall;
 import io.raftline.protocol.client.FetchResponse;
 import io.raftline.protocol.client.RecordsGrpcService;
 import io.raftline.protocol.records.RecordBatch;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.SocketAddress;
-import io.vertx.grpc.client.GrpcClient;
-import io.vertx.grpc.client.GrpcClientResponse;
-import io.vertx.grpc.common.GrpcMessageEncoder;
-import io.vertx.grpc.common.ServiceMethod;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -46,7 +42,8 @@ final class ReplicaFetcher {
   private static final int RESPONSE_MAX_BYTES = 16 * 1024 * 1024;
 
   private final Vertx vertx;
-  private final GrpcClient grpc;
+  /** Fetch as a client calls it; the answer's records arrive as views of the received bytes. */
+  private final UnaryGrpcCall calls;
   private final int selfId;
   private final int leaderId;
   private final BrokerConfig config;
@@ -57,13 +54,6 @@ final class ReplicaFetcher {
   private final Map<TopicPartition, Integer> epochs = new LinkedHashMap<>();
   /** Partitions the leader refused, with the time to try again. */
   private final Map<TopicPartition, Long> backoffUntil = new HashMap<>();
-  /**
-   * Fetch as a client calls it, with the answer's records decoded as views of the received bytes: they
-   * go to the log as they came, so a copy would only be thrown away (AliasingDecoder).
-   */
-  private static final ServiceMethod<FetchResponse, FetchRequest> FETCH = ServiceMethod.client(
-      RecordsGrpcService.SERVICE_NAME, "Fetch", GrpcMessageEncoder.encoder(),
-      AliasingDecoder.of(FetchResponse.getDefaultInstance()));
   private boolean running;
   private boolean stopped;
 
@@ -73,11 +63,11 @@ final class ReplicaFetcher {
    * @param hosted this broker's replica of a partition, or null if no longer hosted
    * @param onLocalChange told after each answer is applied (for metrics and tests)
    */
-  ReplicaFetcher(Vertx vertx, GrpcClient grpc, int selfId, int leaderId, BrokerConfig config,
+  ReplicaFetcher(Vertx vertx, UnaryGrpcCall calls, int selfId, int leaderId, BrokerConfig config,
       Supplier<Optional<SocketAddress>> leaderAddress, Function<TopicPartition, HostedPartition> hosted,
       Runnable onLocalChange) {
     this.vertx = vertx;
-    this.grpc = grpc;
+    this.calls = calls;
     this.selfId = selfId;
     this.leaderId = leaderId;
     this.config = config;
@@ -150,8 +140,9 @@ final class ReplicaFetcher {
       return;
     }
     FetchRequest fetch = request.build();
-    grpc.request(address.get(), FETCH)
-        .compose(call -> call.end(fetch).compose(v -> call.response().compose(GrpcClientResponse::last)))
+    // The records go to the log as they came: a copy of them would only be thrown away.
+    calls.call(address.get().host(), address.get().port(), RecordsGrpcService.SERVICE_NAME, "Fetch", fetch,
+            FetchResponse.parser())
         .onComplete(ar -> {
       if (stopped) {
         running = false;

@@ -1,0 +1,43 @@
+package io.raftline.protocol;
+
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.vertx.core.http.HttpConnection;
+
+/**
+ * Lets an HTTP/2 connection gather frames that span socket reads without copying them.
+ *
+ * <p>Netty's frame decoder keeps the unread part of each read and, by default, copies every following
+ * read onto it, growing the copy as it goes. Records travel in frames of up to a mebibyte, which span
+ * a dozen reads or more, so each byte was copied once or twice there before Vert.x copied it again
+ * into the chunk it hands out. A composite cumulation only links the reads together; Vert.x's copy
+ * is then the one copy.
+ *
+ * <p>Vert.x has no public setting for this: the decoder is found in the connection's Netty pipeline
+ * (the connection's class is Vert.x's own, and its channel is reached through its internal base).
+ */
+public final class FrameCumulation {
+  private FrameCumulation() {
+  }
+
+  /**
+   * Switches {@code connection}'s frame decoder to composite cumulation.
+   *
+   * @return whether the decoder was found (false leaves the connection as it was)
+   */
+  public static boolean linkReads(HttpConnection connection) {
+    if (!(connection instanceof io.vertx.core.net.impl.ConnectionBase base)) {
+      return false;
+    }
+    ChannelPipeline pipeline = base.channel().pipeline();
+    for (var entry : pipeline) {
+      ChannelHandler handler = entry.getValue();
+      if (handler instanceof ByteToMessageDecoder decoder) {
+        decoder.setCumulator(ByteToMessageDecoder.COMPOSITE_CUMULATOR);
+        return true;
+      }
+    }
+    return false;
+  }
+}

@@ -1,0 +1,81 @@
+package io.raftline.protocol;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.raftline.protocol.client.PartitionRecords;
+import io.raftline.protocol.client.ProduceRequest;
+import io.vertx.core.buffer.Buffer;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class GrpcMessageGathererTest {
+  private static final ProduceRequest REQUEST;
+
+  static {
+    byte[] records = new byte[50_000];
+    new SplittableRandom(3).nextBytes(records);
+    REQUEST = ProduceRequest.newBuilder().setAcks(1).addPartitions(PartitionRecords.newBuilder().setTopic("t")
+        .setPartition(4).setRecords(ByteString.copyFrom(records))).build();
+  }
+
+  private static Buffer framed(byte flag, byte[] message) {
+    return Buffer.buffer().appendByte(flag).appendInt(message.length).appendBytes(message);
+  }
+
+  @Test
+  void aMessageInPiecesThatSplitItsPrefixIsGatheredWhole() {
+    Buffer framed = framed((byte) 0, REQUEST.toByteArray());
+    GrpcMessageGatherer gatherer = new GrpcMessageGatherer(1 << 20);
+    assertTrue(gatherer.isEmpty());
+    int at = 0;
+    for (int size = 1; at < framed.length(); size = Math.min(size * 3, 7000)) {
+      int end = Math.min(framed.length(), at + size);
+      gatherer.append(framed.getBuffer(at, end));
+      at = end;
+    }
+    assertEquals(REQUEST, gatherer.parse(ProduceRequest.parser()));
+  }
+
+  @Test
+  void aMessageOverTheLimitIsRefusedAtItsPrefix() {
+    GrpcMessageGatherer gatherer = new GrpcMessageGatherer(1000);
+    GrpcWireException e = assertThrows(GrpcWireException.class,
+        () -> gatherer.append(framed((byte) 0, REQUEST.toByteArray()).getBuffer(0, 5)));
+    assertEquals(GrpcWireException.RESOURCE_EXHAUSTED, e.status());
+  }
+
+  @Test
+  void aCompressedMessageIsRefused() {
+    GrpcMessageGatherer gatherer = new GrpcMessageGatherer(1 << 20);
+    GrpcWireException e = assertThrows(GrpcWireException.class,
+        () -> gatherer.append(framed((byte) 1, new byte[10])));
+    assertEquals(GrpcWireException.INTERNAL, e.status());
+  }
+
+  @Test
+  void bytesPastTheMessageAreRefused() {
+    GrpcMessageGatherer gatherer = new GrpcMessageGatherer(1 << 20);
+    Buffer two = framed((byte) 0, new byte[10]).appendBuffer(framed((byte) 0, new byte[10]));
+    GrpcWireException e = assertThrows(GrpcWireException.class, () -> gatherer.append(two));
+    assertEquals(GrpcWireException.INTERNAL, e.status());
+  }
+
+  @Test
+  void aStreamEndingEarlyIsTruncated() {
+    GrpcMessageGatherer gatherer = new GrpcMessageGatherer(1 << 20);
+    gatherer.append(framed((byte) 0, REQUEST.toByteArray()).getBuffer(0, 1000));
+    GrpcWireException e = assertThrows(GrpcWireException.class, () -> gatherer.parse(ProduceRequest.parser()));
+    assertTrue(e.getMessage().contains("truncated"), e.getMessage());
+  }
+
+  @Test
+  void bytesThatAreNotTheMessageAreInvalidArgument() {
+    GrpcMessageGatherer gatherer = new GrpcMessageGatherer(1 << 20);
+    gatherer.append(framed((byte) 0, new byte[] {(byte) 0xFF, (byte) 0xFF, 1}));
+    GrpcWireException e = assertThrows(GrpcWireException.class, () -> gatherer.parse(ProduceRequest.parser()));
+    assertEquals(GrpcWireException.INVALID_ARGUMENT, e.status());
+  }
+}
