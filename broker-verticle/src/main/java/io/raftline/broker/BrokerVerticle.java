@@ -1312,8 +1312,8 @@ public final class BrokerVerticle extends AbstractVerticle {
       }
       List<RecordBatch> batches;
       try {
-        // A private copy: the leader stamps offsets into these bytes.
-        batches = RecordBatch.validateAll(ByteBuffer.wrap(pr.getRecords().toByteArray()),
+        // The leader stamps offsets into these bytes: the request's own (ProducedRecords).
+        batches = RecordBatch.validateAll(ProducedRecords.stampable(pr.getRecords()),
             maxMessageBytes(image, pr.getTopic()));
       } catch (InvalidRecordBatchException e) {
         return Future.succeededFuture(produceError(pr, e.errorCode(), e.getMessage(), lookup.leader));
