@@ -12,7 +12,7 @@ import java.util.List;
  * while C1-only nodes produced, replicated and committed metadata at least as fast once warm (issue 5's
  * note has the figures). With more CPUs the compiler runs beside the node, and C2's faster code for
  * the CPU-heavy paths (metadata image, compression) is worth its compile time. {@code bin/raftline}
- * applies the same rule to {@code raftline node}; keep the two in step.
+ * applies the same rule to every command it runs; keep the two in step.
  */
 final class NodeJvmOptions {
   static final String C1_ONLY = "-XX:TieredStopAtLevel=1";

@@ -111,6 +111,27 @@ class DistributionIT {
     assertEquals(0, node.exitValue(), Files.readString(dir.resolve("node.err")));
   }
 
+  /**
+   * Every command, not only a node, compiles with C1 only on a machine of two or fewer CPUs (the JVM
+   * prints the flags it was given), and RAFTLINE_JAVA_OPTS still come after.
+   */
+  @Test
+  void commandsCompileWithC1OnlyOnSmallMachines() throws Exception {
+    run(dir, "tar", "-xzf", TARBALL.toString());
+    Path home = dir.resolve(TOP);
+    ProcessBuilder b = raftline(home, "--version").redirectErrorStream(true);
+    b.environment().put("RAFTLINE_JAVA_OPTS", "-XX:+PrintCommandLineFlags");
+    Process version = b.start();
+    started.add(version);
+    String out = new String(version.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(version.waitFor(60, TimeUnit.SECONDS));
+    assertEquals(0, version.exitValue(), out);
+    assertTrue(out.contains("raftline "), out);
+    assertTrue(out.lines().noneMatch(l -> l.contains("bin/raftline:")), "the script itself complained: " + out);
+    boolean small = Runtime.getRuntime().availableProcessors() <= NodeJvmOptions.SMALL_MACHINE_CPUS;
+    assertEquals(small, out.contains("-XX:TieredStopAtLevel=1"), out);
+  }
+
   private Path writeDevConfig(Path home, int brokerPort, int controllerPort) throws IOException {
     String dev = Files.readString(home.resolve("config/dev.properties"))
         .replace("127.0.0.1:9092", "127.0.0.1:" + brokerPort)
