@@ -127,8 +127,8 @@ public final class BrokerVerticle extends AbstractVerticle {
           io.vertx.grpc.common.GrpcMessageEncoder.encoder(),
           io.raftline.protocol.AliasingDecoder.of(ProduceRequest.getDefaultInstance()));
   private static final long ADMIN_TIMEOUT_MS = 30_000;
-  /** A replica fetch waits at most replica.fetch.wait.max.ms at the leader; this bounds a lost one. */
-  private static final long REPLICA_FETCH_TIMEOUT_MS = 10_000;
+  /** How long past replica.fetch.wait.max.ms a follower waits for a fetch's answer before it retries. */
+  private static final long REPLICA_FETCH_ANSWER_GRACE_MS = 10_000;
   private static final int DEFAULT_PARTITION_FETCH_BYTES = 1024 * 1024;
   private static final int MAX_FETCH_WAIT_MS = 30_000;
 
@@ -249,7 +249,8 @@ public final class BrokerVerticle extends AbstractVerticle {
             .setHttp2ClearTextUpgrade(false).setInitialSettings(receiveSettings())
             .setHttp2ConnectionWindowSize(2 * RECEIVE_WINDOW_BYTES))
         .withConnectHandler(FrameCumulation::linkReads).build();
-    replicaCalls = new UnaryGrpcCall(replicaHttp, REPLICA_FETCH_TIMEOUT_MS, MAX_GRPC_MESSAGE_BYTES);
+    replicaCalls = new UnaryGrpcCall(replicaHttp, config.replicaFetchWaitMaxMs() + REPLICA_FETCH_ANSWER_GRACE_MS,
+        MAX_GRPC_MESSAGE_BYTES);
     controller = new ControllerChannel(vertx, grpcClient, config.voters());
     GrpcServer grpc = GrpcServer.server(vertx, new GrpcServerOptions().setMaxMessageSize(MAX_GRPC_MESSAGE_BYTES));
     grpc.addService(TopicAdminGrpcService.of(new TopicAdminApi()));

@@ -67,7 +67,7 @@ public final class NodeConfig {
         + "to each log dir's replication-offset-checkpoint (>= 1)");
     key("broker.heartbeat.interval.ms", "2000", "how often a broker heartbeats to the controller (>= 10)");
     key("replica.lag.time.max.ms", "30000", "a follower not caught up for this long leaves the ISR (>= 10)");
-    key("replica.fetch.wait.max.ms", "500", "how long a follower's fetch waits at the leader for records (>= 0)");
+    key("replica.fetch.wait.max.ms", "500", "how long a follower's fetch waits at the leader for records (>= 0, <= replica.lag.time.max.ms)");
     key("replica.fetch.max.bytes", "1048576", "bytes per partition a follower fetches at once (>= 1)");
     key("offsets.topic.num.partitions", "50", "partitions of __consumer_offsets, where groups commit (>= 1)");
     key("offsets.topic.replication.factor", "3", "replication factor of __consumer_offsets, lowered to the "
@@ -133,6 +133,12 @@ public final class NodeConfig {
     if (intSetting("broker.heartbeat.interval.ms") >= intSetting("broker.session.timeout.ms")) {
       throw new ConfigException("broker.heartbeat.interval.ms (" + intSetting("broker.heartbeat.interval.ms")
           + ") must be below broker.session.timeout.ms (" + intSetting("broker.session.timeout.ms") + ")");
+    }
+    // As Kafka requires: a follower's fetch parked at the leader for longer than the lag time would
+    // count as lagging while it waits.
+    if (intSetting("replica.fetch.wait.max.ms") > intSetting("replica.lag.time.max.ms")) {
+      throw new ConfigException("replica.fetch.wait.max.ms (" + intSetting("replica.fetch.wait.max.ms")
+          + ") must not be above replica.lag.time.max.ms (" + intSetting("replica.lag.time.max.ms") + ")");
     }
     checkRoles();
   }

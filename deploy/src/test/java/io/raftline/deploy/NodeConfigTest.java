@@ -92,6 +92,15 @@ class NodeConfigTest {
   }
 
   @Test
+  void aReplicaFetchWaitAboveTheLagTimeIsRefused() {
+    ConfigException e = assertThrows(ConfigException.class, () -> NodeConfig.from(with(combined(),
+        "replica.lag.time.max.ms", "1000", "replica.fetch.wait.max.ms", "1500")));
+    assertTrue(e.getMessage().contains("replica.fetch.wait.max.ms (1500) must not be above replica.lag.time.max.ms (1000)"),
+        e.getMessage());
+    NodeConfig.from(with(combined(), "replica.lag.time.max.ms", "1000", "replica.fetch.wait.max.ms", "1000"));
+  }
+
+  @Test
   void aBrokerOnlyNodeParses() {
     NodeConfig c = NodeConfig.from(brokerOnly());
     assertTrue(c.isBroker());
