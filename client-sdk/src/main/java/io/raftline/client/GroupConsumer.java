@@ -545,12 +545,16 @@ public final class GroupConsumer implements ReadStream<ConsumerRecord> {
   // ---- commits -----------------------------------------------------------------------------------
 
   private Future<Void> commitPositions(Map<TopicPartition, Long> offsets) {
-    Future<Void> next = lastCommit.transform(ar -> commitNow(offsets));
+    // The generation the positions belong to, taken now: a commit queued behind one caught in a
+    // coordinator failover must not go out under the epoch the member rejoined with, where it would
+    // land after (and undo) what the member committed since.
+    int madeIn = generation;
+    Future<Void> next = lastCommit.transform(ar -> commitNow(offsets, madeIn));
     lastCommit = next;
     return next;
   }
 
-  private Future<Void> commitNow(Map<TopicPartition, Long> offsets) {
+  private Future<Void> commitNow(Map<TopicPartition, Long> offsets, int madeIn) {
     Map<TopicPartition, Long> changed = new TreeMap<>();
     offsets.forEach((tp, offset) -> {
       if (offset >= 0 && !Objects.equals(committed.get(tp), offset)) {
@@ -560,7 +564,7 @@ public final class GroupConsumer implements ReadStream<ConsumerRecord> {
     if (changed.isEmpty()) {
       return Future.succeededFuture();
     }
-    return sendCommit(changed, STALE_EPOCH_RETRIES, generation);
+    return sendCommit(changed, STALE_EPOCH_RETRIES, madeIn);
   }
 
   /**

@@ -55,6 +55,8 @@ final class FakeGroupCoordinator extends GroupCoordinatorService {
   private int findCoordinatorCalls;
   private int staleCommitsToInject;
   private int injectedStaleCommits;
+  private io.vertx.core.Promise<Void> heldCommit;
+  private int commitsReceived;
   private final List<String> serverAssignors = new ArrayList<>();
   private int nextMember;
 
@@ -115,6 +117,20 @@ final class FakeGroupCoordinator extends GroupCoordinatorService {
   /** The next {@code n} commits (of any member) are answered STALE_MEMBER_EPOCH and change nothing. */
   synchronized void staleNextCommits(int n) {
     staleCommitsToInject = n;
+  }
+
+  /**
+   * The next commit (of any member) waits until the returned promise is completed, then is answered
+   * STALE_MEMBER_EPOCH and changes nothing: a commit caught in a coordinator failover.
+   */
+  synchronized io.vertx.core.Promise<Void> holdNextCommit() {
+    heldCommit = io.vertx.core.Promise.promise();
+    return heldCommit;
+  }
+
+  /** Commits that arrived so far (answered or held). */
+  synchronized int commitsReceived() {
+    return commitsReceived;
   }
 
   /** Commits answered STALE_MEMBER_EPOCH by {@link #staleNextCommits} so far. */
@@ -236,6 +252,15 @@ final class FakeGroupCoordinator extends GroupCoordinatorService {
   @Override
   public synchronized Future<OffsetCommitResponse> offsetCommit(OffsetCommitRequest r) {
     Group g = groups.computeIfAbsent(r.getGroupId(), id -> new Group());
+    commitsReceived++;
+    if (heldCommit != null) {
+      io.vertx.core.Promise<Void> held = heldCommit;
+      heldCommit = null;
+      OffsetCommitResponse.Builder stale = OffsetCommitResponse.newBuilder();
+      r.getPartitionsList().forEach(p -> stale.addResults(OffsetCommitPartitionResult.newBuilder()
+          .setTopic(p.getTopic()).setPartition(p.getPartition()).setError(ErrorCode.STALE_MEMBER_EPOCH)));
+      return held.future().map(v -> stale.build());
+    }
     ErrorCode code = ErrorCode.NONE;
     if (staleCommitsToInject > 0) {
       staleCommitsToInject--;

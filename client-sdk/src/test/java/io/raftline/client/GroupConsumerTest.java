@@ -135,6 +135,29 @@ class GroupConsumerTest {
     assertEquals(null, broker.groups().committed(GROUP).get(tp), "a commit made before the loss landed after it");
   }
 
+  /**
+   * A commit queued behind one caught in a failover holds positions from before the member lost its
+   * partitions: it must not go out under the epoch the member rejoined with, where it would land after
+   * (and undo) what the member committed since (found by the soak: committed offsets went back).
+   */
+  @Test
+  void aCommitQueuedBeforeTheMemberLostItsPartitionsIsNotSentAfterItRejoined() throws Exception {
+    Member a = member(client(), "two").withLostHandler().start();
+    waitFor("the member to be given both partitions", () -> !a.assigned.isEmpty());
+    TopicPartition tp = tp("two", 0);
+    io.vertx.core.Promise<Void> held = broker.groups().holdNextCommit();
+    Future<Void> first = a.consumer.commit(Map.of(tp, 5L));
+    waitFor("the first commit to reach the coordinator", () -> broker.groups().commitsReceived() == 1);
+    Future<Void> queued = a.consumer.commit(Map.of(tp, 7L));
+    broker.groups().fence(GROUP, await(a.consumer.memberId()));
+    waitFor("the member to lose its partitions and get them back", () -> a.lost.size() == 1 && a.assigned.size() == 2);
+    held.complete();
+    assertEquals(ErrorCode.STALE_MEMBER_EPOCH, errorOf(awaitFailure(first)));
+    assertEquals(ErrorCode.STALE_MEMBER_EPOCH, errorOf(awaitFailure(queued)));
+    assertEquals(null, broker.groups().committed(GROUP).get(tp),
+        "a commit queued before the loss was sent under the rejoined member's epoch");
+  }
+
   @Test
   void aSingleMemberReadsEveryPartitionAndCommitsItsPosition() throws Exception {
     appendEach("events", 4, 10);
