@@ -226,8 +226,14 @@ public final class BrokerVerticle extends AbstractVerticle {
     })));
   }
 
+  /**
+   * The HTTP/2 settings both ends of the broker announce. A fresh Http2Settings would announce an
+   * unlimited number of concurrent streams; Vert.x's default of 100 is kept, which bounds what one
+   * connection can make the broker hold in requests not yet answered.
+   */
   private static Http2Settings receiveSettings() {
-    return new Http2Settings().setInitialWindowSize(RECEIVE_WINDOW_BYTES).setMaxFrameSize(MAX_FRAME_BYTES);
+    return new Http2Settings().setInitialWindowSize(RECEIVE_WINDOW_BYTES).setMaxFrameSize(MAX_FRAME_BYTES)
+        .setMaxConcurrentStreams(HttpServerOptions.DEFAULT_INITIAL_SETTINGS_MAX_CONCURRENT_STREAMS);
   }
 
   /** True while this broker's own metadata image shows it fenced (or not registered); any thread. */

@@ -165,6 +165,8 @@ class SingleNodeTest {
       assertTrue(announced.getInitialWindowSize() >= 1 << 20,
           "stream receive window " + announced.getInitialWindowSize() + " is below one 1 MiB batch");
       assertTrue(announced.getMaxFrameSize() >= 1 << 20, "max frame size " + announced.getMaxFrameSize());
+      // Bounded, as Vert.x's own default: each open stream may hold a request the broker gathers.
+      assertEquals(100, announced.getMaxConcurrentStreams(), "max concurrent streams");
     } finally {
       await(http.close());
     }

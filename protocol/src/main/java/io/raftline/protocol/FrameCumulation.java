@@ -3,6 +3,7 @@ package io.raftline.protocol;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.vertx.core.http.HttpConnection;
 
 /**
@@ -18,6 +19,9 @@ import io.vertx.core.http.HttpConnection;
  * (the connection's class is Vert.x's own, and its channel is reached through its internal base).
  */
 public final class FrameCumulation {
+  private static final System.Logger LOG = System.getLogger(FrameCumulation.class.getName());
+  private static volatile boolean warned;
+
   private FrameCumulation() {
   }
 
@@ -28,15 +32,21 @@ public final class FrameCumulation {
    */
   public static boolean linkReads(HttpConnection connection) {
     if (!(connection instanceof io.vertx.core.net.impl.ConnectionBase base)) {
-      return false;
+      return false; // an HTTP/1 connection, or a Vert.x whose connections are built otherwise
     }
     ChannelPipeline pipeline = base.channel().pipeline();
     for (var entry : pipeline) {
       ChannelHandler handler = entry.getValue();
-      if (handler instanceof ByteToMessageDecoder decoder) {
+      // The HTTP/2 frame decoder only: an HTTP/1 decoder or a TLS handler is left as it is.
+      if (handler instanceof Http2ConnectionHandler decoder) {
         decoder.setCumulator(ByteToMessageDecoder.COMPOSITE_CUMULATOR);
         return true;
       }
+    }
+    if (!warned) {
+      warned = true;
+      LOG.log(System.Logger.Level.WARNING, "no HTTP/2 frame decoder found in a connection's pipeline: frames that "
+          + "span socket reads are copied (a Vert.x change?)");
     }
     return false;
   }

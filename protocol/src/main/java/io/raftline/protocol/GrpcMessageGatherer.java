@@ -15,15 +15,22 @@ import io.vertx.core.buffer.Buffer;
  * zeroed arrays), then hands the message to a decoder that copies it again. Here the length prefix
  * sizes one array and each chunk is copied into it once; the array belongs to this message alone,
  * so the parsed records may alias it.
+ *
+ * <p>A length prefix is only a claim: the array starts at most {@link #FIRST_ALLOCATION} bytes long and
+ * goes to the claimed size once that much has arrived, so a caller that names a large size and sends
+ * nothing pins one mebibyte, not the size it named (one copy of that first mebibyte is the cost).
  */
 public final class GrpcMessageGatherer {
   /** gRPC's message prefix: a compressed flag and a four-byte big-endian length. */
   public static final int PREFIX = 5;
+  /** The most allocated for a message before its bytes arrive. */
+  static final int FIRST_ALLOCATION = 1 << 20;
 
   private final long maxMessageBytes;
   private final byte[] prefix = new byte[PREFIX];
   private int prefixRead;
   private byte[] message;
+  private int messageSize;
   private int messageRead;
 
   /** @param maxMessageBytes the largest message accepted; a longer prefix fails {@link #append} */
@@ -52,18 +59,27 @@ public final class GrpcMessageGatherer {
           throw new GrpcWireException(GrpcWireException.RESOURCE_EXHAUSTED,
               "message of " + size + " bytes exceeds " + maxMessageBytes);
         }
-        message = new byte[(int) size];
+        messageSize = (int) size;
+        message = new byte[Math.min(messageSize, FIRST_ALLOCATION)];
       }
     }
     int take = length - at;
     if (take == 0) {
       return;
     }
-    if (message == null || take > message.length - messageRead) {
+    if (message == null || take > messageSize - messageRead) {
       throw new GrpcWireException(GrpcWireException.INTERNAL, "stream longer than its message's length prefix");
+    }
+    if (take > message.length - messageRead) {
+      message = java.util.Arrays.copyOf(message, messageSize);
     }
     chunk.getBytes(at, length, message, messageRead);
     messageRead += take;
+  }
+
+  /** The bytes held for the message so far (for tests of the allocation bound). */
+  int allocated() {
+    return message == null ? 0 : message.length;
   }
 
   /** True if no byte has arrived (a stream may end without a message). */
@@ -78,9 +94,9 @@ public final class GrpcMessageGatherer {
    *     if the bytes are not a {@code T}
    */
   public <T> T parse(Parser<T> parser) {
-    if (message == null || messageRead != message.length) {
+    if (message == null || messageRead != messageSize) {
       throw new GrpcWireException(GrpcWireException.INTERNAL, "message truncated: " + messageRead + " of "
-          + (message == null ? "?" : message.length) + " bytes");
+          + (message == null ? "?" : messageSize) + " bytes");
     }
     CodedInputStream in = UnsafeByteOperations.unsafeWrap(message).newCodedInput();
     in.enableAliasing(true);

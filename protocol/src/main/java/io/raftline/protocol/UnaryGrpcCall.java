@@ -46,7 +46,7 @@ public final class UnaryGrpcCall {
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST).setHost(host).setPort(port)
         .setURI(service.pathOf(method)).setIdleTimeout(timeoutMs)
         .putHeader("content-type", "application/grpc").putHeader("te", "trailers")
-        .putHeader("grpc-timeout", timeoutMs + "m");
+        .putHeader("grpc-timeout", Math.min(timeoutMs, 99_999_999L) + "m"); // at most 8 digits
     return http.request(options).compose(req -> req.send(framed)).compose(response -> answer(response, answers));
   }
 
@@ -73,7 +73,7 @@ public final class UnaryGrpcCall {
           message = response.getHeader("grpc-message");
         }
         answer.tryFail(new GrpcWireException(statusCode(status), "answered with HTTP " + response.statusCode()
-            + ", grpc-status " + status + (message == null ? "" : ": " + message)));
+            + ", grpc-status " + status + (message == null ? "" : ": " + percentDecode(message))));
         return;
       }
       try {
@@ -83,6 +83,24 @@ public final class UnaryGrpcCall {
       }
     });
     return answer.future();
+  }
+
+  /** grpc-message's percent-encoding undone ('+' stays a plus); a malformed escape stays as it is. */
+  static String percentDecode(String message) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(message.length());
+    for (int i = 0; i < message.length(); i++) {
+      char c = message.charAt(i);
+      int hi = c == '%' && i + 2 < message.length() ? Character.digit(message.charAt(i + 1), 16) : -1;
+      int lo = hi >= 0 ? Character.digit(message.charAt(i + 2), 16) : -1;
+      if (lo >= 0) {
+        out.write(hi << 4 | lo);
+        i += 2;
+      } else {
+        byte[] raw = String.valueOf(c).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        out.write(raw, 0, raw.length);
+      }
+    }
+    return out.toString(java.nio.charset.StandardCharsets.UTF_8);
   }
 
   private static int statusCode(String status) {

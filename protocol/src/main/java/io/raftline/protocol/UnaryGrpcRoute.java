@@ -6,6 +6,7 @@ import io.netty.buffer.Unpooled;
 import io.vertx.core.Completable;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.internal.buffer.BufferInternal;
@@ -56,7 +57,8 @@ public final class UnaryGrpcRoute implements Handler<HttpServerRequest> {
     Handler<HttpServerRequest> method = methods.get(request.path());
     String contentType = request.getHeader("content-type");
     String encoding = request.getHeader("grpc-encoding");
-    if (method == null || request.method() != HttpMethod.POST || !"application/grpc".equals(contentType)
+    if (method == null || request.version() != HttpVersion.HTTP_2 || request.method() != HttpMethod.POST
+        || !"application/grpc".equals(contentType)
         || (encoding != null && !"identity".equals(encoding))) {
       others.handle(request);
       return;
@@ -93,28 +95,34 @@ public final class UnaryGrpcRoute implements Handler<HttpServerRequest> {
         fail(request.response(), e.status(), e.getMessage());
         return;
       }
-      handler.accept(message, (answer, error) -> {
-        if (request.response().ended() || request.response().closed()) {
-          return;
-        }
-        if (error != null) {
-          fail(request.response(), GrpcWireException.UNKNOWN, String.valueOf(error.getMessage()));
-          return;
-        }
-        ByteBuf body;
-        try {
-          body = encoder.apply(answer);
-        } catch (RuntimeException e) {
-          fail(request.response(), GrpcWireException.INTERNAL, "answer could not be encoded: " + e.getMessage());
-          return;
-        }
-        ByteBuf prefix = Unpooled.buffer(GrpcMessageGatherer.PREFIX, GrpcMessageGatherer.PREFIX)
-            .writeByte(0).writeInt(body.readableBytes());
-        HttpServerResponse response = request.response().putHeader("content-type", "application/grpc");
-        response.putTrailer("grpc-status", "0");
-        response.end(BufferInternal.buffer(Unpooled.wrappedBuffer(prefix, body)));
-      });
+      try {
+        handler.accept(message, (answer, error) -> answer(request, encoder, answer, error));
+      } catch (RuntimeException e) {
+        fail(request.response(), GrpcWireException.INTERNAL, "the call failed: " + e);
+      }
     });
+  }
+
+  private static <A> void answer(HttpServerRequest request, Function<A, ByteBuf> encoder, A answer, Throwable error) {
+    HttpServerResponse response = request.response();
+    if (response.ended() || response.closed()) {
+      return; // the caller gave up (reset or closed) before the answer
+    }
+    if (error != null) {
+      fail(response, GrpcWireException.UNKNOWN, String.valueOf(error.getMessage()));
+      return;
+    }
+    ByteBuf body;
+    try {
+      body = encoder.apply(answer);
+    } catch (RuntimeException e) {
+      fail(response, GrpcWireException.INTERNAL, "answer could not be encoded: " + e.getMessage());
+      return;
+    }
+    ByteBuf prefix = Unpooled.buffer(GrpcMessageGatherer.PREFIX, GrpcMessageGatherer.PREFIX)
+        .writeByte(0).writeInt(body.readableBytes());
+    response.putHeader("content-type", "application/grpc").putTrailer("grpc-status", "0");
+    response.end(BufferInternal.buffer(Unpooled.wrappedBuffer(prefix, body)));
   }
 
   /** A trailers-only answer: the status goes in the headers and there is no message. */
@@ -126,11 +134,14 @@ public final class UnaryGrpcRoute implements Handler<HttpServerRequest> {
         .putHeader("grpc-message", percentEncode(message)).end();
   }
 
-  /** grpc-message is percent-encoded UTF-8 (printable ASCII but '%' may stand as it is). */
+  /**
+   * grpc-message is percent-encoded UTF-8: printable ASCII stands as it is but '%', and '+' (which
+   * Vert.x's client decodes as a space).
+   */
   static String percentEncode(String message) {
     StringBuilder out = new StringBuilder(message.length());
     for (byte b : message.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
-      if (b >= 0x20 && b < 0x7F && b != '%') {
+      if (b >= 0x20 && b < 0x7F && b != '%' && b != '+') {
         out.append((char) b);
       } else {
         out.append('%').append(Character.toUpperCase(Character.forDigit((b >> 4) & 0xF, 16)))

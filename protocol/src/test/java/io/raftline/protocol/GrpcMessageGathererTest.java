@@ -47,6 +47,35 @@ class GrpcMessageGathererTest {
     assertEquals(GrpcWireException.RESOURCE_EXHAUSTED, e.status());
   }
 
+  /** A prefix claiming 100 MiB pins one mebibyte until the bytes come; then the array is the message's size. */
+  @Test
+  void aClaimedSizeIsNotAllocatedBeforeItsBytesArrive() {
+    GrpcMessageGatherer gatherer = new GrpcMessageGatherer(200 << 20);
+    int size = 100 << 20;
+    gatherer.append(Buffer.buffer().appendByte((byte) 0).appendInt(size));
+    assertEquals(GrpcMessageGatherer.FIRST_ALLOCATION, gatherer.allocated());
+    byte[] piece = new byte[700_000];
+    gatherer.append(Buffer.buffer(piece));
+    assertEquals(GrpcMessageGatherer.FIRST_ALLOCATION, gatherer.allocated());
+    gatherer.append(Buffer.buffer(piece));
+    assertEquals(size, gatherer.allocated());
+  }
+
+  /** A message larger than the first allocation arrives whole across the move to its full size. */
+  @Test
+  void aMessageLargerThanTheFirstAllocationIsGatheredWhole() {
+    byte[] records = new byte[3 << 20];
+    new SplittableRandom(5).nextBytes(records);
+    ProduceRequest big = ProduceRequest.newBuilder().addPartitions(PartitionRecords.newBuilder().setTopic("t")
+        .setRecords(ByteString.copyFrom(records))).build();
+    Buffer framed = framed((byte) 0, big.toByteArray());
+    GrpcMessageGatherer gatherer = new GrpcMessageGatherer(8 << 20);
+    for (int at = 0; at < framed.length(); at += 65_536) {
+      gatherer.append(framed.getBuffer(at, Math.min(framed.length(), at + 65_536)));
+    }
+    assertEquals(big, gatherer.parse(ProduceRequest.parser()));
+  }
+
   @Test
   void aCompressedMessageIsRefused() {
     GrpcMessageGatherer gatherer = new GrpcMessageGatherer(1 << 20);

@@ -74,7 +74,9 @@ class UnaryGrpcRouteTest {
             UnaryGrpcRoute.<ProduceResponse>plainEncoder(), (request, answer) -> {
               routed.incrementAndGet();
               if (request.getTimeoutMs() == 13) {
-                answer.fail(new IllegalStateException("refused: 100% sure, ü"));
+                answer.fail(new IllegalStateException("refused: 100% sure, 1+1 ü"));
+              } else if (request.getTimeoutMs() == 14) {
+                throw new IllegalStateException("thrown by the method");
               } else {
                 answer.succeed(answer(request, "route"));
               }
@@ -174,7 +176,47 @@ class UnaryGrpcRouteTest {
             ProduceResponse.parser())));
     GrpcWireException failed = (GrpcWireException) e.getCause();
     assertEquals(GrpcWireException.UNKNOWN, failed.status());
-    assertTrue(failed.getMessage().contains("refused: 100%25 sure"), failed.getMessage());
+    assertTrue(failed.getMessage().contains("refused: 100% sure, 1+1 ü"), failed.getMessage());
+  }
+
+  /** A method that throws instead of answering still answers the call (INTERNAL), not a hang. */
+  @Test
+  void aMethodThatThrowsIsAnsweredAsInternal() {
+    UnaryGrpcCall calls = new UnaryGrpcCall(http, 10_000, MAX_MESSAGE);
+    ProduceRequest request = produce(10).toBuilder().setTimeoutMs(14).build();
+    ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, () -> await(
+        calls.call("127.0.0.1", server.actualPort(), RecordsGrpcService.SERVICE_NAME, "Produce", request,
+            ProduceResponse.parser())));
+    GrpcWireException failed = (GrpcWireException) e.getCause();
+    assertEquals(GrpcWireException.INTERNAL, failed.status());
+    assertTrue(failed.getMessage().contains("thrown by the method"), failed.getMessage());
+  }
+
+  /** Vert.x's own gRPC client reads the percent-encoded message back as it was. */
+  @Test
+  void theStockGrpcClientReadsAFailuresMessage() throws Exception {
+    GrpcClient client = GrpcClient.client(vertx);
+    ProduceRequest request = produce(10).toBuilder().setTimeoutMs(13).build();
+    String message = await(client.request(SocketAddress.inetSocketAddress(server.actualPort(), "127.0.0.1"),
+            PRODUCE_CALL)
+        .compose(call -> call.end(request).compose(v -> call.response()))
+        .compose(response -> response.last().<Void>transform(ar -> Future.succeededFuture())
+            .map(v -> response.status() + ": " + response.statusMessage()))
+        .eventually(client::close));
+    assertEquals(GrpcWireException.UNKNOWN + ": refused: 100% sure, 1+1 ü", message);
+  }
+
+  /** An HTTP/1.1 request is not served here (gRPC needs HTTP/2's trailers): the gRPC server gets it. */
+  @Test
+  void anHttp1RequestGoesToTheGrpcServer() throws Exception {
+    HttpClient http1 = vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_1_1));
+    Buffer body = Buffer.buffer().appendByte((byte) 0).appendInt(produce(10).getSerializedSize())
+        .appendBytes(produce(10).toByteArray());
+    RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST).setHost("127.0.0.1")
+        .setPort(server.actualPort()).setURI(RecordsGrpcService.SERVICE_NAME.pathOf("Produce"))
+        .putHeader("content-type", "application/grpc");
+    await(http1.request(options).compose(req -> req.send(body)).compose(resp -> resp.body()));
+    assertEquals(0, routed.get());
   }
 
   @Test
