@@ -29,8 +29,9 @@ final class FetchTransport {
   }
 
   Future<FetchResponse> fetch(HostPort broker, FetchRequest request) {
+    // The broker may hold the fetch for its max wait before answering: the deadline starts after it.
     return calls.call(broker.host(), broker.port(), RecordsGrpcService.SERVICE_NAME, "Fetch", request,
-            FetchResponse.parser())
+            FetchResponse.parser(), request.getMaxWaitMs())
         .recover(t -> Future.failedFuture(t instanceof GrpcWireException
             ? new RaftlineException(ErrorCode.UNKNOWN_SERVER_ERROR, "fetch " + t.getMessage()) : t));
   }

@@ -40,6 +40,16 @@ public final class UnaryGrpcCall {
   /** Calls {@code service}'s {@code method} at {@code host:port}; the answer is parsed by {@code answers}. */
   public <A> Future<A> call(String host, int port, ServiceName service, String method, MessageLite request,
       Parser<A> answers) {
+    return call(host, port, service, method, request, answers, 0);
+  }
+
+  /**
+   * As {@link #call(String, int, ServiceName, String, MessageLite, Parser)}, for a call the server may
+   * hold for up to {@code waitMs} before it answers (a long-poll fetch): the deadline is that much later.
+   */
+  public <A> Future<A> call(String host, int port, ServiceName service, String method, MessageLite request,
+      Parser<A> answers, long waitMs) {
+    long timeoutMs = this.timeoutMs + Math.max(0, waitMs);
     byte[] body = request.toByteArray();
     Buffer framed = Buffer.buffer(GrpcMessageGatherer.PREFIX + body.length).appendByte((byte) 0)
         .appendInt(body.length).appendBytes(body);

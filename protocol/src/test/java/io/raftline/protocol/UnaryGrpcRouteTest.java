@@ -87,8 +87,14 @@ class UnaryGrpcRouteTest {
               routed.incrementAndGet();
               byte[] records = new byte[request.getMaxBytes()];
               new SplittableRandom(request.getMaxBytes()).nextBytes(records);
-              answer.succeed(FetchResponse.newBuilder().addPartitions(PartitionData.newBuilder().setTopic("t")
-                  .setRecords(ByteString.copyFrom(records))).build());
+              FetchResponse fetched = FetchResponse.newBuilder().addPartitions(PartitionData.newBuilder()
+                  .setTopic("t").setRecords(ByteString.copyFrom(records))).build();
+              if (request.getMaxWaitMs() > 0) {
+                // A long poll that found nothing for half its wait.
+                vertx.setTimer(request.getMaxWaitMs() / 2, id -> answer.succeed(fetched));
+              } else {
+                answer.succeed(fetched);
+              }
             });
     Http2Settings big = new Http2Settings().setInitialWindowSize(8 << 20).setMaxFrameSize(1 << 20);
     server = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(0).setInitialSettings(big))
@@ -229,6 +235,19 @@ class UnaryGrpcRouteTest {
         .compose(resp -> resp.end().map(v -> resp.getHeader("grpc-status"))));
     assertEquals(Integer.toString(GrpcWireException.INVALID_ARGUMENT), status);
     assertEquals(0, routed.get());
+  }
+
+  /** A call the server may hold (a long poll) gets that wait on top of its deadline. */
+  @Test
+  void aLongPollsWaitExtendsTheCallsDeadline() throws Exception {
+    UnaryGrpcCall calls = new UnaryGrpcCall(http, 300, MAX_MESSAGE);
+    FetchRequest poll = FetchRequest.newBuilder().setMaxBytes(10).setMaxWaitMs(1200).build();
+    FetchResponse answer = await(calls.call("127.0.0.1", server.actualPort(), RecordsGrpcService.SERVICE_NAME,
+        "Fetch", poll, FetchResponse.parser(), poll.getMaxWaitMs()));
+    assertEquals(10, answer.getPartitions(0).getRecords().size());
+    org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, () -> await(calls.call("127.0.0.1",
+        server.actualPort(), RecordsGrpcService.SERVICE_NAME, "Fetch", poll, FetchResponse.parser())),
+        "without the wait the 300 ms deadline passes before the 600 ms answer");
   }
 
   /** Megabytes each way in mebibyte frames: the reads spanning frames are linked on both ends. */
