@@ -162,25 +162,25 @@ class UnaryGrpcRouteTest {
     assertEquals(1, byGrpcServer.get());
   }
 
-  @Test
-  void aRequestOverTheLimitIsResourceExhaustedAndNeverHandled() {
+  /** Produce called through {@link UnaryGrpcCall}, expected to fail: its wire error. */
+  private GrpcWireException failedProduce(ProduceRequest request) {
     UnaryGrpcCall calls = new UnaryGrpcCall(http, 10_000, MAX_MESSAGE);
     ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, () -> await(
-        calls.call("127.0.0.1", server.actualPort(), RecordsGrpcService.SERVICE_NAME, "Produce", produce(100_000),
+        calls.call("127.0.0.1", server.actualPort(), RecordsGrpcService.SERVICE_NAME, "Produce", request,
             ProduceResponse.parser())));
-    GrpcWireException refused = (GrpcWireException) e.getCause();
+    return (GrpcWireException) e.getCause();
+  }
+
+  @Test
+  void aRequestOverTheLimitIsResourceExhaustedAndNeverHandled() {
+    GrpcWireException refused = failedProduce(produce(100_000));
     assertEquals(GrpcWireException.RESOURCE_EXHAUSTED, refused.status(), refused.getMessage());
     assertEquals(0, routed.get());
   }
 
   @Test
   void aFailedAnswerCarriesItsMessage() {
-    UnaryGrpcCall calls = new UnaryGrpcCall(http, 10_000, MAX_MESSAGE);
-    ProduceRequest request = produce(10).toBuilder().setTimeoutMs(13).build();
-    ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, () -> await(
-        calls.call("127.0.0.1", server.actualPort(), RecordsGrpcService.SERVICE_NAME, "Produce", request,
-            ProduceResponse.parser())));
-    GrpcWireException failed = (GrpcWireException) e.getCause();
+    GrpcWireException failed = failedProduce(produce(10).toBuilder().setTimeoutMs(13).build());
     assertEquals(GrpcWireException.UNKNOWN, failed.status());
     assertTrue(failed.getMessage().contains("refused: 100% sure, 1+1 ü"), failed.getMessage());
   }
@@ -188,12 +188,7 @@ class UnaryGrpcRouteTest {
   /** A method that throws instead of answering still answers the call (INTERNAL), not a hang. */
   @Test
   void aMethodThatThrowsIsAnsweredAsInternal() {
-    UnaryGrpcCall calls = new UnaryGrpcCall(http, 10_000, MAX_MESSAGE);
-    ProduceRequest request = produce(10).toBuilder().setTimeoutMs(14).build();
-    ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, () -> await(
-        calls.call("127.0.0.1", server.actualPort(), RecordsGrpcService.SERVICE_NAME, "Produce", request,
-            ProduceResponse.parser())));
-    GrpcWireException failed = (GrpcWireException) e.getCause();
+    GrpcWireException failed = failedProduce(produce(10).toBuilder().setTimeoutMs(14).build());
     assertEquals(GrpcWireException.INTERNAL, failed.status());
     assertTrue(failed.getMessage().contains("thrown by the method"), failed.getMessage());
   }
