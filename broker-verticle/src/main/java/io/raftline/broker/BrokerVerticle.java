@@ -255,8 +255,7 @@ public final class BrokerVerticle extends AbstractVerticle {
             .setHttp2ClearTextUpgrade(false).setInitialSettings(receiveSettings())
             .setHttp2ConnectionWindowSize(2 * RECEIVE_WINDOW_BYTES))
         .withConnectHandler(FrameCumulation::linkReads).build();
-    replicaCalls = new UnaryGrpcCall(replicaHttp, config.replicaFetchWaitMaxMs() + REPLICA_FETCH_ANSWER_GRACE_MS,
-        MAX_GRPC_MESSAGE_BYTES);
+    replicaCalls = new UnaryGrpcCall(replicaHttp, REPLICA_FETCH_ANSWER_GRACE_MS, MAX_GRPC_MESSAGE_BYTES);
     controller = new ControllerChannel(vertx, grpcClient, config.voters());
     GrpcServer grpc = GrpcServer.server(vertx, new GrpcServerOptions().setMaxMessageSize(MAX_GRPC_MESSAGE_BYTES));
     grpc.addService(TopicAdminGrpcService.of(new TopicAdminApi()));

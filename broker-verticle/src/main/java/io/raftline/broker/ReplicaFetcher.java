@@ -140,9 +140,10 @@ final class ReplicaFetcher {
       return;
     }
     FetchRequest fetch = request.build();
-    // The records go to the log as they came: a copy of them would only be thrown away.
+    // The records go to the log as they came: a copy of them would only be thrown away. The leader may
+    // hold the fetch for its max wait: the answer's deadline starts after it.
     calls.call(address.get().host(), address.get().port(), RecordsGrpcService.SERVICE_NAME, "Fetch", fetch,
-            FetchResponse.parser())
+            FetchResponse.parser(), fetch.getMaxWaitMs())
         .onComplete(ar -> {
       if (stopped) {
         running = false;
