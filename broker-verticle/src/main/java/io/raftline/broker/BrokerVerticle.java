@@ -236,6 +236,12 @@ public final class BrokerVerticle extends AbstractVerticle {
         .setMaxConcurrentStreams(HttpServerOptions.DEFAULT_INITIAL_SETTINGS_MAX_CONCURRENT_STREAMS);
   }
 
+  /** The broker's HTTP/2 (prior knowledge) client connections, with its receive settings. */
+  private static HttpClientOptions clientOptions() {
+    return new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
+        .setInitialSettings(receiveSettings()).setHttp2ConnectionWindowSize(2 * RECEIVE_WINDOW_BYTES);
+  }
+
   /** True while this broker's own metadata image shows it fenced (or not registered); any thread. */
   public boolean isFenced() {
     return fencedInImage;
@@ -246,15 +252,11 @@ public final class BrokerVerticle extends AbstractVerticle {
     metrics = new BrokerMetrics(meterRegistry, config.nodeId());
     metadataConsumer = vertx.eventBus().localConsumer(config.metadataAddress(), msg -> onMetadata(msg.body()));
     grpcClient = GrpcClient.client(vertx, new GrpcClientOptions().setMaxMessageSize(MAX_GRPC_MESSAGE_BYTES)
-        .setTimeout(10).setTimeoutUnit(TimeUnit.SECONDS).setScheduleDeadlineAutomatically(true),
-        new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
-            .setInitialSettings(receiveSettings()).setHttp2ConnectionWindowSize(2 * RECEIVE_WINDOW_BYTES));
+        .setTimeout(10).setTimeoutUnit(TimeUnit.SECONDS).setScheduleDeadlineAutomatically(true), clientOptions());
     // Followers fetch over their own HTTP/2 client: answers of megabytes are gathered once, at their
     // size (UnaryGrpcCall), on connections whose frames spanning reads are linked, not copied.
-    replicaHttp = vertx.httpClientBuilder().with(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
-            .setHttp2ClearTextUpgrade(false).setInitialSettings(receiveSettings())
-            .setHttp2ConnectionWindowSize(2 * RECEIVE_WINDOW_BYTES))
-        .withConnectHandler(FrameCumulation::linkReads).build();
+    replicaHttp = vertx.httpClientBuilder().with(clientOptions()).withConnectHandler(FrameCumulation::linkReads)
+        .build();
     replicaCalls = new UnaryGrpcCall(replicaHttp, REPLICA_FETCH_ANSWER_GRACE_MS, MAX_GRPC_MESSAGE_BYTES);
     controller = new ControllerChannel(vertx, grpcClient, config.voters());
     GrpcServer grpc = GrpcServer.server(vertx, new GrpcServerOptions().setMaxMessageSize(MAX_GRPC_MESSAGE_BYTES));

@@ -46,16 +46,26 @@ public final class AliasingDecoder<T extends MessageLite> implements GrpcMessage
       return json.decode(message);
     }
     ByteBuf bytes = ((BufferInternal) message.payload()).getByteBuf();
-    // Read through a wrapping ByteString: protobuf aliases only an input it was told is immutable.
-    CodedInputStream in = (bytes.hasArray()
-        ? UnsafeByteOperations.unsafeWrap(bytes.array(), bytes.arrayOffset() + bytes.readerIndex(), bytes.readableBytes())
-        : UnsafeByteOperations.unsafeWrap(bytes.nioBuffer())).newCodedInput();
-    in.enableAliasing(true);
     try {
-      return parser.parseFrom(in);
+      return parseAliased(parser, bytes.hasArray()
+          ? UnsafeByteOperations.unsafeWrap(bytes.array(), bytes.arrayOffset() + bytes.readerIndex(), bytes.readableBytes())
+          : UnsafeByteOperations.unsafeWrap(bytes.nioBuffer()));
     } catch (InvalidProtocolBufferException e) {
       throw new CodecException(e);
     }
+  }
+
+  /**
+   * Parses {@code bytes} with its {@code bytes} fields as views of them. Read through a wrapping
+   * ByteString: protobuf aliases only an input it was told is immutable, so the caller must own the
+   * bytes and never write them again.
+   */
+  static <T> T parseAliased(Parser<T> parser, com.google.protobuf.ByteString bytes)
+      throws InvalidProtocolBufferException {
+    CodedInputStream in = bytes.newCodedInput();
+    in.enableAliasing(true);
+    in.setSizeLimit(Integer.MAX_VALUE);
+    return parser.parseFrom(in);
   }
 
   @Override

@@ -1,6 +1,5 @@
 package io.raftline.protocol;
 
-import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Parser;
 import com.google.protobuf.UnsafeByteOperations;
@@ -98,11 +97,8 @@ public final class GrpcMessageGatherer {
       throw new GrpcWireException(GrpcWireException.INTERNAL, "message truncated: " + messageRead + " of "
           + (message == null ? "?" : messageSize) + " bytes");
     }
-    CodedInputStream in = UnsafeByteOperations.unsafeWrap(message).newCodedInput();
-    in.enableAliasing(true);
-    in.setSizeLimit(Integer.MAX_VALUE);
     try {
-      return parser.parseFrom(in);
+      return AliasingDecoder.parseAliased(parser, UnsafeByteOperations.unsafeWrap(message));
     } catch (InvalidProtocolBufferException e) {
       throw new GrpcWireException(GrpcWireException.INVALID_ARGUMENT, "malformed message: " + e.getMessage());
     }
