@@ -69,7 +69,7 @@ public final class UnaryGrpcRoute implements Handler<HttpServerRequest> {
   private <Q, A> void exchange(HttpServerRequest request, Parser<Q> requests, Function<A, ByteBuf> encoder,
       BiConsumer<Q, Completable<A>> handler) {
     GrpcMessageGatherer gatherer = new GrpcMessageGatherer(maxMessageBytes);
-    // Set once the call is answered (a refused request may still be arriving: the rest is dropped).
+    // Set once the call is answered (a refused request may still be arriving: what still comes is dropped).
     boolean[] answered = {false};
     request.handler(chunk -> {
       if (answered[0]) {
@@ -80,6 +80,11 @@ public final class UnaryGrpcRoute implements Handler<HttpServerRequest> {
       } catch (GrpcWireException e) {
         answered[0] = true;
         fail(request.response(), e.status(), e.getMessage());
+        if (!request.isEnded()) {
+          // RST_STREAM NO_ERROR after a complete answer (RFC 9113, 8.1): the answer stands and the
+          // caller stops sending the rest, which it would otherwise send in full only to have it dropped.
+          request.response().reset(0);
+        }
       }
     });
     request.exceptionHandler(t -> answered[0] = true);

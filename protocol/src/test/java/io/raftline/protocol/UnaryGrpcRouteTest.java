@@ -178,6 +178,48 @@ class UnaryGrpcRouteTest {
     assertEquals(0, routed.get());
   }
 
+  /**
+   * A request refused while it is still arriving (its prefix claims more than the limit) is reset once
+   * answered, so the caller stops sending the rest instead of the server reading it only to drop it.
+   */
+  @Test
+  void aRequestRefusedWhileArrivingIsResetAfterTheAnswer() throws Exception {
+    RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST).setHost("127.0.0.1")
+        .setPort(server.actualPort()).setURI(RecordsGrpcService.SERVICE_NAME.pathOf("Produce"))
+        .putHeader("content-type", "application/grpc");
+    io.vertx.core.Promise<Long> reset = io.vertx.core.Promise.promise();
+    String status = await(http.request(options).compose(req -> {
+      req.exceptionHandler(t -> {
+        if (t instanceof io.vertx.core.http.StreamResetException r) {
+          reset.tryComplete(r.getCode());
+        } else {
+          reset.tryFail(t);
+        }
+      });
+      req.setChunked(true); // for HTTP/2 this only lifts the Content-Length check
+      // The claim of 100 MiB, and the first 1,000 bytes of it; the request is never ended.
+      req.write(Buffer.buffer().appendByte((byte) 0).appendInt(100 << 20).appendBytes(new byte[1000]));
+      return req.response();
+    }).map(resp -> resp.getHeader("grpc-status")));
+    assertEquals(Integer.toString(GrpcWireException.RESOURCE_EXHAUSTED), status);
+    assertEquals(0L, await(reset.future()), "reset with NO_ERROR: the answer stands, the rest is not wanted");
+    assertEquals(0, routed.get());
+  }
+
+  /** The producer's stock gRPC client reads the refusal's status, reset or not. */
+  @Test
+  void theStockGrpcClientReadsARefusalOfARequestOverTheLimit() throws Exception {
+    GrpcClient client = GrpcClient.client(vertx);
+    String status = await(client.request(SocketAddress.inetSocketAddress(server.actualPort(), "127.0.0.1"),
+            PRODUCE_CALL)
+        .compose(call -> call.end(produce(100_000)).transform(ar -> call.response()))
+        .compose(response -> response.last().<Void>transform(ar -> Future.succeededFuture())
+            .map(v -> response.status().name()))
+        .eventually(client::close));
+    assertEquals("RESOURCE_EXHAUSTED", status);
+    assertEquals(0, routed.get());
+  }
+
   @Test
   void aFailedAnswerCarriesItsMessage() {
     GrpcWireException failed = failedProduce(produce(10).toBuilder().setTimeoutMs(13).build());
