@@ -82,7 +82,8 @@ public final class UnaryGrpcCall {
         if (message == null) {
           message = response.getHeader("grpc-message");
         }
-        answer.tryFail(new GrpcWireException(statusCode(status), "answered with HTTP " + response.statusCode()
+        answer.tryFail(new GrpcWireException(statusOf(response.statusCode(), status),
+            "answered with HTTP " + response.statusCode()
             + ", grpc-status " + status + (message == null ? "" : ": " + percentDecode(message))));
         return;
       }
@@ -113,11 +114,27 @@ public final class UnaryGrpcCall {
     return out.toString(java.nio.charset.StandardCharsets.UTF_8);
   }
 
-  private static int statusCode(String status) {
-    try {
-      return status == null ? GrpcWireException.UNKNOWN : Integer.parseInt(status);
-    } catch (NumberFormatException e) {
-      return GrpcWireException.UNKNOWN;
+  /**
+   * A failed call's gRPC status: the server's {@code grpc-status} where it sent a failure, else what
+   * gRPC's HTTP-to-gRPC mapping makes of the HTTP status (a proxy or an overloaded server answering 503 is
+   * UNAVAILABLE, a path nobody serves 404 is UNIMPLEMENTED), else UNKNOWN.
+   */
+  static int statusOf(int httpStatus, String grpcStatus) {
+    if (grpcStatus != null && !"0".equals(grpcStatus)) {
+      try {
+        return Integer.parseInt(grpcStatus);
+      } catch (NumberFormatException e) {
+        return GrpcWireException.UNKNOWN;
+      }
     }
+    return httpStatus == 200 ? GrpcWireException.UNKNOWN : switch (httpStatus) {
+      case 400 -> GrpcWireException.INTERNAL;
+      case 401 -> GrpcWireException.UNAUTHENTICATED;
+      case 403 -> GrpcWireException.PERMISSION_DENIED;
+      case 404 -> GrpcWireException.UNIMPLEMENTED;
+      case 429, 502, 503, 504 -> GrpcWireException.UNAVAILABLE;
+      default -> GrpcWireException.UNKNOWN;
+    };
   }
+
 }
