@@ -35,14 +35,14 @@ class CliTest {
     NodeConfig config = NodeConfig.from(TestNodes.combined(dir, 0, 0));
     Storage.format(config, Storage.randomClusterId(), false);
     vertx = Vertx.vertx();
-    node = SingleNodeTest.await(RaftlineNode.start(vertx, config, Storage.check(config)));
+    node = Await.await(RaftlineNode.start(vertx, config, Storage.check(config)));
     bootstrap = "127.0.0.1:" + node.brokerPort();
   }
 
   @AfterAll
   static void stopNode() throws Exception {
-    SingleNodeTest.await(node.stop());
-    SingleNodeTest.await(vertx.close());
+    Await.await(node.stop());
+    Await.await(vertx.close());
   }
 
   static Result cli(String stdin, String... args) {

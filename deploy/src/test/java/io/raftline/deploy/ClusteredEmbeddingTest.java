@@ -91,14 +91,14 @@ class ClusteredEmbeddingTest {
       Set<String> hostDeployments = new HashSet<>(host.deploymentIDs());
       NodeConfig config = NodeConfig.from(TestNodes.combined(dir, 0, 0));
       Storage.format(config, Storage.randomClusterId(), false);
-      RaftlineNode node = SingleNodeTest.await(RaftlineNode.start(host, config, Storage.check(config)));
+      RaftlineNode node = Await.await(RaftlineNode.start(host, config, Storage.check(config)));
       int brokerPort = node.brokerPort();
       int controllerPort = node.controllerPort();
 
       RaftlineClient client = RaftlineClient.create(host, Map.of("bootstrap.servers", "127.0.0.1:" + brokerPort));
-      SingleNodeTest.await(client.admin().createTopic("embedded", 2, 1));
+      Await.await(client.admin().createTopic("embedded", 2, 1));
       for (int i = 0; i < 100; i++) {
-        SingleNodeTest.await(client.producer().send(ProducerRecord.of("embedded", ("k" + i).getBytes(StandardCharsets.UTF_8),
+        Await.await(client.producer().send(ProducerRecord.of("embedded", ("k" + i).getBytes(StandardCharsets.UTF_8),
             ("v" + i).getBytes(StandardCharsets.UTF_8))));
       }
       List<ConsumerRecord> read = new ArrayList<>();
@@ -111,12 +111,12 @@ class ClusteredEmbeddingTest {
           done.tryComplete();
         }
       });
-      SingleNodeTest.await(done.future());
+      Await.await(done.future());
       assertEquals(100, read.size());
       assertTrue(!openFilesUnder(dir.toRealPath()).isEmpty(), "the running node holds its logs open");
-      SingleNodeTest.await(client.close());
+      Await.await(client.close());
 
-      SingleNodeTest.await(node.stop());
+      Await.await(node.stop());
       assertEquals(hostDeployments, new HashSet<>(host.deploymentIDs()), "every verticle of the node is undeployed");
       assertEquals(List.of(), openFilesUnder(dir.toRealPath()), "no file of the node stays open");
       long deadline = System.currentTimeMillis() + 10_000;

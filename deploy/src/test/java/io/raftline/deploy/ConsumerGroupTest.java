@@ -1,5 +1,6 @@
 package io.raftline.deploy;
 
+import static io.raftline.deploy.Await.waitFor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -17,7 +18,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -29,7 +29,6 @@ import org.junit.jupiter.api.io.TempDir;
  * resumes from the committed offsets, also after the node restarts (offsets loaded from the log).
  */
 class ConsumerGroupTest {
-  private static final long TIMEOUT_MS = 30_000;
 
   @TempDir Path dir;
   private Vertx vertx;
@@ -43,28 +42,20 @@ class ConsumerGroupTest {
     config = NodeConfig.from(p);
     Storage.format(config, Storage.randomClusterId(), false);
     vertx = Vertx.vertx();
-    node = SingleNodeTest.await(RaftlineNode.start(vertx, config, Storage.check(config)));
+    node = Await.await(RaftlineNode.start(vertx, config, Storage.check(config)));
   }
 
   @AfterEach
   void stop() throws Exception {
     if (node != null) {
-      SingleNodeTest.await(node.stop());
+      Await.await(node.stop());
     }
-    SingleNodeTest.await(vertx.close());
+    Await.await(vertx.close());
   }
 
   private RaftlineClient client() {
     return RaftlineClient.create(vertx, Map.of("bootstrap.servers", "127.0.0.1:" + node.brokerPort(),
         "auto.offset.reset", "earliest", "enable.auto.commit", "false"));
-  }
-
-  private static void waitFor(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.currentTimeMillis() + TIMEOUT_MS;
-    while (!condition.getAsBoolean()) {
-      assertTrue(System.currentTimeMillis() < deadline, "timed out waiting for " + what);
-      Thread.sleep(20);
-    }
   }
 
   private void produce(RaftlineClient client, int from, int count) throws Exception {
@@ -74,14 +65,14 @@ class ConsumerGroupTest {
           ("v" + i).getBytes(StandardCharsets.UTF_8))));
     }
     for (Future<?> f : sends) {
-      SingleNodeTest.await(f);
+      Await.await(f);
     }
   }
 
   @Test
   void membersShareTheTopicAndANewMemberResumesFromCommittedOffsets() throws Exception {
     RaftlineClient client = client();
-    SingleNodeTest.await(client.admin().createTopic("orders", 4, 1));
+    Await.await(client.admin().createTopic("orders", 4, 1));
     produce(client, 0, 100);
 
     Set<String> seen = ConcurrentHashMap.newKeySet();
@@ -91,7 +82,7 @@ class ConsumerGroupTest {
     b.handler(r -> seen.add(new String(r.value(), StandardCharsets.UTF_8)));
     waitFor("both members to hold two partitions each", () -> {
       try {
-        return SingleNodeTest.await(a.assignment()).size() == 2 && SingleNodeTest.await(b.assignment()).size() == 2;
+        return Await.await(a.assignment()).size() == 2 && Await.await(b.assignment()).size() == 2;
       } catch (Exception e) {
         return false;
       }
@@ -102,18 +93,18 @@ class ConsumerGroupTest {
     // end. So commit until the committed offsets cover everything.
     waitFor("commits covering every partition", () -> {
       try {
-        SingleNodeTest.await(a.commit());
-        SingleNodeTest.await(b.commit());
-        return SingleNodeTest.await(client.admin().describeGroup("billing")).totalLag() == 0;
+        Await.await(a.commit());
+        Await.await(b.commit());
+        return Await.await(client.admin().describeGroup("billing")).totalLag() == 0;
       } catch (Exception e) {
         return false;
       }
     });
-    ConsumerGroupDescription described = SingleNodeTest.await(client.admin().describeGroup("billing"));
+    ConsumerGroupDescription described = Await.await(client.admin().describeGroup("billing"));
     assertEquals(2, described.members().size());
     assertEquals(0, described.totalLag());
-    SingleNodeTest.await(a.close());
-    SingleNodeTest.await(b.close());
+    Await.await(a.close());
+    Await.await(b.close());
 
     // The CLI sees the same: an empty group with no lag; resetting to the start gives 100 records of lag.
     String bootstrap = "127.0.0.1:" + node.brokerPort();
@@ -132,8 +123,8 @@ class ConsumerGroupTest {
         "--topic", "orders", "--to-latest").exit());
 
     // Restart: the coordinator reloads the committed offsets from __consumer_offsets.
-    SingleNodeTest.await(node.stop());
-    node = SingleNodeTest.await(RaftlineNode.start(vertx, config, Storage.check(config)));
+    Await.await(node.stop());
+    node = Await.await(RaftlineNode.start(vertx, config, Storage.check(config)));
     RaftlineClient again = client();
     produce(again, 100, 10);
     List<String> resumed = new ArrayList<>();
@@ -153,6 +144,6 @@ class ConsumerGroupTest {
       assertTrue(resumed.subList(0, 10).stream().allMatch(v -> Integer.parseInt(v.substring(1)) >= 100),
           "only records after the committed offsets: " + resumed);
     }
-    SingleNodeTest.await(c.close());
+    Await.await(c.close());
   }
 }

@@ -28,7 +28,7 @@ class DumpLogTest {
     NodeConfig config = NodeConfig.from(TestNodes.combined(dir, 0, 0));
     Storage.format(config, Storage.randomClusterId(), false);
     vertx = Vertx.vertx();
-    node = SingleNodeTest.await(RaftlineNode.start(vertx, config, Storage.check(config)));
+    node = Await.await(RaftlineNode.start(vertx, config, Storage.check(config)));
     String bootstrap = "127.0.0.1:" + node.brokerPort();
     assertEquals(0, CliTest.cli("", "topics", "create", "--bootstrap-server", bootstrap, "--topic", "dumped").exit());
     String input = IntStream.range(0, 5).mapToObj(i -> "k" + i + ":value-" + i).collect(Collectors.joining("\n")) + "\n";
@@ -40,8 +40,8 @@ class DumpLogTest {
 
   @AfterAll
   static void stopNode() throws Exception {
-    SingleNodeTest.await(node.stop());
-    SingleNodeTest.await(vertx.close());
+    Await.await(node.stop());
+    Await.await(vertx.close());
   }
 
   private static Path segment() {

@@ -20,7 +20,6 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -60,7 +59,7 @@ class GroupFailoverTest {
     Storage.format(config, Storage.randomClusterId(), false);
     vertx = Vertx.vertx();
     crashing = Vertx.vertx();
-    node = SingleNodeTest.await(RaftlineNode.start(vertx, config, Storage.check(config)));
+    node = Await.await(RaftlineNode.start(vertx, config, Storage.check(config)));
   }
 
   @AfterEach
@@ -69,13 +68,13 @@ class GroupFailoverTest {
       vertx.cancelTimer(observer);
     }
     for (RaftlineClient c : clients) {
-      SingleNodeTest.await(c.close().recover(t -> Future.succeededFuture()));
+      Await.await(c.close().recover(t -> Future.succeededFuture()));
     }
     if (node != null) {
-      SingleNodeTest.await(node.stop());
+      Await.await(node.stop());
     }
-    SingleNodeTest.await(crashing.close());
-    SingleNodeTest.await(vertx.close());
+    Await.await(crashing.close());
+    Await.await(vertx.close());
   }
 
   private RaftlineClient client(Vertx on) {
@@ -94,17 +93,13 @@ class GroupFailoverTest {
     return m;
   }
 
-  private static void waitFor(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.currentTimeMillis() + TIMEOUT_MS;
-    while (!condition.getAsBoolean()) {
-      assertTrue(System.currentTimeMillis() < deadline, "timed out waiting for " + what);
-      Thread.sleep(20);
-    }
+  private static void waitFor(String what, Await.Condition condition) throws Exception {
+    Await.waitFor(what, TIMEOUT_MS, condition, () -> "");
   }
 
   private static int assigned(GroupConsumer m) {
     try {
-      return SingleNodeTest.await(m.assignment()).size();
+      return Await.await(m.assignment()).size();
     } catch (Exception e) {
       return -1;
     }
@@ -117,7 +112,7 @@ class GroupFailoverTest {
           ("r" + round + "-" + i).getBytes(StandardCharsets.UTF_8), null, List.of())));
     }
     for (Future<?> f : sends) {
-      SingleNodeTest.await(f);
+      Await.await(f);
     }
   }
 
@@ -153,7 +148,7 @@ class GroupFailoverTest {
     RaftlineClient a = client(vertx);
     RaftlineClient b = client(vertx);
     RaftlineClient c = client(crashing);
-    SingleNodeTest.await(a.admin().createTopic("work", PARTITIONS, 1));
+    Await.await(a.admin().createTopic("work", PARTITIONS, 1));
     observeCommits(a);
     produce(a, 0);
 
@@ -164,7 +159,7 @@ class GroupFailoverTest {
     waitFor("round 0 processed", () -> processedRounds(1));
 
     // Crash: the member's Vert.x goes away without leaving the group.
-    SingleNodeTest.await(crashing.close());
+    Await.await(crashing.close());
     long crashedAt = System.currentTimeMillis();
     waitFor("the survivors to hold all 12 partitions", () -> assigned(first) == 6 && assigned(second) == 6);
     long movedAfterMs = System.currentTimeMillis() - crashedAt;
@@ -172,14 +167,14 @@ class GroupFailoverTest {
     // take its share, and a little for the revocation round trip.
     assertTrue(movedAfterMs < SESSION_TIMEOUT_MS + SESSION_TIMEOUT_MS / 3 + 2_000,
         "the partitions moved " + movedAfterMs + " ms after the crash");
-    ConsumerGroupDescription d = SingleNodeTest.await(a.admin().describeGroup(GROUP));
+    ConsumerGroupDescription d = Await.await(a.admin().describeGroup(GROUP));
     assertEquals(2, d.members().size());
     produce(a, 1);
     waitFor("round 1 processed", () -> processedRounds(2));
 
     // Restart the node: the coordinator reloads the commits; the members rejoin.
-    SingleNodeTest.await(node.stop());
-    node = SingleNodeTest.await(RaftlineNode.start(vertx, config, Storage.check(config)));
+    Await.await(node.stop());
+    node = Await.await(RaftlineNode.start(vertx, config, Storage.check(config)));
     produce(a, 2);
     waitFor("round 2 processed", () -> processedRounds(3));
     waitFor("6 partitions each again", () -> assigned(first) == 6 && assigned(second) == 6);

@@ -1,7 +1,6 @@
 package io.raftline.deploy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.raftline.broker.log.ReplicationOffsetCheckpoint;
 import io.raftline.client.Producer;
@@ -40,16 +39,16 @@ class HighWatermarkCheckpointTest {
     config = NodeConfig.from(p);
     Storage.format(config, Storage.randomClusterId(), false);
     vertx = Vertx.vertx();
-    node = SingleNodeTest.await(RaftlineNode.start(vertx, config, Storage.check(config)));
+    node = Await.await(RaftlineNode.start(vertx, config, Storage.check(config)));
   }
 
   @AfterEach
   void stop() throws Exception {
     if (node != null) {
-      SingleNodeTest.await(node.stop());
+      Await.await(node.stop());
     }
     if (vertx != null) {
-      SingleNodeTest.await(vertx.close());
+      Await.await(vertx.close());
     }
   }
 
@@ -61,7 +60,7 @@ class HighWatermarkCheckpointTest {
   private long produce(String topic, int count) throws Exception {
     RaftlineClient client = RaftlineClient.create(vertx,
         Map.of("bootstrap.servers", "127.0.0.1:" + node.brokerPort(), "acks", "all"));
-    SingleNodeTest.await(client.admin().createTopic(topic, 1, 1, Map.of()));
+    Await.await(client.admin().createTopic(topic, 1, 1, Map.of()));
     Producer producer = client.producer();
     List<Future<RecordMetadata>> sends = new ArrayList<>();
     for (int i = 0; i < count; i++) {
@@ -69,9 +68,9 @@ class HighWatermarkCheckpointTest {
     }
     long next = 0;
     for (Future<RecordMetadata> f : sends) {
-      next = SingleNodeTest.await(f).offset() + 1;
+      next = Await.await(f).offset() + 1;
     }
-    SingleNodeTest.await(client.close());
+    Await.await(client.close());
     return next;
   }
 
@@ -81,11 +80,8 @@ class HighWatermarkCheckpointTest {
     long end = produce("scheduled", 200);
     assertEquals(200, end);
     TopicPartition tp = new TopicPartition("scheduled", 0);
-    long deadline = System.currentTimeMillis() + TIMEOUT_MS;
-    while (!Long.valueOf(end).equals(checkpoint().get(tp))) {
-      assertTrue(System.currentTimeMillis() < deadline, "the checkpoint never reached " + end + ": " + checkpoint());
-      Thread.sleep(20);
-    }
+    Await.waitFor("the checkpoint to reach " + end, Await.TIMEOUT_MS, () -> Long.valueOf(end).equals(checkpoint().get(tp)),
+        () -> "checkpoint " + checkpoint());
   }
 
   @Test
@@ -94,7 +90,7 @@ class HighWatermarkCheckpointTest {
     startNode(3_600_000);
     long end = produce("stopped", 150);
     assertEquals(Map.of(), checkpoint(), "nothing written before the stop");
-    SingleNodeTest.await(node.stop());
+    Await.await(node.stop());
     node = null;
     assertEquals(end, checkpoint().get(new TopicPartition("stopped", 0)));
   }

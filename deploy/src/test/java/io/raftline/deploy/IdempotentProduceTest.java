@@ -49,7 +49,7 @@ class IdempotentProduceTest {
     NodeConfig config = NodeConfig.from(TestNodes.combined(dir, 0, 0));
     Storage.format(config, Storage.randomClusterId(), false);
     vertx = Vertx.vertx();
-    node = SingleNodeTest.await(RaftlineNode.start(vertx, config, Storage.check(config)));
+    node = Await.await(RaftlineNode.start(vertx, config, Storage.check(config)));
     grpc = GrpcClient.client(vertx);
     records = RecordsGrpcClient.create(grpc, SocketAddress.inetSocketAddress(node.brokerPort(), "127.0.0.1"));
   }
@@ -57,12 +57,12 @@ class IdempotentProduceTest {
   @AfterEach
   void stop() throws Exception {
     if (grpc != null) {
-      SingleNodeTest.await(grpc.close());
+      Await.await(grpc.close());
     }
     if (node != null) {
-      SingleNodeTest.await(node.stop());
+      Await.await(node.stop());
     }
-    SingleNodeTest.await(vertx.close());
+    Await.await(vertx.close());
   }
 
   private ProduceRequest request(long producerId, int sequence, String... values) {
@@ -78,15 +78,15 @@ class IdempotentProduceTest {
       ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.LEADER_NOT_AVAILABLE);
 
   private PartitionProduceResult produce(ProduceRequest request) throws Exception {
-    return SingleNodeTest.await(records.produce(request)).getResults(0);
+    return Await.await(records.produce(request)).getResults(0);
   }
 
   @Test
   void aResentBatchIsStoredOnceAndAGapIsRefused() throws Exception {
     RaftlineClient client = RaftlineClient.create(vertx, Map.of("bootstrap.servers", "127.0.0.1:" + node.brokerPort()));
-    SingleNodeTest.await(client.admin().createTopic("once", 1, 1));
-    InitProducerIdResponse first = SingleNodeTest.await(records.initProducerId(InitProducerIdRequest.getDefaultInstance()));
-    InitProducerIdResponse second = SingleNodeTest.await(records.initProducerId(InitProducerIdRequest.getDefaultInstance()));
+    Await.await(client.admin().createTopic("once", 1, 1));
+    InitProducerIdResponse first = Await.await(records.initProducerId(InitProducerIdRequest.getDefaultInstance()));
+    InitProducerIdResponse second = Await.await(records.initProducerId(InitProducerIdRequest.getDefaultInstance()));
     assertEquals(ErrorCode.NONE, first.getError());
     assertNotEquals(first.getProducerId(), second.getProducerId());
     long pid = first.getProducerId();
@@ -108,12 +108,12 @@ class IdempotentProduceTest {
     PartitionProduceResult gap = produce(request(pid, 7, "d"));
     assertEquals(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, gap.getError());
     assertEquals(ErrorCode.INVALID_REQUEST,
-        SingleNodeTest.await(records.initProducerId(InitProducerIdRequest.newBuilder().setTransactionalId("tx").build()))
+        Await.await(records.initProducerId(InitProducerIdRequest.newBuilder().setTransactionalId("tx").build()))
             .getError());
 
     // The SDK is idempotent by default; its records follow, each stored once.
     for (int i = 0; i < 20; i++) {
-      SingleNodeTest.await(client.producer().send(ProducerRecord.of("once", null, ("sdk-" + i).getBytes())));
+      Await.await(client.producer().send(ProducerRecord.of("once", null, ("sdk-" + i).getBytes())));
     }
     List<String> read = new ArrayList<>();
     Promise<Void> done = Promise.promise();
@@ -126,7 +126,7 @@ class IdempotentProduceTest {
         done.tryComplete();
       }
     });
-    SingleNodeTest.await(done.future());
+    Await.await(done.future());
     assertEquals(List.of("a", "b", "c"), read.subList(0, 3));
     assertEquals("sdk-19", read.get(22));
   }

@@ -27,11 +27,11 @@ class LongPollFetchTest {
     NodeConfig config = NodeConfig.from(TestNodes.combined(dir, 0, 0));
     Storage.format(config, Storage.randomClusterId(), false);
     Vertx vertx = Vertx.vertx();
-    RaftlineNode node = SingleNodeTest.await(RaftlineNode.start(vertx, config, Storage.check(config)));
+    RaftlineNode node = Await.await(RaftlineNode.start(vertx, config, Storage.check(config)));
     RaftlineClient client = RaftlineClient.create(vertx, Map.of("bootstrap.servers", "127.0.0.1:" + node.brokerPort(),
         "linger.ms", "0", "auto.offset.reset", "earliest", "fetch.max.wait.ms", "60000"));
     try {
-      SingleNodeTest.await(client.admin().createTopic("one-at-a-time", 1, 1));
+      Await.await(client.admin().createTopic("one-at-a-time", 1, 1));
       Map<Long, Promise<Void>> waiting = new ConcurrentHashMap<>();
       TopicSubscription subscription = client.subscribe("one-at-a-time");
       subscription.handler(r -> {
@@ -45,13 +45,13 @@ class LongPollFetchTest {
         Promise<Void> arrived = Promise.promise();
         waiting.put(i, arrived);
         producer.send(ProducerRecord.of("one-at-a-time", null, ByteBuffer.allocate(16).putLong(i).array()));
-        SingleNodeTest.await(arrived.future());
+        Await.await(arrived.future());
       }
       subscription.close();
     } finally {
-      SingleNodeTest.await(client.close());
-      SingleNodeTest.await(node.stop());
-      SingleNodeTest.await(vertx.close());
+      Await.await(client.close());
+      Await.await(node.stop());
+      Await.await(vertx.close());
     }
   }
 }

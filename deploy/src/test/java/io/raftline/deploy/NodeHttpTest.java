@@ -34,15 +34,15 @@ class NodeHttpTest {
   @AfterEach
   void stopAll() throws Exception {
     if (node != null) {
-      SingleNodeTest.await(node.stop());
+      Await.await(node.stop());
     }
-    SingleNodeTest.await(vertx.close());
+    Await.await(vertx.close());
   }
 
   private RaftlineNode start(Properties props) throws Exception {
     NodeConfig config = NodeConfig.from(props);
     Storage.format(config, Storage.randomClusterId(), false);
-    node = SingleNodeTest.await(RaftlineNode.start(vertx, config, Storage.check(config)));
+    node = Await.await(RaftlineNode.start(vertx, config, Storage.check(config)));
     return node;
   }
 

@@ -1,5 +1,6 @@
 package io.raftline.deploy;
 
+import static io.raftline.deploy.Await.waitFor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -24,7 +25,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -37,7 +37,6 @@ import org.junit.jupiter.api.io.TempDir;
  * survive the leader going away.
  */
 class ReplicationTest {
-  private static final long TIMEOUT_MS = 30_000;
   private static final int NODES = 3;
 
   @TempDir Path dir;
@@ -74,7 +73,7 @@ class ReplicationTest {
       starting.add(startNode(id));
     }
     for (Future<RaftlineNode> f : starting) {
-      SingleNodeTest.await(f);
+      Await.await(f);
     }
     clientVertx = Vertx.vertx();
   }
@@ -88,9 +87,9 @@ class ReplicationTest {
   private void stopNode(int id) throws Exception {
     RaftlineNode node = nodes.remove(id);
     if (node != null) {
-      SingleNodeTest.await(node.stop());
+      Await.await(node.stop());
     }
-    SingleNodeTest.await(vertxes.remove(id).close());
+    Await.await(vertxes.remove(id).close());
   }
 
   @AfterEach
@@ -99,10 +98,10 @@ class ReplicationTest {
       stopNode(id);
     }
     for (Vertx v : vertxes.values()) {
-      SingleNodeTest.await(v.close());
+      Await.await(v.close());
     }
     if (clientVertx != null) {
-      SingleNodeTest.await(clientVertx.close());
+      Await.await(clientVertx.close());
     }
   }
 
@@ -115,15 +114,7 @@ class ReplicationTest {
   }
 
   private TopicInfo.PartitionInfo partition(RaftlineClient client, String topic) throws Exception {
-    return SingleNodeTest.await(client.admin().describeTopics(List.of(topic))).get(0).partitions().get(0);
-  }
-
-  private static void waitFor(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.currentTimeMillis() + TIMEOUT_MS;
-    while (!condition.getAsBoolean()) {
-      assertTrue(System.currentTimeMillis() < deadline, "timed out waiting for " + what);
-      Thread.sleep(20);
-    }
+    return Await.await(client.admin().describeTopics(List.of(topic))).get(0).partitions().get(0);
   }
 
   private List<RecordMetadata> produce(Producer producer, String topic, int from, int count) throws Exception {
@@ -133,7 +124,7 @@ class ReplicationTest {
     }
     List<RecordMetadata> acks = new ArrayList<>();
     for (Future<RecordMetadata> f : sends) {
-      acks.add(SingleNodeTest.await(f));
+      acks.add(Await.await(f));
     }
     return acks;
   }
@@ -150,7 +141,7 @@ class ReplicationTest {
         done.tryComplete();
       }
     });
-    SingleNodeTest.await(done.future());
+    Await.await(done.future());
     return values;
   }
 
@@ -165,7 +156,7 @@ class ReplicationTest {
   @Test
   void acknowledgedRecordsSurviveTheLeaderGoingAway() throws Exception {
     RaftlineClient client = client(Map.of("acks", "all"));
-    SingleNodeTest.await(client.admin().createTopic("replicated", 1, 3, Map.of("min.insync.replicas", "2")));
+    Await.await(client.admin().createTopic("replicated", 1, 3, Map.of("min.insync.replicas", "2")));
     TopicInfo.PartitionInfo before = partition(client, "replicated");
     assertEquals(3, before.replicas().size());
     assertEquals(3, before.isr().size());
@@ -204,7 +195,7 @@ class ReplicationTest {
   @Test
   void aStoppedFollowerLeavesTheIsrAndRejoinsAfterCatchingUp() throws Exception {
     RaftlineClient client = client(Map.of("acks", "all"));
-    SingleNodeTest.await(client.admin().createTopic("isr", 1, 3, Map.of("min.insync.replicas", "2")));
+    Await.await(client.admin().createTopic("isr", 1, 3, Map.of("min.insync.replicas", "2")));
     TopicInfo.PartitionInfo initial = partition(client, "isr");
     produce(client.producer(), "isr", 0, 100);
     int follower = initial.replicas().stream().filter(r -> r != initial.leader()).findFirst().orElseThrow();
@@ -222,16 +213,16 @@ class ReplicationTest {
     produce(survivor.producer(), "isr", 100, 100);
 
     // Requiring three makes the leader refuse before writing anything.
-    SingleNodeTest.await(survivor.admin().incrementalAlterConfigs("TOPIC", "isr", Map.of("min.insync.replicas", "3"),
+    Await.await(survivor.admin().incrementalAlterConfigs("TOPIC", "isr", Map.of("min.insync.replicas", "3"),
         List.of()));
     RaftlineClient impatient = client(Map.of("acks", "all", "delivery.timeout.ms", "1500", "request.timeout.ms", "1000",
         "linger.ms", "0"));
-    Throwable refused = SingleNodeTest.failureOf(
+    Throwable refused = Await.failureOf(
         impatient.producer().send(ProducerRecord.of("isr", null, "refused".getBytes(StandardCharsets.UTF_8))));
     assertEquals(ErrorCode.NOT_ENOUGH_REPLICAS, assertInstanceOf(RaftlineException.class, refused).errorCode());
 
     // The follower comes back, catches up from its own log onwards, and is let back in.
-    SingleNodeTest.await(startNode(follower));
+    Await.await(startNode(follower));
     waitFor("the follower to rejoin the ISR", () -> {
       try {
         return partition(survivor, "isr").isr().contains(follower);

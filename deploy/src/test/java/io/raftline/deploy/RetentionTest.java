@@ -10,7 +10,6 @@ import io.raftline.client.TopicSubscription;
 import io.raftline.protocol.client.ListOffsetsRequest;
 import io.raftline.protocol.client.PartitionTimestamp;
 import io.raftline.protocol.client.RecordsGrpcClient;
-import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.SocketAddress;
@@ -51,43 +50,35 @@ class RetentionTest {
     NodeConfig config = NodeConfig.from(p);
     Storage.format(config, Storage.randomClusterId(), false);
     vertx = Vertx.vertx();
-    node = SingleNodeTest.await(RaftlineNode.start(vertx, config, Storage.check(config)));
+    node = Await.await(RaftlineNode.start(vertx, config, Storage.check(config)));
     client = RaftlineClient.create(vertx, Map.of("bootstrap.servers", "127.0.0.1:" + node.brokerPort(),
         "linger.ms", "0", "batch.size", "200"));
   }
 
   @AfterEach
   void stop() throws Exception {
-    SingleNodeTest.await(client.close());
-    SingleNodeTest.await(node.stop());
-    SingleNodeTest.await(vertx.close());
+    Await.await(client.close());
+    Await.await(node.stop());
+    Await.await(vertx.close());
   }
 
   private long listOffset(String topic, long timestamp) throws Exception {
     RecordsGrpcClient records = RecordsGrpcClient.create(GrpcClient.client(vertx),
         SocketAddress.inetSocketAddress(node.brokerPort(), "127.0.0.1"));
-    return SingleNodeTest.await(records.listOffsets(ListOffsetsRequest.newBuilder().addPartitions(
+    return Await.await(records.listOffsets(ListOffsetsRequest.newBuilder().addPartitions(
         PartitionTimestamp.newBuilder().setTopic(topic).setPartition(0).setTimestamp(timestamp)).build()))
         .getPartitions(0).getOffset();
   }
 
   private void send(String topic, String key, String value, long timestamp) throws Exception {
-    SingleNodeTest.await(client.producer().send(new ProducerRecord(topic, 0,
+    Await.await(client.producer().send(new ProducerRecord(topic, 0,
         key == null ? null : key.getBytes(StandardCharsets.UTF_8), value.getBytes(StandardCharsets.UTF_8), timestamp,
         null)));
   }
 
-  private static void waitUntil(String what, java.util.concurrent.Callable<Boolean> condition) throws Exception {
-    long deadline = System.currentTimeMillis() + 30_000;
-    while (!condition.call()) {
-      assertTrue(System.currentTimeMillis() < deadline, "timed out waiting until " + what);
-      Thread.sleep(20);
-    }
-  }
-
   @Test
   void segmentsOlderThanRetentionGo() throws Exception {
-    SingleNodeTest.await(client.admin().createTopic("aged", 1, 1,
+    Await.await(client.admin().createTopic("aged", 1, 1,
         Map.of("segment.bytes", "1024", "retention.ms", "3600000")));
     long now = System.currentTimeMillis();
     long dayAgo = now - 86_400_000L;
@@ -97,7 +88,7 @@ class RetentionTest {
     for (int i = 0; i < 20; i++) {
       send("aged", null, "new-" + i + "-" + "x".repeat(100), now + i);
     }
-    waitUntil("the day-old segments are deleted", () -> listOffset("aged", -2) > 0);
+    Await.waitFor("the day-old segments are deleted", () -> listOffset("aged", -2) > 0);
     long start = listOffset("aged", -2);
     assertTrue(start <= 20, "no new record is deleted: log start " + start);
   }
@@ -105,7 +96,7 @@ class RetentionTest {
   @Test
   void listOffsetsFindsTheFirstRecordAtOrAfterATimestamp() throws Exception {
     // Default retention (7 days): the day-old records stay, whatever the retention checks do.
-    SingleNodeTest.await(client.admin().createTopic("stamped", 1, 1, Map.of("segment.bytes", "1024")));
+    Await.await(client.admin().createTopic("stamped", 1, 1, Map.of("segment.bytes", "1024")));
     long now = System.currentTimeMillis();
     long dayAgo = now - 86_400_000L;
     for (int i = 0; i < 20; i++) {
@@ -122,25 +113,25 @@ class RetentionTest {
 
   @Test
   void sizeRetentionKeepsTheLogWithinItsLimit() throws Exception {
-    SingleNodeTest.await(client.admin().createTopic("sized", 1, 1,
+    Await.await(client.admin().createTopic("sized", 1, 1,
         Map.of("segment.bytes", "1024", "retention.bytes", "3000")));
     for (int i = 0; i < 60; i++) {
       send("sized", null, "v" + i + "-" + "x".repeat(100), System.currentTimeMillis());
     }
-    waitUntil("old segments are deleted by size", () -> listOffset("sized", -2) > 20);
+    Await.waitFor("old segments are deleted by size", () -> listOffset("sized", -2) > 20);
     assertEquals(60, listOffset("sized", -1));
   }
 
   @Test
   void compactionKeepsTheLatestValuePerKey() throws Exception {
-    SingleNodeTest.await(client.admin().createTopic("compacted", 1, 1,
+    Await.await(client.admin().createTopic("compacted", 1, 1,
         Map.of("cleanup.policy", "compact", "segment.bytes", "512")));
     for (int round = 0; round < 10; round++) {
       for (String key : List.of("a", "b", "c")) {
         send("compacted", key, key + "-" + round + "-" + "y".repeat(60), System.currentTimeMillis());
       }
     }
-    waitUntil("compaction drops old values", () -> readAll("compacted").size() < 30);
+    Await.waitFor("compaction drops old values", () -> readAll("compacted").size() < 30);
     Map<String, String> latest = new HashMap<>();
     for (ConsumerRecord r : readAll("compacted")) {
       latest.put(new String(r.key(), StandardCharsets.UTF_8), new String(r.value(), StandardCharsets.UTF_8));
@@ -155,7 +146,7 @@ class RetentionTest {
   void withTheCleanerDisabledACompactedTopicKeepsEveryRecord() throws Exception {
     stop();
     start(dir.resolve("disabled"), Map.of("log.cleaner.enable", "false", "log.cleaner.backoff.ms", "20"));
-    SingleNodeTest.await(client.admin().createTopic("kept", 1, 1,
+    Await.await(client.admin().createTopic("kept", 1, 1,
         Map.of("cleanup.policy", "compact", "segment.bytes", "512", "min.cleanable.dirty.ratio", "0")));
     for (int round = 0; round < 10; round++) {
       for (String key : List.of("a", "b", "c")) {
@@ -185,7 +176,7 @@ class RetentionTest {
         done.tryComplete();
       }
     });
-    SingleNodeTest.await(done.future());
+    Await.await(done.future());
     return out;
   }
 }

@@ -1,5 +1,7 @@
 package io.raftline.deploy;
 
+import static io.raftline.deploy.Await.await;
+import static io.raftline.deploy.Await.failureOf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -23,7 +25,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -59,24 +60,6 @@ class SingleNodeTest {
       await(node.stop());
     }
     await(vertx.close());
-  }
-
-  static <T> T await(Future<T> f) throws Exception {
-    CountDownLatch done = new CountDownLatch(1);
-    f.onComplete(ar -> done.countDown());
-    assertTrue(done.await(TIMEOUT_MS, TimeUnit.MILLISECONDS), "no outcome within " + TIMEOUT_MS + " ms");
-    if (f.failed()) {
-      throw new AssertionError("future failed: " + f.cause(), f.cause());
-    }
-    return f.result();
-  }
-
-  static Throwable failureOf(Future<?> f) throws Exception {
-    CountDownLatch done = new CountDownLatch(1);
-    f.onComplete(ar -> done.countDown());
-    assertTrue(done.await(TIMEOUT_MS, TimeUnit.MILLISECONDS), "no outcome within " + TIMEOUT_MS + " ms");
-    assertTrue(f.failed(), "expected a failure, got " + f.result());
-    return f.cause();
   }
 
   private RaftlineClient client() {

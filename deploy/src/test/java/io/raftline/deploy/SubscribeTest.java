@@ -1,5 +1,6 @@
 package io.raftline.deploy;
 
+import static io.raftline.deploy.Await.waitFor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -24,9 +25,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -53,7 +52,7 @@ class SubscribeTest {
     NodeConfig config = NodeConfig.from(TestNodes.combined(dir, 0, 0));
     Storage.format(config, Storage.randomClusterId(), false);
     vertx = Vertx.vertx();
-    node = SingleNodeTest.await(RaftlineNode.start(vertx, config, Storage.check(config)));
+    node = Await.await(RaftlineNode.start(vertx, config, Storage.check(config)));
     // 16 KiB batches: an answer holds at least one whole batch, so with the default 1 MiB batches the
     // 16 KiB answers below would be 1 MiB each and the paused caller's queues would hold far more.
     client = RaftlineClient.create(vertx, Map.of("bootstrap.servers", "127.0.0.1:" + node.brokerPort(), "acks", "1",
@@ -68,10 +67,10 @@ class SubscribeTest {
 
   @AfterEach
   void stop() throws Exception {
-    SingleNodeTest.await(grpc.close());
-    SingleNodeTest.await(client.close());
-    SingleNodeTest.await(node.stop());
-    SingleNodeTest.await(vertx.close());
+    Await.await(grpc.close());
+    Await.await(client.close());
+    Await.await(node.stop());
+    Await.await(vertx.close());
   }
 
   private void produce(String topic, int from, int count) throws Exception {
@@ -84,7 +83,7 @@ class SubscribeTest {
       System.arraycopy(padding, 0, value, label.length, RECORD_BYTES - label.length);
       producer.send(ProducerRecord.of(topic, null, value));
     }
-    SingleNodeTest.await(producer.flush());
+    Await.await(producer.flush());
   }
 
   /**
@@ -121,28 +120,15 @@ class SubscribeTest {
     return registry.find(name).counter().count();
   }
 
-  private static void waitFor(String what, BooleanSupplier condition) throws InterruptedException {
-    waitFor(what, condition, () -> "");
-  }
-
-  private static void waitFor(String what, BooleanSupplier condition, java.util.function.Supplier<String> state)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(TIMEOUT_MS);
-    while (!condition.getAsBoolean()) {
-      assertTrue(System.nanoTime() < deadline, () -> "timed out waiting for " + what + "; " + state.get());
-      Thread.sleep(10);
-    }
-  }
-
   @Test
   void aCallerThatStopsReadingStopsTheBrokerAndGetsTheRestLater() throws Exception {
-    SingleNodeTest.await(client.admin().createTopic("pushed", 1, 1));
+    Await.await(client.admin().createTopic("pushed", 1, 1));
     int first = 30_000; // about 30 MiB: far more than any flow-control window
     produce("pushed", 0, first);
 
     List<Long> offsets = new CopyOnWriteArrayList<>();
     AtomicBoolean ended = new AtomicBoolean();
-    ReadStream<FetchResponse> stream = SingleNodeTest.await(subscribe(fromStart("pushed"), s -> {
+    ReadStream<FetchResponse> stream = Await.await(subscribe(fromStart("pushed"), s -> {
       s.pause(); // a subscriber with no demand
       s.handler(r -> {
         for (PartitionData d : r.getPartitionsList()) {
@@ -157,8 +143,8 @@ class SubscribeTest {
       s.endHandler(v -> ended.set(true));
     }));
 
-    waitFor("the broker to stop for lack of demand", () -> meter("raftline.broker.subscriptions.waiting.for.demand") == 1,
-        () -> "subscriptions " + meter("raftline.broker.subscriptions") + ", responses pushed "
+    waitFor("the broker to stop for lack of demand", TIMEOUT_MS,
+        () -> meter("raftline.broker.subscriptions.waiting.for.demand") == 1, () -> "subscriptions " + meter("raftline.broker.subscriptions") + ", responses pushed "
             + meter("raftline.broker.subscription.responses") + ", bytes out " + meter("raftline.broker.bytes.out")
             + ", offsets received " + offsets.size());
     // The caller's client keeps taking answers into its own queues for a while after it paused, so the
@@ -185,7 +171,7 @@ class SubscribeTest {
     }
     assertEquals(1, meter("raftline.broker.subscriptions"));
 
-    SingleNodeTest.await(grpc.close()); // the caller goes away
+    Await.await(grpc.close()); // the caller goes away
     grpc = grpcClient();
     waitFor("the broker to drop the subscription", () -> meter("raftline.broker.subscriptions") == 0);
   }
@@ -210,7 +196,7 @@ class SubscribeTest {
       stream.exceptionHandler(ended::tryFail);
       stream.endHandler(x -> ended.tryComplete());
     }).onFailure(ended::tryFail);
-    SingleNodeTest.await(ended.future());
+    Await.await(ended.future());
     return seen;
   }
 }
