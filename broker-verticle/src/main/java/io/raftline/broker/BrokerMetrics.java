@@ -5,19 +5,43 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.raftline.protocol.ErrorCode;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The broker's meters, tagged with the node id: bytes and records produced, bytes served to consumers
- * and to followers, ISR shrinks and expands, how many partitions this broker leads and how many of
- * those are under-replicated (ISR smaller than the replica set), and how many the log cleaner is stuck on. Counters are thread-safe; the gauges
- * read values the event loop publishes.
+ * and to followers, ISR shrinks and expands, how many partitions this broker leads, how many of those
+ * are under-replicated (ISR smaller than the replica set) or under min.insync.replicas (acks=all
+ * writes refused), how many the log cleaner is stuck on, and, per client API, how long requests take
+ * from arrival to answer and which partition errors they are answered with (Kafka's RequestMetrics
+ * TotalTimeMs and ErrorsPerSec). Counters and timers are thread-safe; the gauges read values the
+ * event loop publishes.
  */
 final class BrokerMetrics implements AutoCloseable {
+  /** The client APIs whose requests are timed; a follower's Fetch is told apart from a consumer's. */
+  enum Api {
+    PRODUCE("Produce"), FETCH("Fetch"), FOLLOWER_FETCH("FollowerFetch"), LIST_OFFSETS("ListOffsets");
+
+    final String tag;
+
+    Api(String tag) {
+      this.tag = tag;
+    }
+  }
+
   private final MeterRegistry registry;
+  private final Tags tags;
   private final List<Meter> meters = new ArrayList<>();
+  private final Map<Api, Timer> requestTime = new EnumMap<>(Api.class);
+  private final Map<String, Counter> partitionErrors = new ConcurrentHashMap<>();
   final Counter bytesIn;
   final Counter messagesIn;
   final Counter bytesOut;
@@ -26,6 +50,7 @@ final class BrokerMetrics implements AutoCloseable {
   final Counter isrExpands;
   final AtomicInteger leaderPartitions = new AtomicInteger();
   final AtomicInteger underReplicatedPartitions = new AtomicInteger();
+  final AtomicInteger underMinIsrPartitions = new AtomicInteger();
   final AtomicInteger subscriptions = new AtomicInteger();
   final AtomicInteger subscriptionsWaitingForDemand = new AtomicInteger();
   final Counter subscriptionResponses;
@@ -34,7 +59,7 @@ final class BrokerMetrics implements AutoCloseable {
 
   BrokerMetrics(MeterRegistry registry, int nodeId) {
     this.registry = registry;
-    Tags tags = Tags.of("node.id", Integer.toString(nodeId));
+    tags = Tags.of("node.id", Integer.toString(nodeId));
     bytesIn = counter("raftline.broker.bytes.in", "bytes of record batches appended by produce", tags);
     messagesIn = counter("raftline.broker.messages.in", "records appended by produce", tags);
     bytesOut = counter("raftline.broker.bytes.out", "bytes of record batches sent to consumers", tags);
@@ -54,6 +79,19 @@ final class BrokerMetrics implements AutoCloseable {
     meters.add(Gauge.builder("raftline.broker.partitions.under.replicated", underReplicatedPartitions,
         AtomicInteger::get).description("led partitions whose ISR is smaller than their replica set").tags(tags)
         .register(registry));
+    meters.add(Gauge.builder("raftline.broker.partitions.under.min.isr", underMinIsrPartitions, AtomicInteger::get)
+        .description("led partitions whose ISR is smaller than min.insync.replicas: acks=all writes to them fail")
+        .tags(tags).register(registry));
+    for (Api api : Api.values()) {
+      // A histogram (Prometheus buckets) so percentiles can be taken across brokers and over time.
+      Timer timer = Timer.builder("raftline.broker.request.time")
+          .description("time from a request's arrival to its answer, a held fetch's or produce's wait included")
+          .tags(tags).tag("api", api.tag).publishPercentileHistogram()
+          .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
+          .register(registry);
+      meters.add(timer);
+      requestTime.put(api, timer);
+    }
     meters.add(Gauge.builder("raftline.broker.log.cleaner.uncleanable.partitions", uncleanablePartitions,
         AtomicInteger::get).description("compacted partitions the log cleaner cannot clean past a segment with more "
         + "keys than its map holds (raise log.cleaner.dedupe.buffer.size)").tags(tags).register(registry));
@@ -65,11 +103,35 @@ final class BrokerMetrics implements AutoCloseable {
     return c;
   }
 
+  /**
+   * Records one answered request of {@code api} that arrived at {@code startNanos} (System.nanoTime),
+   * and the error of each partition answered with one.
+   */
+  void answered(Api api, long startNanos, Iterable<ErrorCode> partitionResults) {
+    requestTime.get(api).record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
+    for (ErrorCode error : partitionResults) {
+      if (error != ErrorCode.NONE) {
+        partitionErrors.computeIfAbsent(api.tag + "/" + error.name(), k -> {
+          Counter c = Counter.builder("raftline.broker.partition.errors")
+              .description("partitions answered with an error, by API and error code").tags(tags)
+              .tag("api", api.tag).tag("error", error.name()).register(registry);
+          synchronized (meters) {
+            meters.add(c);
+          }
+          return c;
+        }).increment();
+      }
+    }
+  }
+
   /** Removes this broker's meters, so a broker restarted in the same process registers fresh ones. */
   @Override
   public void close() {
-    meters.forEach(registry::remove);
-    meters.clear();
+    synchronized (meters) {
+      meters.forEach(registry::remove);
+      meters.clear();
+    }
+    partitionErrors.clear();
   }
 
   /** Meter names, for tests and documentation. */
@@ -77,6 +139,7 @@ final class BrokerMetrics implements AutoCloseable {
     return List.of("raftline.broker.bytes.in", "raftline.broker.messages.in", "raftline.broker.bytes.out",
         "raftline.broker.replication.bytes.out", "raftline.broker.isr.shrinks", "raftline.broker.isr.expands",
         "raftline.broker.partitions.leader", "raftline.broker.partitions.under.replicated",
+        "raftline.broker.partitions.under.min.isr", "raftline.broker.request.time", "raftline.broker.partition.errors",
         "raftline.broker.subscription.responses", "raftline.broker.subscriptions",
         "raftline.broker.subscriptions.waiting.for.demand", "raftline.broker.log.cleaner.uncleanable.partitions");
   }

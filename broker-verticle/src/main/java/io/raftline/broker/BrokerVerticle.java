@@ -526,16 +526,25 @@ public final class BrokerVerticle extends AbstractVerticle {
   private void countLeaderships() {
     int leading = 0;
     int under = 0;
+    int underMinIsr = 0;
+    Map<String, Integer> minIsrByTopic = new HashMap<>();
     for (HostedPartition hp : partitions.values()) {
       if (hp.registration.leader() == config.nodeId()) {
         leading++;
-        if (hp.registration.isr().size() < hp.registration.replicas().size()) {
+        int isr = hp.registration.isr().size();
+        if (isr < hp.registration.replicas().size()) {
           under++;
+        }
+        String topic = hp.topicPartition.topic();
+        if (isr < minIsrByTopic.computeIfAbsent(topic,
+            t -> Integer.parseInt(effectiveConfig(image, t, "min.insync.replicas")))) {
+          underMinIsr++;
         }
       }
     }
     metrics.leaderPartitions.set(leading);
     metrics.underReplicatedPartitions.set(under);
+    metrics.underMinIsrPartitions.set(underMinIsr);
   }
 
   /** This broker follows {@code hp}: acks waiting on its leadership fail, and fetching starts. */
@@ -1266,19 +1275,31 @@ public final class BrokerVerticle extends AbstractVerticle {
   private final class RecordsApi extends RecordsService {
     // Every answer crosses Answers.toCaller: a produce waiting for the high watermark or a held fetch
     // is often answered after its caller gave up, and that must not throw into the loop releasing it.
+    // Requests that come from outside (both wire paths land here) are timed; a subscription's fetches
+    // are not requests and go to the Future methods directly.
     @Override
     protected void produce(ProduceRequest request, Completable<ProduceResponse> answer) {
-      produce(request).onComplete(Answers.toCaller("Produce", answer));
+      long start = System.nanoTime();
+      produce(request).onSuccess(r -> metrics.answered(BrokerMetrics.Api.PRODUCE, start,
+              () -> r.getResultsList().stream().map(PartitionProduceResult::getError).iterator()))
+          .onComplete(Answers.toCaller("Produce", answer));
     }
 
     @Override
     protected void fetch(FetchRequest request, Completable<FetchResponse> answer) {
-      fetch(request).onComplete(Answers.toCaller("Fetch", answer));
+      long start = System.nanoTime();
+      BrokerMetrics.Api api = request.getReplicaId() >= 0 ? BrokerMetrics.Api.FOLLOWER_FETCH : BrokerMetrics.Api.FETCH;
+      fetch(request).onSuccess(r -> metrics.answered(api, start,
+              () -> r.getPartitionsList().stream().map(PartitionData::getError).iterator()))
+          .onComplete(Answers.toCaller("Fetch", answer));
     }
 
     @Override
     protected void listOffsets(ListOffsetsRequest request, Completable<ListOffsetsResponse> answer) {
-      listOffsets(request).onComplete(Answers.toCaller("ListOffsets", answer));
+      long start = System.nanoTime();
+      listOffsets(request).onSuccess(r -> metrics.answered(BrokerMetrics.Api.LIST_OFFSETS, start,
+              () -> r.getPartitionsList().stream().map(PartitionOffset::getError).iterator()))
+          .onComplete(Answers.toCaller("ListOffsets", answer));
     }
 
     @Override

@@ -74,6 +74,9 @@ class NodeHttpTest {
     assertEquals(1.0, sample(text, "raftline_quorum_leader"), text);
     assertTrue(sample(text, "raftline_quorum_high_watermark") >= 1.0, text);
     assertTrue(text.contains("jvm_memory_used_bytes"), "JVM meters are bound too");
+    // Request times are histograms a scraper can take percentiles of, per API.
+    assertTrue(text.contains("# TYPE raftline_broker_request_time_seconds histogram"), text);
+    assertTrue(text.contains("raftline_broker_request_time_seconds_bucket{api=\"Produce\""), text);
 
     HttpResponse<String> open = get("/metrics", "Accept", "application/openmetrics-text; version=1.0.0");
     assertEquals(NodeHttpVerticle.OPENMETRICS_TEXT, open.headers().firstValue("Content-Type").orElse(""));

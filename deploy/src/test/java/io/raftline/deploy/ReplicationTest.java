@@ -171,6 +171,11 @@ class ReplicationTest {
     assertTrue(meters.get("raftline.broker.replication.bytes.out").counter().count()
         >= 2 * meters.get("raftline.broker.bytes.in").counter().count(), "both followers copied every byte");
     assertEquals(1.0, meters.get("raftline.broker.partitions.leader").gauge().value());
+    assertEquals(0.0, meters.get("raftline.broker.partitions.under.min.isr").gauge().value());
+    assertTrue(meters.get("raftline.broker.request.time").tag("api", "Produce").timer().count() > 0);
+    assertTrue(meters.get("raftline.broker.request.time").tag("api", "FollowerFetch").timer().count() > 0,
+        "the followers' fetches are timed apart from consumers'");
+    assertEquals(0, meters.get("raftline.broker.request.time").tag("api", "Fetch").timer().count(), "no consumer yet");
     stopNode(before.leader());
 
     RaftlineClient survivor = client(Map.of("acks", "all"));
@@ -217,9 +222,14 @@ class ReplicationTest {
         List.of()));
     RaftlineClient impatient = client(Map.of("acks", "all", "delivery.timeout.ms", "1500", "request.timeout.ms", "1000",
         "linger.ms", "0"));
+    io.micrometer.core.instrument.MeterRegistry leaderMeters = nodes.get(initial.leader()).meterRegistry();
+    waitFor("the leader to count the partition under min.insync.replicas",
+        () -> leaderMeters.get("raftline.broker.partitions.under.min.isr").gauge().value() == 1.0);
     Throwable refused = Await.failureOf(
         impatient.producer().send(ProducerRecord.of("isr", null, "refused".getBytes(StandardCharsets.UTF_8))));
     assertEquals(ErrorCode.NOT_ENOUGH_REPLICAS, assertInstanceOf(RaftlineException.class, refused).errorCode());
+    assertTrue(leaderMeters.get("raftline.broker.partition.errors").tag("api", "Produce")
+        .tag("error", "NOT_ENOUGH_REPLICAS").counter().count() >= 1, "the refusal is counted by its error code");
 
     // The follower comes back, catches up from its own log onwards, and is let back in.
     Await.await(startNode(follower));
@@ -230,6 +240,8 @@ class ReplicationTest {
         return false;
       }
     });
+    waitFor("the leader to count the partition back at min.insync.replicas",
+        () -> leaderMeters.get("raftline.broker.partitions.under.min.isr").gauge().value() == 0.0);
     RaftlineClient full = client(Map.of("acks", "all"));
     produce(full.producer(), "isr", 200, 10);
     assertEquals(expected(210), readFromBeginning(full, "isr", 210));
