@@ -131,6 +131,8 @@ public final class BrokerVerticle extends AbstractVerticle {
   private static final long REPLICA_FETCH_ANSWER_GRACE_MS = 10_000;
   private static final int DEFAULT_PARTITION_FETCH_BYTES = 1024 * 1024;
   private static final int MAX_FETCH_WAIT_MS = 30_000;
+  /** The records of a partition read that found none (read-only: shared by every such answer). */
+  private static final ByteBuffer NO_RECORDS = ByteBuffer.allocate(0).asReadOnlyBuffer();
 
   private final BrokerConfig config;
   private final io.micrometer.core.instrument.MeterRegistry meterRegistry;
@@ -1448,8 +1450,11 @@ public final class BrokerVerticle extends AbstractVerticle {
       // Consumers read only what every in-sync replica holds.
       long highWatermark = hp.highWatermark;
       record Read(ByteBuffer bytes, long startOffset) {}
+      // A consumer at the high watermark has nothing to read: answered without a log task.
+      boolean caughtUp = pf.getFetchOffset() == highWatermark && highWatermark >= hp.logStartOffset;
       // The log read allocates a fresh buffer per call, so the answer wraps it instead of copying it.
-      return hp.submit(log -> new Read(log.read(pf.getFetchOffset(), maxBytes, highWatermark), log.startOffset()))
+      return (caughtUp ? Future.succeededFuture(new Read(NO_RECORDS, hp.logStartOffset))
+          : hp.submit(log -> new Read(log.read(pf.getFetchOffset(), maxBytes, highWatermark), log.startOffset())))
           .map(read -> {
             metrics.bytesOut.increment(read.bytes.remaining());
             return read;
@@ -1497,16 +1502,25 @@ public final class BrokerVerticle extends AbstractVerticle {
       long offset = pf.getFetchOffset();
       int lastFetchedEpoch = pf.hasLastFetchedEpoch() ? pf.getLastFetchedEpoch() : LeaderEpochCache.UNDEFINED_EPOCH;
       record FollowerRead(ByteBuffer bytes, LeaderEpochCache.EpochEndOffset diverging, long startOffset) {}
-      return hp.submit(log -> {
-        if (lastFetchedEpoch >= 0) {
-          LeaderEpochCache.EpochEndOffset end = log.endOffsetForEpoch(lastFetchedEpoch);
-          if (end.epoch() != LeaderEpochCache.UNDEFINED_EPOCH
-              && (end.epoch() < lastFetchedEpoch || end.endOffset() < offset)) {
-            return new FollowerRead(null, end, log.startOffset());
-          }
-        }
-        return new FollowerRead(log.read(offset, maxBytes), null, log.startOffset());
-      }).map(read -> {
+      // A follower at this log's end, in this log's latest epoch, has nothing to read and nothing
+      // diverging (one epoch has one leader); one without epochs is not checked for divergence on
+      // the log either. Either is answered without a log task: an idle follower's fetch names every
+      // partition it follows from this leader, and each long poll reads them twice.
+      boolean caughtUp = offset == hp.endOffset
+          && (lastFetchedEpoch < 0 || (hp.latestEpoch >= 0 && lastFetchedEpoch == hp.latestEpoch));
+      Future<FollowerRead> reading = caughtUp
+          ? Future.succeededFuture(new FollowerRead(NO_RECORDS, null, hp.logStartOffset))
+          : hp.submit(log -> {
+            if (lastFetchedEpoch >= 0) {
+              LeaderEpochCache.EpochEndOffset end = log.endOffsetForEpoch(lastFetchedEpoch);
+              if (end.epoch() != LeaderEpochCache.UNDEFINED_EPOCH
+                  && (end.epoch() < lastFetchedEpoch || end.endOffset() < offset)) {
+                return new FollowerRead(null, end, log.startOffset());
+              }
+            }
+            return new FollowerRead(log.read(offset, maxBytes), null, log.startOffset());
+          });
+      return reading.map(read -> {
         if (read.diverging == null && hp.leadership == leadership) {
           if (leadership.followerFetched(replicaId, offset, System.currentTimeMillis())) {
             highWatermarkAdvanced(hp);

@@ -15,6 +15,12 @@ import io.raftline.client.RecordMetadata;
 import io.raftline.client.TopicInfo;
 import io.raftline.client.TopicSubscription;
 import io.raftline.protocol.ErrorCode;
+import io.raftline.protocol.client.FetchRequest;
+import io.raftline.protocol.client.PartitionData;
+import io.raftline.protocol.client.PartitionFetch;
+import io.raftline.protocol.client.RecordsGrpcClient;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.grpc.client.GrpcClient;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -245,5 +251,58 @@ class ReplicationTest {
     RaftlineClient full = client(Map.of("acks", "all"));
     produce(full.producer(), "isr", 200, 10);
     assertEquals(expected(210), readFromBeginning(full, "isr", 210));
+  }
+
+  /**
+   * A follower whose fetch offset is the leader's end is answered by its epoch: in an older epoch
+   * that ended earlier on the leader it is told where to truncate, in the leader's latest it waits
+   * for the next record and gets it as soon as it is written.
+   */
+  @Test
+  void aFollowerAtTheLeadersEndIsAnsweredByItsLastEpoch() throws Exception {
+    RaftlineClient client = client(Map.of("acks", "all"));
+    Await.await(client.admin().createTopic("ends", 1, 3, Map.of("min.insync.replicas", "2")));
+    produce(client.producer(), "ends", 0, 10);
+    TopicInfo.PartitionInfo before = partition(client, "ends");
+    stopNode(before.leader());
+    RaftlineClient survivor = client(Map.of("acks", "all"));
+    waitFor("a new leader", () -> {
+      try {
+        TopicInfo.PartitionInfo p = partition(survivor, "ends");
+        return p.leader() != before.leader() && p.leader() >= 0;
+      } catch (Exception e) {
+        return false;
+      }
+    });
+    produce(survivor.producer(), "ends", 10, 5);
+    TopicInfo.PartitionInfo after = partition(survivor, "ends");
+    RecordsGrpcClient leader = RecordsGrpcClient.create(GrpcClient.client(clientVertx),
+        SocketAddress.inetSocketAddress(nodes.get(after.leader()).brokerPort(), "127.0.0.1"));
+    // Fetches as the stopped replica would make them, at the leader's end of 15.
+    PartitionFetch atTheEnd = PartitionFetch.newBuilder().setTopic("ends").setPartition(0).setFetchOffset(15)
+        .setPartitionMaxBytes(1 << 20).setCurrentLeaderEpoch(after.leaderEpoch()).build();
+
+    PartitionData older = Await.await(leader.fetch(FetchRequest.newBuilder().setReplicaId(before.leader())
+        .setMinBytes(1).addPartitions(atTheEnd.toBuilder().setLastFetchedEpoch(before.leaderEpoch()))
+        .build())).getPartitions(0);
+    assertEquals(ErrorCode.NONE, older.getError(), older.getErrorMessage());
+    assertTrue(older.hasDivergingEpoch(), "epoch " + before.leaderEpoch() + " ended at 10 on the new leader");
+    assertEquals(before.leaderEpoch(), older.getDivergingEpoch().getEpoch());
+    assertEquals(10, older.getDivergingEpoch().getEndOffset());
+    assertTrue(older.getRecords().isEmpty());
+
+    long asked = System.nanoTime();
+    Future<PartitionData> latest = leader.fetch(FetchRequest.newBuilder().setReplicaId(before.leader())
+        .setMinBytes(1).setMaxWaitMs(20_000)
+        .addPartitions(atTheEnd.toBuilder().setLastFetchedEpoch(after.leaderEpoch())).build())
+        .map(answer -> answer.getPartitions(0));
+    // acks=1: the fetch above may count the stopped replica as caught up for a moment.
+    produce(client(Map.of("acks", "1")).producer(), "ends", 15, 1);
+    PartitionData next = Await.await(latest);
+    long waitedMs = (System.nanoTime() - asked) / 1_000_000;
+    assertEquals(ErrorCode.NONE, next.getError(), next.getErrorMessage());
+    assertTrue(!next.hasDivergingEpoch());
+    assertTrue(!next.getRecords().isEmpty(), "the record written while the fetch waited");
+    assertTrue(waitedMs < 10_000, "woken by the write, not by its 20 s wait: " + waitedMs + " ms");
   }
 }
