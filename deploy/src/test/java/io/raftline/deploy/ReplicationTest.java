@@ -123,6 +123,18 @@ class ReplicationTest {
     return Await.await(client.admin().describeTopics(List.of(topic))).get(0).partitions().get(0);
   }
 
+  /** Waits until partition 0 of {@code topic} has a leader other than {@code old}. */
+  private void awaitNewLeader(RaftlineClient client, String topic, int old) throws Exception {
+    waitFor("a leader of " + topic + " other than " + old, () -> {
+      try {
+        TopicInfo.PartitionInfo p = partition(client, topic);
+        return p.leader() != old && p.leader() >= 0;
+      } catch (Exception e) {
+        return false; // no metadata while the leader changes: not yet
+      }
+    });
+  }
+
   private List<RecordMetadata> produce(Producer producer, String topic, int from, int count) throws Exception {
     List<Future<RecordMetadata>> sends = new ArrayList<>();
     for (int i = from; i < from + count; i++) {
@@ -185,14 +197,7 @@ class ReplicationTest {
     stopNode(before.leader());
 
     RaftlineClient survivor = client(Map.of("acks", "all"));
-    waitFor("a new leader", () -> {
-      try {
-        TopicInfo.PartitionInfo p = partition(survivor, "replicated");
-        return p.leader() != before.leader() && p.leader() >= 0;
-      } catch (Exception e) {
-        return false;
-      }
-    });
+    awaitNewLeader(survivor, "replicated", before.leader());
     TopicInfo.PartitionInfo after = partition(survivor, "replicated");
     assertNotEquals(before.leader(), after.leader());
     assertTrue(after.leaderEpoch() > before.leaderEpoch());
@@ -266,14 +271,7 @@ class ReplicationTest {
     TopicInfo.PartitionInfo before = partition(client, "ends");
     stopNode(before.leader());
     RaftlineClient survivor = client(Map.of("acks", "all"));
-    waitFor("a new leader", () -> {
-      try {
-        TopicInfo.PartitionInfo p = partition(survivor, "ends");
-        return p.leader() != before.leader() && p.leader() >= 0;
-      } catch (Exception e) {
-        return false;
-      }
-    });
+    awaitNewLeader(survivor, "ends", before.leader());
     produce(survivor.producer(), "ends", 10, 5);
     TopicInfo.PartitionInfo after = partition(survivor, "ends");
     RecordsGrpcClient leader = RecordsGrpcClient.create(GrpcClient.client(clientVertx),
