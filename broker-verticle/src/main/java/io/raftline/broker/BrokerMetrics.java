@@ -10,9 +10,9 @@ import io.raftline.protocol.ErrorCode;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -41,7 +41,8 @@ final class BrokerMetrics implements AutoCloseable {
   private final Tags tags;
   private final List<Meter> meters = new ArrayList<>();
   private final Map<Api, Timer> requestTime = new EnumMap<>(Api.class);
-  private final Map<String, Counter> partitionErrors = new ConcurrentHashMap<>();
+  /** By API and error; only the broker's event loop records answers, so a plain map. */
+  private final Map<String, Counter> partitionErrors = new HashMap<>();
   final Counter bytesIn;
   final Counter messagesIn;
   final Counter bytesOut;
@@ -105,7 +106,7 @@ final class BrokerMetrics implements AutoCloseable {
 
   /**
    * Records one answered request of {@code api} that arrived at {@code startNanos} (System.nanoTime),
-   * and the error of each partition answered with one.
+   * and the error of each partition answered with one. Called on the broker's event loop.
    */
   void answered(Api api, long startNanos, Iterable<ErrorCode> partitionResults) {
     requestTime.get(api).record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
@@ -115,9 +116,7 @@ final class BrokerMetrics implements AutoCloseable {
           Counter c = Counter.builder("raftline.broker.partition.errors")
               .description("partitions answered with an error, by API and error code").tags(tags)
               .tag("api", api.tag).tag("error", error.name()).register(registry);
-          synchronized (meters) {
-            meters.add(c);
-          }
+          meters.add(c);
           return c;
         }).increment();
       }
@@ -127,10 +126,8 @@ final class BrokerMetrics implements AutoCloseable {
   /** Removes this broker's meters, so a broker restarted in the same process registers fresh ones. */
   @Override
   public void close() {
-    synchronized (meters) {
-      meters.forEach(registry::remove);
-      meters.clear();
-    }
+    meters.forEach(registry::remove);
+    meters.clear();
     partitionErrors.clear();
   }
 

@@ -116,8 +116,8 @@ public final class UnaryGrpcCall {
 
   /**
    * A failed call's gRPC status: the server's {@code grpc-status} where it sent a failure, else what
-   * gRPC's HTTP-to-gRPC mapping makes of the HTTP status (a proxy or an overloaded server answering 503 is
-   * UNAVAILABLE, a path nobody serves 404 is UNIMPLEMENTED), else UNKNOWN.
+   * gRPC's HTTP-to-gRPC mapping makes of the HTTP status (a proxy or an overloaded server answering
+   * 503 is UNAVAILABLE, a path nobody serves 404 is UNIMPLEMENTED), else UNKNOWN (a 200 among them).
    */
   static int statusOf(int httpStatus, String grpcStatus) {
     if (grpcStatus != null && !"0".equals(grpcStatus)) {
@@ -127,7 +127,7 @@ public final class UnaryGrpcCall {
         return GrpcWireException.UNKNOWN;
       }
     }
-    return httpStatus == 200 ? GrpcWireException.UNKNOWN : switch (httpStatus) {
+    return switch (httpStatus) {
       case 400 -> GrpcWireException.INTERNAL;
       case 401 -> GrpcWireException.UNAUTHENTICATED;
       case 403 -> GrpcWireException.PERMISSION_DENIED;
