@@ -57,7 +57,10 @@ public final class UnaryGrpcCall {
         .setURI(service.pathOf(method)).setIdleTimeout(timeoutMs)
         .putHeader("content-type", "application/grpc").putHeader("te", "trailers")
         .putHeader("grpc-timeout", Math.min(timeoutMs, 99_999_999L) + "m"); // at most 8 digits
-    return http.request(options).compose(req -> req.send(framed)).compose(response -> answer(response, answers));
+    // The answer's handlers are set in the turn its head arrives, on the request's own context: set
+    // from a later turn (a callback of a future of another context, as a caller on a foreign thread
+    // has) they could miss a body or end that came in the same read.
+    return http.request(options).compose(req -> req.send(framed).compose(response -> answer(response, answers)));
   }
 
   private <A> Future<A> answer(HttpClientResponse response, Parser<A> answers) {
