@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The broker's meters, tagged with the node id: bytes and records produced, bytes served to consumers
  * and to followers, ISR shrinks and expands, how many partitions this broker leads, how many of those
  * are under-replicated (ISR smaller than the replica set) or under min.insync.replicas (acks=all
- * writes refused), how many the log cleaner is stuck on, and, per client API, how long requests take
+ * writes refused), how many the log cleaner is stuck on, the incremental fetch sessions it holds, and, per client API, how long requests take
  * from arrival to answer and which partition errors they are answered with (Kafka's RequestMetrics
  * TotalTimeMs and ErrorsPerSec). Counters and timers are thread-safe; the gauges read values the
  * event loop publishes.
@@ -55,6 +55,9 @@ final class BrokerMetrics implements AutoCloseable {
   final AtomicInteger subscriptions = new AtomicInteger();
   final AtomicInteger subscriptionsWaitingForDemand = new AtomicInteger();
   final Counter subscriptionResponses;
+  /** Incremental fetch sessions open on this broker, and the partitions they hold. */
+  final AtomicInteger fetchSessions = new AtomicInteger();
+  final AtomicInteger fetchSessionPartitions = new AtomicInteger();
   /** Hosted partitions whose cleaning stopped at a segment with more keys than the cleaner's map holds. */
   final AtomicInteger uncleanablePartitions = new AtomicInteger();
 
@@ -83,6 +86,10 @@ final class BrokerMetrics implements AutoCloseable {
     meters.add(Gauge.builder("raftline.broker.partitions.under.min.isr", underMinIsrPartitions, AtomicInteger::get)
         .description("led partitions whose ISR is smaller than min.insync.replicas: acks=all writes to them fail")
         .tags(tags).register(registry));
+    meters.add(Gauge.builder("raftline.broker.fetch.sessions", fetchSessions, AtomicInteger::get)
+        .description("incremental fetch sessions open on this broker (KIP-227)").tags(tags).register(registry));
+    meters.add(Gauge.builder("raftline.broker.fetch.session.partitions", fetchSessionPartitions, AtomicInteger::get)
+        .description("partitions held by this broker's incremental fetch sessions").tags(tags).register(registry));
     for (Api api : Api.values()) {
       // A histogram (Prometheus buckets) so percentiles can be taken across brokers and over time.
       Timer timer = Timer.builder("raftline.broker.request.time")

@@ -148,6 +148,16 @@ public final class BrokerVerticle extends AbstractVerticle {
   /** Held follower fetches, woken by appends; held consumer fetches, woken by the high watermark. */
   private final Map<TopicPartition, List<FetchWaiter>> replicaWaiters = new HashMap<>();
   private final Map<TopicPartition, List<FetchWaiter>> consumerWaiters = new HashMap<>();
+  /**
+   * What a partition's read returns when its fetch session needs no answer about it
+   * (FetchSessionCache.Session#answeredAlready): a marker compared by identity, never completed.
+   */
+  private static final Future<PartitionData> ANSWERED_ALREADY = Promise.<PartitionData>promise().future();
+  /**
+   * Incremental fetch sessions of the brokers (and clients) fetching from this one. Kafka's defaults:
+   * 1000 sessions, and a session unused for two minutes may give its place to a new one.
+   */
+  private final FetchSessionCache fetchSessions = new FetchSessionCache(1000, 120_000, new java.util.Random());
   /** One fetch loop per broker this broker follows partitions of, by leader id. */
   private final Map<Integer, ReplicaFetcher> fetchers = new HashMap<>();
   private long isrCheckTimer = -1;
@@ -1291,8 +1301,22 @@ public final class BrokerVerticle extends AbstractVerticle {
     protected void fetch(FetchRequest request, Completable<FetchResponse> answer) {
       long start = System.nanoTime();
       BrokerMetrics.Api api = request.getReplicaId() >= 0 ? BrokerMetrics.Api.FOLLOWER_FETCH : BrokerMetrics.Api.FETCH;
-      fetch(request).onSuccess(r -> metrics.answered(api, start,
-              () -> r.getPartitionsList().stream().map(PartitionData::getError).iterator()))
+      FetchSessionCache.Resolution resolved = fetchSessions.resolve(request, System.currentTimeMillis());
+      if (request.hasSessionEpoch()) {
+        metrics.fetchSessions.set(fetchSessions.size());
+        metrics.fetchSessionPartitions.set(fetchSessions.partitionCount());
+      }
+      Future<FetchResponse> answering;
+      if (resolved instanceof FetchSessionCache.Refused refused) {
+        answering = Future.succeededFuture(refused.answer());
+      } else if (resolved instanceof FetchSessionCache.InSession session) {
+        answering = fetchIn(session.request(), session.session()).map(session::answer);
+      } else {
+        answering = fetch(((FetchSessionCache.Sessionless) resolved).request());
+      }
+      answering.onSuccess(r -> metrics.answered(api, start, () -> java.util.stream.Stream.concat(
+              java.util.stream.Stream.of(r.getError()).filter(e -> e != ErrorCode.NONE),
+              r.getPartitionsList().stream().map(PartitionData::getError)).iterator()))
           .onComplete(Answers.toCaller("Fetch", answer));
     }
 
@@ -1417,30 +1441,47 @@ public final class BrokerVerticle extends AbstractVerticle {
 
     @Override
     public Future<FetchResponse> fetch(FetchRequest request) {
-      return readAll(request).compose(first -> {
+      return fetchIn(request, null);
+    }
+
+    /**
+     * {@code request}, read in {@code session} (null: outside any): a partition the session finds
+     * answered already is not read, and left out of the answer.
+     */
+    private Future<FetchResponse> fetchIn(FetchRequest request, FetchSessionCache.Session session) {
+      return readAll(request, session).compose(first -> {
         int minBytes = Math.max(1, request.getMinBytes());
         int maxWait = Math.min(request.getMaxWaitMs(), MAX_FETCH_WAIT_MS);
         if (maxWait <= 0 || bytesIn(first) >= minBytes || hasError(first)) {
           return Future.succeededFuture(first);
         }
-        return waitForData(request, maxWait).compose(v -> readAll(request));
+        return waitForData(request, maxWait).compose(v -> readAll(request, session));
       });
     }
 
-    private Future<FetchResponse> readAll(FetchRequest request) {
+    private Future<FetchResponse> readAll(FetchRequest request, FetchSessionCache.Session session) {
       int maxBytes = request.getMaxBytes() > 0 ? request.getMaxBytes() : 50 * 1024 * 1024;
       List<Future<PartitionData>> reads = new ArrayList<>();
       for (PartitionFetch pf : request.getPartitionsList()) {
         int partitionMax = Math.min(maxBytes,
             pf.getPartitionMaxBytes() > 0 ? pf.getPartitionMaxBytes() : DEFAULT_PARTITION_FETCH_BYTES);
-        reads.add(request.getReplicaId() >= 0 ? readForFollower(pf, partitionMax, request.getReplicaId())
-            : readPartition(pf, partitionMax));
+        Future<PartitionData> read = request.getReplicaId() >= 0
+            ? readForFollower(pf, partitionMax, request.getReplicaId(), session)
+            : readPartition(pf, partitionMax, session);
+        if (read != ANSWERED_ALREADY) {
+          reads.add(read);
+        }
       }
-      return Future.all(reads).map(all -> FetchResponse.newBuilder()
-          .addAllPartitions(reads.stream().map(Future::result).toList()).build());
+      return Future.all(reads).map(all -> {
+        FetchResponse.Builder answer = FetchResponse.newBuilder();
+        for (Future<PartitionData> read : reads) {
+          answer.addPartitions(read.result());
+        }
+        return answer.build();
+      });
     }
 
-    private Future<PartitionData> readPartition(PartitionFetch pf, int maxBytes) {
+    private Future<PartitionData> readPartition(PartitionFetch pf, int maxBytes, FetchSessionCache.Session session) {
       PartitionData.Builder data = PartitionData.newBuilder().setTopic(pf.getTopic()).setPartition(pf.getPartition());
       Lookup lookup = leaderLookup(pf.getTopic(), pf.getPartition());
       if (lookup.error != ErrorCode.NONE) {
@@ -1452,6 +1493,10 @@ public final class BrokerVerticle extends AbstractVerticle {
       record Read(ByteBuffer bytes, long startOffset) {}
       // A consumer at the high watermark has nothing to read: answered without a log task.
       boolean caughtUp = pf.getFetchOffset() == highWatermark && highWatermark >= hp.logStartOffset;
+      if (caughtUp && session != null && session.answeredAlready(hp.topicPartition, highWatermark,
+          hp.logStartOffset, hp.registration.leaderEpoch())) {
+        return ANSWERED_ALREADY;
+      }
       // The log read allocates a fresh buffer per call, so the answer wraps it instead of copying it.
       return (caughtUp ? Future.succeededFuture(new Read(NO_RECORDS, hp.logStartOffset))
           : hp.submit(log -> new Read(log.read(pf.getFetchOffset(), maxBytes, highWatermark), log.startOffset())))
@@ -1478,7 +1523,8 @@ public final class BrokerVerticle extends AbstractVerticle {
      * The fetch offset is the follower's log end, which moves the high watermark and may let the
      * follower back into the ISR.
      */
-    private Future<PartitionData> readForFollower(PartitionFetch pf, int maxBytes, int replicaId) {
+    private Future<PartitionData> readForFollower(PartitionFetch pf, int maxBytes, int replicaId,
+        FetchSessionCache.Session session) {
       PartitionData.Builder data = PartitionData.newBuilder().setTopic(pf.getTopic()).setPartition(pf.getPartition());
       Lookup lookup = leaderLookup(pf.getTopic(), pf.getPartition());
       if (lookup.error != ErrorCode.NONE) {
@@ -1508,6 +1554,15 @@ public final class BrokerVerticle extends AbstractVerticle {
       // partition it follows from this leader, and each long poll reads them twice.
       boolean caughtUp = offset == hp.endOffset
           && (lastFetchedEpoch < 0 || (hp.latestEpoch >= 0 && lastFetchedEpoch == hp.latestEpoch));
+      if (caughtUp && session != null) {
+        // An idle session's partitions are all like this, every fetch: the follower's position
+        // counts (it keeps the follower in the ISR), and the partition is read no further when its
+        // last answer in the session still holds.
+        followerAt(hp, leadership, replicaId, offset);
+        if (session.answeredAlready(hp.topicPartition, hp.highWatermark, hp.logStartOffset, epoch)) {
+          return ANSWERED_ALREADY;
+        }
+      }
       Future<FollowerRead> reading = caughtUp
           ? Future.succeededFuture(new FollowerRead(NO_RECORDS, null, hp.logStartOffset))
           : hp.submit(log -> {
@@ -1522,12 +1577,7 @@ public final class BrokerVerticle extends AbstractVerticle {
           });
       return reading.map(read -> {
         if (read.diverging == null && hp.leadership == leadership) {
-          if (leadership.followerFetched(replicaId, offset, System.currentTimeMillis())) {
-            highWatermarkAdvanced(hp);
-          }
-          if (!leadership.isr().contains(replicaId)) {
-            maybeChangeIsr(hp);
-          }
+          followerAt(hp, leadership, replicaId, offset);
         }
         data.setError(ErrorCode.NONE).setHighWatermark(hp.highWatermark).setLogStartOffset(read.startOffset);
         if (read.diverging != null) {
@@ -1540,6 +1590,16 @@ public final class BrokerVerticle extends AbstractVerticle {
         return data.build();
       }).otherwise(t -> data.setError(errorCodeOf(t)).setErrorMessage(String.valueOf(t.getMessage()))
           .setHighWatermark(hp.highWatermark).setLogStartOffset(hp.logStartOffset).build());
+    }
+
+    /** Follower {@code replicaId} holds {@code hp}'s log up to {@code offset}: the high watermark and ISR may move. */
+    private void followerAt(HostedPartition hp, InSyncReplicas leadership, int replicaId, long offset) {
+      if (leadership.followerFetched(replicaId, offset, System.currentTimeMillis())) {
+        highWatermarkAdvanced(hp);
+      }
+      if (!leadership.isr().contains(replicaId)) {
+        maybeChangeIsr(hp);
+      }
     }
 
     private int bytesIn(FetchResponse response) {

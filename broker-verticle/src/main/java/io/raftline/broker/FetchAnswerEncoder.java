@@ -44,7 +44,12 @@ final class FetchAnswerEncoder implements GrpcMessageEncoder<FetchResponse> {
 
   /** The answer's protobuf bytes: each partition's head in its own small array, its records as a view. */
   static ByteBuf body(FetchResponse answer) {
-    List<ByteBuf> parts = new ArrayList<>(answer.getPartitionsCount() * 2);
+    List<ByteBuf> parts = new ArrayList<>(answer.getPartitionsCount() * 2 + 1);
+    // The answer's own fields (a session id, a session's error): a few bytes, before the partitions.
+    byte[] own = answer.toBuilder().clearPartitions().build().toByteArray();
+    if (own.length > 0) {
+      parts.add(Unpooled.wrappedBuffer(own));
+    }
     for (PartitionData partition : answer.getPartitionsList()) {
       ByteString records = partition.getRecords();
       byte[] rest = partition.toBuilder().clearRecords().build().toByteArray();

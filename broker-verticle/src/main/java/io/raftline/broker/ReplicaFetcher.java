@@ -54,6 +54,8 @@ final class ReplicaFetcher {
   private final Map<TopicPartition, Integer> epochs = new LinkedHashMap<>();
   /** Partitions the leader refused, with the time to try again. */
   private final Map<TopicPartition, Long> backoffUntil = new HashMap<>();
+  /** This loop's incremental fetch session with the leader. */
+  private final FollowerFetchSession session = new FollowerFetchSession();
   private boolean running;
   private boolean stopped;
 
@@ -124,22 +126,33 @@ final class ReplicaFetcher {
     FetchRequest.Builder request = FetchRequest.newBuilder().setReplicaId(selfId)
         .setMaxWaitMs((int) config.replicaFetchWaitMaxMs()).setMinBytes(1).setMaxBytes(RESPONSE_MAX_BYTES);
     Map<TopicPartition, Integer> sent = new HashMap<>();
+    Map<TopicPartition, PartitionFetch> wanted = new LinkedHashMap<>();
     epochs.forEach((tp, epoch) -> {
       HostedPartition hp = hosted.apply(tp);
       Long until = backoffUntil.get(tp);
       if (hp == null || !hp.isOpen() || (until != null && until > now)) {
         return;
       }
-      request.addPartitions(PartitionFetch.newBuilder().setTopic(tp.topic()).setPartition(tp.partition())
-          .setFetchOffset(hp.endOffset).setPartitionMaxBytes(config.replicaFetchMaxBytes())
-          .setCurrentLeaderEpoch(epoch).setLastFetchedEpoch(hp.latestEpoch));
+      PartitionFetch previous = session.held(tp);
+      // The fetch of a partition that did not move is the one the session holds: compared by
+      // reference below, and left out of the request.
+      if (previous != null && previous.getFetchOffset() == hp.endOffset && previous.getCurrentLeaderEpoch() == epoch
+          && previous.getLastFetchedEpoch() == hp.latestEpoch
+          && previous.getPartitionMaxBytes() == config.replicaFetchMaxBytes()) {
+        wanted.put(tp, previous);
+      } else {
+        wanted.put(tp, PartitionFetch.newBuilder().setTopic(tp.topic()).setPartition(tp.partition())
+            .setFetchOffset(hp.endOffset).setPartitionMaxBytes(config.replicaFetchMaxBytes())
+            .setCurrentLeaderEpoch(epoch).setLastFetchedEpoch(hp.latestEpoch).build());
+      }
       sent.put(tp, epoch);
     });
     if (sent.isEmpty()) {
       vertx.setTimer(NOT_READY_POLL_MS, id -> fetchNext());
       return;
     }
-    FetchRequest fetch = request.build();
+    // Only partitions whose fetch changed are named once the leader holds a session for this loop.
+    FetchRequest fetch = session.request(request, wanted);
     // The records go to the log as they came: a copy of them would only be thrown away. The leader may
     // hold the fetch for its max wait: the answer's deadline starts after it.
     calls.call(address.get().host(), address.get().port(), RecordsGrpcService.SERVICE_NAME, "Fetch", fetch,
@@ -152,7 +165,16 @@ final class ReplicaFetcher {
       if (ar.failed()) {
         LOG.log(System.Logger.Level.DEBUG, "broker {0}: fetch from leader {1} failed: {2}", selfId, leaderId,
             ar.cause().getMessage());
+        session.failed();
         vertx.setTimer(RETRY_BACKOFF_MS, id -> fetchNext());
+        return;
+      }
+      session.answered(ar.result());
+      if (ar.result().getError() != ErrorCode.NONE) {
+        // The leader lost the session (a restart, an eviction): the next fetch opens a new one.
+        LOG.log(System.Logger.Level.DEBUG, "broker {0}: leader {1} refused fetch session: {2} {3}", selfId,
+            leaderId, ar.result().getError(), ar.result().getErrorMessage());
+        fetchNext();
         return;
       }
       List<Future<?>> applied = new ArrayList<>();

@@ -30,6 +30,12 @@ class FetchAnswerEncoderTest {
         .build();
     assertEquals(answer, roundTrip(answer));
     assertEquals(FetchResponse.getDefaultInstance(), roundTrip(FetchResponse.getDefaultInstance()));
+    // A session's id and a session refusal are the answer's own fields.
+    FetchResponse inSession = answer.toBuilder().setSessionId(123_456_789).build();
+    assertEquals(inSession, roundTrip(inSession));
+    FetchResponse refused = FetchResponse.newBuilder().setError(ErrorCode.INVALID_FETCH_SESSION_EPOCH)
+        .setErrorMessage("fetch session 5 expects epoch 3, not 4").build();
+    assertEquals(refused, roundTrip(refused));
   }
 
   private static FetchResponse roundTrip(FetchResponse answer) throws Exception {

@@ -214,6 +214,11 @@ class ReplicationTest {
     Await.await(client.admin().createTopic("isr", 1, 3, Map.of("min.insync.replicas", "2")));
     TopicInfo.PartitionInfo initial = partition(client, "isr");
     produce(client.producer(), "isr", 0, 100);
+    // Each follower fetches from the leader in one incremental fetch session (KIP-227).
+    io.micrometer.core.instrument.MeterRegistry leaderMeters = nodes.get(initial.leader()).meterRegistry();
+    waitFor("both followers to fetch from the leader in sessions",
+        () -> leaderMeters.get("raftline.broker.fetch.sessions").gauge().value() == 2.0
+            && leaderMeters.get("raftline.broker.fetch.session.partitions").gauge().value() >= 2.0);
     int follower = initial.replicas().stream().filter(r -> r != initial.leader()).findFirst().orElseThrow();
     stopNode(follower);
 
@@ -233,7 +238,6 @@ class ReplicationTest {
         List.of()));
     RaftlineClient impatient = client(Map.of("acks", "all", "delivery.timeout.ms", "1500", "request.timeout.ms", "1000",
         "linger.ms", "0"));
-    io.micrometer.core.instrument.MeterRegistry leaderMeters = nodes.get(initial.leader()).meterRegistry();
     waitFor("the leader to count the partition under min.insync.replicas",
         () -> leaderMeters.get("raftline.broker.partitions.under.min.isr").gauge().value() == 1.0);
     Throwable refused = Await.failureOf(
