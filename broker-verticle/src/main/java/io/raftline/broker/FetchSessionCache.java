@@ -158,6 +158,11 @@ final class FetchSessionCache {
     if (maxSessions == 0) {
       return null;
     }
+    if (replicaId >= 0) {
+      // A broker follows this one in a single fetch loop: its new session replaces any it had (a
+      // restart, a lost answer), which would otherwise sit here until evicted.
+      sessions.values().removeIf(s -> s.replicaId == replicaId);
+    }
     if (sessions.size() >= maxSessions) {
       Iterator<Session> oldest = sessions.values().iterator();
       Session lru = oldest.next();

@@ -213,23 +213,43 @@ class FetchSessionCacheTest {
   void aFullCacheEvictsOnlyASessionLeftUnusedLongEnough() {
     PartitionFetch a0 = fetch("a", 0, 10);
     FetchRequest open = base().setSessionEpoch(0).addPartitions(a0).build();
+    FetchRequest openAs3 = open.toBuilder().setReplicaId(3).build();
+    FetchRequest openAs4 = open.toBuilder().setReplicaId(4).build();
     int first = assertInstanceOf(FetchSessionCache.InSession.class, cache.resolve(open, 0)).session().id;
-    int second = assertInstanceOf(FetchSessionCache.InSession.class, cache.resolve(open, 100)).session().id;
+    int second = assertInstanceOf(FetchSessionCache.InSession.class, cache.resolve(openAs3, 100)).session().id;
     // Full, and neither session has gone unused for 1 s: no session, a plain full fetch.
     FetchSessionCache.Sessionless none = assertInstanceOf(FetchSessionCache.Sessionless.class,
-        cache.resolve(open, 500));
+        cache.resolve(openAs4, 500));
     assertEquals(List.of(a0), none.request().getPartitionsList());
     assertEquals(2, cache.size());
     // The second is used at 900; at 1,050 the first has been idle long enough and gives way.
     assertInstanceOf(FetchSessionCache.InSession.class,
-        cache.resolve(base().setSessionId(second).setSessionEpoch(1).build(), 900));
-    int third = assertInstanceOf(FetchSessionCache.InSession.class, cache.resolve(open, 1_050)).session().id;
+        cache.resolve(base().setReplicaId(3).setSessionId(second).setSessionEpoch(1).build(), 900));
+    int third = assertInstanceOf(FetchSessionCache.InSession.class, cache.resolve(openAs4, 1_050)).session().id;
     assertEquals(FetchSessionCache.Refused.class,
         cache.resolve(base().setSessionId(first).setSessionEpoch(1).build(), 1_060).getClass());
     assertInstanceOf(FetchSessionCache.InSession.class,
-        cache.resolve(base().setSessionId(second).setSessionEpoch(2).build(), 1_070));
+        cache.resolve(base().setReplicaId(3).setSessionId(second).setSessionEpoch(2).build(), 1_070));
     assertInstanceOf(FetchSessionCache.InSession.class,
-        cache.resolve(base().setSessionId(third).setSessionEpoch(1).build(), 1_080));
+        cache.resolve(base().setReplicaId(4).setSessionId(third).setSessionEpoch(1).build(), 1_080));
+  }
+
+  @Test
+  void aBrokersNewSessionReplacesItsOldOne() {
+    PartitionFetch a0 = fetch("a", 0, 10);
+    FetchRequest open = base().setSessionEpoch(0).addPartitions(a0).build();
+    int old = assertInstanceOf(FetchSessionCache.InSession.class, cache.resolve(open, 0)).session().id;
+    // The follower restarted: it knows nothing of its old session and opens another.
+    int renewed = assertInstanceOf(FetchSessionCache.InSession.class, cache.resolve(open, 10)).session().id;
+    assertEquals(1, cache.size());
+    assertEquals(ErrorCode.FETCH_SESSION_ID_NOT_FOUND, assertInstanceOf(FetchSessionCache.Refused.class,
+        cache.resolve(base().setSessionId(old).setSessionEpoch(1).build(), 20)).error());
+    assertInstanceOf(FetchSessionCache.InSession.class,
+        cache.resolve(base().setSessionId(renewed).setSessionEpoch(1).build(), 30));
+    // Consumers (replica id -1) may hold several sessions at once.
+    FetchRequest consumer = open.toBuilder().setReplicaId(-1).build();
+    assertInstanceOf(FetchSessionCache.InSession.class, cache.resolve(consumer, 40));
+    assertEquals(2, cache.size());
   }
 
   @Test
