@@ -34,6 +34,8 @@ import java.util.List;
  *     old, unless its topic sets {@code flush.ms}; Long.MAX_VALUE: off
  * @param highWatermarkCheckpointIntervalMs {@code replica.high.watermark.checkpoint.interval.ms}: how often
  *     changed high watermarks are written to each log dir's {@code replication-offset-checkpoint}
+ * @param maxFetchSessions {@code max.incremental.fetch.session.cache.slots}: incremental fetch sessions
+ *     (KIP-227) kept for the brokers and clients fetching from this one; 0: none, every fetch is full
  * @param cleaner the {@code log.cleaner.*} settings: compaction of {@code cleanup.policy=compact} topics
  */
 public record BrokerConfig(
@@ -58,6 +60,7 @@ public record BrokerConfig(
     long logFlushIntervalMessages,
     long logFlushIntervalMs,
     long highWatermarkCheckpointIntervalMs,
+    int maxFetchSessions,
     Cleaner cleaner) {
 
   /** Where clients and other brokers reach this broker when that is not where it binds (a proxy, NAT). */
@@ -123,6 +126,7 @@ public record BrokerConfig(
   public static final long DEFAULT_LOG_FLUSH_INTERVAL_MESSAGES = Long.MAX_VALUE;
   public static final long DEFAULT_LOG_FLUSH_INTERVAL_MS = Long.MAX_VALUE;
   public static final long DEFAULT_HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS = 5_000;
+  public static final int DEFAULT_MAX_FETCH_SESSIONS = 1_000;
 
   public BrokerConfig(int nodeId, String listenerName, String host, int port, List<Path> logDirs,
       List<QuorumVoter> voters, String metadataAddress, int maxMessageBytes, String clusterId, String rack) {
@@ -130,7 +134,8 @@ public record BrokerConfig(
         DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_RETENTION_CHECK_INTERVAL_MS, DEFAULT_REPLICA_LAG_TIME_MAX_MS,
         DEFAULT_REPLICA_FETCH_WAIT_MAX_MS, DEFAULT_REPLICA_FETCH_MAX_BYTES, DEFAULT_OFFSETS_TOPIC_PARTITIONS,
         DEFAULT_OFFSETS_TOPIC_REPLICATION_FACTOR, null, DEFAULT_LOG_FLUSH_INTERVAL_MESSAGES,
-        DEFAULT_LOG_FLUSH_INTERVAL_MS, DEFAULT_HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS, Cleaner.DEFAULT);
+        DEFAULT_LOG_FLUSH_INTERVAL_MS, DEFAULT_HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS, DEFAULT_MAX_FETCH_SESSIONS,
+        Cleaner.DEFAULT);
   }
 
   public BrokerConfig {
@@ -149,6 +154,10 @@ public record BrokerConfig(
     if (logFlushIntervalMessages < 1 || logFlushIntervalMs < 0 || highWatermarkCheckpointIntervalMs < 1) {
       throw new IllegalArgumentException("log.flush.interval.messages and replica.high.watermark.checkpoint.interval.ms "
           + "must be >= 1, log.flush.interval.ms >= 0");
+    }
+    if (maxFetchSessions < 0) {
+      throw new IllegalArgumentException("max.incremental.fetch.session.cache.slots must be >= 0; got "
+          + maxFetchSessions);
     }
     java.util.Objects.requireNonNull(cleaner, "cleaner");
     if (voters.isEmpty()) {

@@ -154,10 +154,11 @@ public final class BrokerVerticle extends AbstractVerticle {
    */
   private static final Future<PartitionData> ANSWERED_ALREADY = Promise.<PartitionData>promise().future();
   /**
-   * Incremental fetch sessions of the brokers (and clients) fetching from this one. Kafka's defaults:
-   * 1000 sessions, and a session unused for two minutes may give its place to a new one.
+   * Incremental fetch sessions of the brokers (and clients) fetching from this one. As in Kafka, a
+   * session unused for two minutes may give its place to a new one when all slots are taken.
    */
-  private final FetchSessionCache fetchSessions = new FetchSessionCache(1000, 120_000, new java.util.Random());
+  private final FetchSessionCache fetchSessions;
+  private static final long FETCH_SESSION_EVICTABLE_AFTER_MS = 120_000;
   /** One fetch loop per broker this broker follows partitions of, by leader id. */
   private final Map<Integer, ReplicaFetcher> fetchers = new HashMap<>();
   private long isrCheckTimer = -1;
@@ -215,6 +216,8 @@ public final class BrokerVerticle extends AbstractVerticle {
   public BrokerVerticle(BrokerConfig config, io.micrometer.core.instrument.MeterRegistry registry) {
     this.config = config;
     this.meterRegistry = registry;
+    this.fetchSessions = new FetchSessionCache(config.maxFetchSessions(), FETCH_SESSION_EVICTABLE_AFTER_MS,
+        new java.util.Random());
   }
 
   /** The port the client listener bound to (useful when configured as 0). */

@@ -253,6 +253,24 @@ class FetchSessionCacheTest {
   }
 
   @Test
+  void withoutSlotsEveryFetchIsFull() {
+    FetchSessionCache none = new FetchSessionCache(0, 1_000, new Random(1));
+    FollowerFetchSession follower = new FollowerFetchSession();
+    PartitionFetch a0 = fetch("a", 0, 10);
+    for (int i = 0; i < 2; i++) {
+      FetchRequest request = follower.request(base(), wanted(a0));
+      assertEquals(0, request.getSessionEpoch());
+      assertEquals(List.of("a-0"), names(request));
+      FetchSessionCache.Sessionless plain = assertInstanceOf(FetchSessionCache.Sessionless.class,
+          none.resolve(request, i));
+      // The broker answers a fetch outside any session with session id 0: none was opened.
+      follower.answered(served(plain.request(), 10));
+      assertTrue(!follower.incremental());
+    }
+    assertEquals(0, none.size());
+  }
+
+  @Test
   void closingEndsTheSession() {
     PartitionFetch a0 = fetch("a", 0, 10);
     int id = assertInstanceOf(FetchSessionCache.InSession.class,

@@ -69,6 +69,8 @@ public final class NodeConfig {
     key("replica.lag.time.max.ms", "30000", "a follower not caught up for this long leaves the ISR (>= 10)");
     key("replica.fetch.wait.max.ms", "500", "how long a follower's fetch waits at the leader for records (>= 0, <= replica.lag.time.max.ms)");
     key("replica.fetch.max.bytes", "1048576", "bytes per partition a follower fetches at once (>= 1)");
+    key("max.incremental.fetch.session.cache.slots", "1000", "incremental fetch sessions (KIP-227) a broker keeps "
+        + "for the followers and other fetchers reading from it (>= 0; 0: every fetch names all its partitions)");
     key("offsets.topic.num.partitions", "50", "partitions of __consumer_offsets, where groups commit (>= 1)");
     key("offsets.topic.replication.factor", "3", "replication factor of __consumer_offsets, lowered to the "
         + "available brokers when it is created (>= 1)");
@@ -126,6 +128,7 @@ public final class NodeConfig {
     intValue("replica.lag.time.max.ms", 10, Integer.MAX_VALUE);
     intValue("replica.fetch.wait.max.ms", 0, Integer.MAX_VALUE);
     intValue("replica.fetch.max.bytes", 1, Integer.MAX_VALUE);
+    intValue("max.incremental.fetch.session.cache.slots", 0, Integer.MAX_VALUE);
     intValue("offsets.topic.num.partitions", 1, 100_000);
     intValue("offsets.topic.replication.factor", 1, Short.MAX_VALUE);
     intValue("metadata.log.max.record.bytes.between.snapshots", 1, Integer.MAX_VALUE);

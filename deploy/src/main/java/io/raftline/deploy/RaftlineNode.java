@@ -108,6 +108,7 @@ public final class RaftlineNode {
           config.intSetting("offsets.topic.num.partitions"), config.intSetting("offsets.topic.replication.factor"),
           advertised(), config.longSetting("log.flush.interval.messages"), config.longSetting("log.flush.interval.ms"),
           config.longSetting("replica.high.watermark.checkpoint.interval.ms"),
+          config.intSetting("max.incremental.fetch.session.cache.slots"),
           new BrokerConfig.Cleaner(config.booleanSetting("log.cleaner.enable"), config.intSetting("log.cleaner.threads"),
               config.longSetting("log.cleaner.dedupe.buffer.size"),
               config.doubleSetting("log.cleaner.min.cleanable.ratio"), config.longSetting("log.cleaner.backoff.ms"))),

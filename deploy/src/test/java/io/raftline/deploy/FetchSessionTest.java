@@ -40,9 +40,15 @@ class FetchSessionTest {
 
   @BeforeEach
   void start() throws Exception {
-    NodeConfig config = NodeConfig.from(TestNodes.combined(dir, 0, 0));
-    Storage.format(config, Storage.randomClusterId(), false);
     vertx = Vertx.vertx();
+    start(dir.resolve("default"), Map.of());
+  }
+
+  private void start(Path nodeDir, Map<String, String> overrides) throws Exception {
+    java.util.Properties props = TestNodes.combined(nodeDir, 0, 0);
+    props.putAll(overrides);
+    NodeConfig config = NodeConfig.from(props);
+    Storage.format(config, Storage.randomClusterId(), false);
     node = Await.await(RaftlineNode.start(vertx, config, Storage.check(config)));
     client = RaftlineClient.create(vertx, Map.of("bootstrap.servers", "127.0.0.1:" + node.brokerPort(),
         "acks", "all", "linger.ms", "0"));
@@ -52,9 +58,13 @@ class FetchSessionTest {
 
   @AfterEach
   void stop() throws Exception {
+    stopNode();
+    Await.await(vertx.close());
+  }
+
+  private void stopNode() throws Exception {
     Await.await(client.close());
     Await.await(node.stop());
-    Await.await(vertx.close());
   }
 
   private void write(int partition, String value) throws Exception {
@@ -120,5 +130,21 @@ class FetchSessionTest {
     FetchResponse unknown = Await.await(broker.fetch(consumer.clone().setSessionId(session + 1)
         .setSessionEpoch(1).build()));
     assertEquals(ErrorCode.FETCH_SESSION_ID_NOT_FOUND, unknown.getError());
+  }
+
+  @Test
+  void withoutSessionSlotsAFetchThatWouldOpenOneIsAnsweredInFull() throws Exception {
+    stopNode();
+    start(dir.resolve("no-slots"), Map.of("max.incremental.fetch.session.cache.slots", "0"));
+    Await.await(client.admin().createTopic("sessions", 2, 1));
+    write(0, "p0-0");
+    FetchRequest.Builder consumer = FetchRequest.newBuilder().setReplicaId(-1).setMinBytes(1).setMaxWaitMs(0);
+    for (int i = 0; i < 2; i++) {
+      FetchResponse full = Await.await(broker.fetch(consumer.clone().setSessionEpoch(0)
+          .addPartitions(at(0, 1)).addPartitions(at(1, 0)).build()));
+      assertEquals(ErrorCode.NONE, full.getError(), full.getErrorMessage());
+      assertEquals(0, full.getSessionId(), "no session was opened");
+      assertEquals(List.of(0, 1), partitions(full), "every partition answered, changed or not");
+    }
   }
 }

@@ -92,6 +92,16 @@ class NodeConfigTest {
   }
 
   @Test
+  void fetchSessionSlotsMayBeZeroButNotNegative() {
+    assertEquals(1000, NodeConfig.from(combined()).intSetting("max.incremental.fetch.session.cache.slots"));
+    assertEquals(0, NodeConfig.from(with(combined(), "max.incremental.fetch.session.cache.slots", "0"))
+        .intSetting("max.incremental.fetch.session.cache.slots"));
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> NodeConfig.from(with(combined(), "max.incremental.fetch.session.cache.slots", "-1")));
+    assertTrue(e.getMessage().contains("max.incremental.fetch.session.cache.slots"), e.getMessage());
+  }
+
+  @Test
   void aReplicaFetchWaitAboveTheLagTimeIsRefused() {
     ConfigException e = assertThrows(ConfigException.class, () -> NodeConfig.from(with(combined(),
         "replica.lag.time.max.ms", "1000", "replica.fetch.wait.max.ms", "1500")));
