@@ -66,6 +66,14 @@ class FetchSessionCacheTest {
     return wanted;
   }
 
+  /** Opens a session for {@code follower}: its first fetch, of {@code fetches}, and the answer at high watermark 10. */
+  private FetchSessionCache.InSession open(FollowerFetchSession follower, PartitionFetch... fetches) {
+    FetchSessionCache.InSession opened = assertInstanceOf(FetchSessionCache.InSession.class,
+        cache.resolve(follower.request(base(), wanted(fetches)), 0));
+    follower.answered(opened.answer(served(opened.request(), 10)));
+    return opened;
+  }
+
   @Test
   void aFetchWithoutASessionEpochIsServedAsItCame() {
     FetchRequest plain = base().addPartitions(fetch("a", 0, 5)).build();
@@ -142,9 +150,7 @@ class FetchSessionCacheTest {
     FollowerFetchSession follower = new FollowerFetchSession();
     PartitionFetch a0 = fetch("a", 0, 10);
     PartitionFetch a1 = fetch("a", 1, 20);
-    FetchSessionCache.InSession opened = assertInstanceOf(FetchSessionCache.InSession.class,
-        cache.resolve(follower.request(base(), wanted(a0, a1)), 0));
-    follower.answered(opened.answer(served(opened.request(), 10)));
+    FetchSessionCache.InSession opened = open(follower, a0, a1);
 
     // a-0 got records and moved to 15; a-1 is dropped (it moved to another leader); b-0 is new.
     PartitionFetch a0moved = fetch("a", 0, 15);
@@ -166,11 +172,7 @@ class FetchSessionCacheTest {
   void aWrongEpochOrAnUnknownSessionIsRefusedAndTheFollowerStartsOver() {
     FollowerFetchSession follower = new FollowerFetchSession();
     PartitionFetch a0 = fetch("a", 0, 10);
-    FetchSessionCache.InSession opened = assertInstanceOf(FetchSessionCache.InSession.class,
-        cache.resolve(follower.request(base(), wanted(a0)), 0));
-    FetchResponse answer = opened.answer(served(opened.request(), 10));
-    follower.answered(answer);
-    int id = answer.getSessionId();
+    int id = open(follower, a0).session().id;
 
     FetchSessionCache.Refused stale = assertInstanceOf(FetchSessionCache.Refused.class,
         cache.resolve(base().setSessionId(id).setSessionEpoch(2).build(), 1));
@@ -198,9 +200,7 @@ class FetchSessionCacheTest {
   void aFailedFetchStartsOverWithAFullOne() {
     FollowerFetchSession follower = new FollowerFetchSession();
     PartitionFetch a0 = fetch("a", 0, 10);
-    FetchSessionCache.InSession opened = assertInstanceOf(FetchSessionCache.InSession.class,
-        cache.resolve(follower.request(base(), wanted(a0)), 0));
-    follower.answered(opened.answer(served(opened.request(), 10)));
+    open(follower, a0);
     follower.request(base(), wanted(a0));
     // The answer was lost: the broker may have counted its high watermark as told.
     follower.failed();
