@@ -1,5 +1,6 @@
 package io.raftline.deploy;
 
+import io.raftline.protocol.LoopbackPorts;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.raftline.metadata.QuorumVoter;
 import io.raftline.metadata.record.MetadataRecord;

@@ -1,5 +1,6 @@
 package io.raftline.deploy;
 
+import io.raftline.protocol.LoopbackPorts;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Properties;

@@ -3,6 +3,7 @@ package io.raftline.quorum;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.raftline.metadata.QuorumVoter;
+import io.raftline.protocol.LoopbackPorts;
 import io.raftline.protocol.controller.ControllerClient;
 import io.raftline.protocol.controller.ControllerGrpcClient;
 import io.raftline.quorum.controller.ControllerConfig;
@@ -12,8 +13,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.grpc.client.GrpcClient;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -27,10 +26,14 @@ final class QuorumTestSupport {
 
   private QuorumTestSupport() {}
 
+  /**
+   * A free port below the kernel's ephemeral range (see {@link LoopbackPorts}). A port from bind(0)
+   * could be taken, between its choosing and the voter's bind, as the local port of another voter's
+   * outgoing connection: QuorumClusterTest failed once in a clean-clone CI run with "Address already
+   * in use" as its first voter dialled the two not yet listening.
+   */
   static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
+    return LoopbackPorts.one();
   }
 
   /** The future's result, failing the test if it fails or has no outcome within the timeout. */

@@ -1,6 +1,6 @@
 package io.raftline.deploy.soak;
 
-import io.raftline.deploy.LoopbackPorts;
+import io.raftline.protocol.LoopbackPorts;
 import io.raftline.deploy.NodeConfig;
 import io.raftline.deploy.RaftlineCli;
 import io.raftline.deploy.Storage;

@@ -1,4 +1,4 @@
-package io.raftline.deploy;
+package io.raftline.protocol;
 
 import java.io.BufferedReader;
 import java.io.IOException;

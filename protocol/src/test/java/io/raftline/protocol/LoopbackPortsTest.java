@@ -1,4 +1,4 @@
-package io.raftline.deploy;
+package io.raftline.protocol;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
