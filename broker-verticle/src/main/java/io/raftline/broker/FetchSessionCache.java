@@ -103,7 +103,8 @@ final class FetchSessionCache {
     int epoch = request.getSessionEpoch();
     int id = request.getSessionId();
     if (epoch == CLOSE_EPOCH || epoch == OPEN_EPOCH) {
-      if (id != 0) {
+      Session closed = id == 0 ? null : sessions.get(id);
+      if (closed != null && closed.replicaId == request.getReplicaId()) {
         sessions.remove(id);
       }
       if (epoch == CLOSE_EPOCH) {
@@ -145,7 +146,8 @@ final class FetchSessionCache {
     for (Entry e : session.partitions.values()) {
       all.add(e.fetch);
     }
-    FetchRequest whole = withoutSessionFields(request).toBuilder().clearPartitions().addAllPartitions(all).build();
+    FetchRequest whole = request.toBuilder().clearSessionId().clearSessionEpoch().clearForgotten().clearPartitions()
+        .addAllPartitions(all).build();
     return new InSession(session, whole);
   }
 
@@ -182,7 +184,7 @@ final class FetchSessionCache {
 
   /** What a session holds for one partition: the fetch last asked, and what was last answered. */
   private static final class Entry {
-    PartitionFetch fetch;
+    final PartitionFetch fetch;
     /** Nothing answered yet: any answer differs. */
     long highWatermark = Long.MIN_VALUE;
     long logStartOffset = Long.MIN_VALUE;

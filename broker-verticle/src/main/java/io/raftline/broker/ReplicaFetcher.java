@@ -125,7 +125,7 @@ final class ReplicaFetcher {
     long now = System.currentTimeMillis();
     FetchRequest.Builder request = FetchRequest.newBuilder().setReplicaId(selfId)
         .setMaxWaitMs((int) config.replicaFetchWaitMaxMs()).setMinBytes(1).setMaxBytes(RESPONSE_MAX_BYTES);
-    Map<TopicPartition, Integer> sent = new HashMap<>();
+    // What this fetch asks for each partition, whether or not the request names it (see FollowerFetchSession).
     Map<TopicPartition, PartitionFetch> wanted = new LinkedHashMap<>();
     epochs.forEach((tp, epoch) -> {
       HostedPartition hp = hosted.apply(tp);
@@ -145,9 +145,8 @@ final class ReplicaFetcher {
             .setFetchOffset(hp.endOffset).setPartitionMaxBytes(config.replicaFetchMaxBytes())
             .setCurrentLeaderEpoch(epoch).setLastFetchedEpoch(hp.latestEpoch).build());
       }
-      sent.put(tp, epoch);
     });
-    if (sent.isEmpty()) {
+    if (wanted.isEmpty()) {
       vertx.setTimer(NOT_READY_POLL_MS, id -> fetchNext());
       return;
     }
@@ -180,10 +179,10 @@ final class ReplicaFetcher {
       List<Future<?>> applied = new ArrayList<>();
       for (PartitionData data : ar.result().getPartitionsList()) {
         TopicPartition tp = new TopicPartition(data.getTopic(), data.getPartition());
-        Integer epoch = sent.get(tp);
+        PartitionFetch asked = wanted.get(tp);
         HostedPartition hp = hosted.apply(tp);
         // A partition that moved (another leader or epoch) or went away since the fetch was sent.
-        if (epoch == null || hp == null || !follows(tp, epoch)) {
+        if (asked == null || hp == null || !follows(tp, asked.getCurrentLeaderEpoch())) {
           continue;
         }
         applied.add(apply(tp, hp, data).onFailure(t -> {

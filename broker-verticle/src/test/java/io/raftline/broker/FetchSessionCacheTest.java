@@ -183,6 +183,10 @@ class FetchSessionCacheTest {
     FetchSessionCache.Refused someoneElses = assertInstanceOf(FetchSessionCache.Refused.class,
         cache.resolve(base().setReplicaId(FOLLOWER + 1).setSessionId(id).setSessionEpoch(1).build(), 1));
     assertEquals(ErrorCode.FETCH_SESSION_ID_NOT_FOUND, someoneElses.error(), "a session is its fetcher's alone");
+    // Nor can another fetcher close it.
+    cache.resolve(base().setReplicaId(FOLLOWER + 1).setSessionId(id).setSessionEpoch(-1).build(), 1);
+    assertEquals(ErrorCode.INVALID_FETCH_SESSION_EPOCH, assertInstanceOf(FetchSessionCache.Refused.class,
+        cache.resolve(base().setSessionId(id).setSessionEpoch(2).build(), 1)).error(), "still there, expecting epoch 1");
 
     follower.answered(stale.answer());
     assertTrue(!follower.incremental());
