@@ -11,7 +11,6 @@ import io.raftline.protocol.client.PartitionData;
 import io.raftline.protocol.client.PartitionFetch;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
@@ -131,26 +130,5 @@ class FetchSessionSimulationTest {
         assertEquals(truth.get(tp), known.get(tp), where + ": what the fetcher knows of " + tp);
       }
     }
-  }
-
-  @Test
-  void theSimulationSeesAnUpdateHiddenByAWrongAnswer() {
-    // The property above is worth something only if a session that hides an update breaks it: an
-    // answer that drops a changed partition the fetch did not name must be caught.
-    FetchSessionCache leader = new FetchSessionCache(1, 1_000, new Random(1));
-    FollowerFetchSession fetcher = new FollowerFetchSession();
-    TopicPartition tp = new TopicPartition("t", 0);
-    PartitionFetch at0 = PartitionFetch.newBuilder().setTopic("t").setPartition(0).setFetchOffset(0).build();
-    FetchSessionCache.InSession opened = (FetchSessionCache.InSession) leader.resolve(
-        fetcher.request(FetchRequest.newBuilder().setReplicaId(2), Map.of(tp, at0)), 0);
-    fetcher.answered(opened.answer(FetchResponse.newBuilder().addPartitions(PartitionData.newBuilder().setTopic("t")
-        .setPartition(0).setHighWatermark(5).setLeaderEpoch(1)).build()));
-    FetchSessionCache.InSession next = (FetchSessionCache.InSession) leader.resolve(
-        fetcher.request(FetchRequest.newBuilder().setReplicaId(2), Map.of(tp, at0)), 1);
-    assertEquals(List.of(), next.request().getPartitionsList().stream()
-        .filter(pf -> !pf.equals(at0)).toList(), "the carried fetch is read as it was");
-    FetchResponse moved = next.answer(FetchResponse.newBuilder().addPartitions(PartitionData.newBuilder()
-        .setTopic("t").setPartition(0).setHighWatermark(6).setLeaderEpoch(1)).build());
-    assertEquals(1, moved.getPartitionsCount(), "a new high watermark is answered though the fetch did not name it");
   }
 }
