@@ -110,6 +110,11 @@ class FetchSessionSimulationTest {
           served.addPartitions(data);
         }
         answer = resolved instanceof FetchSessionCache.InSession in ? in.answer(served.build()) : served.build();
+        for (PartitionData d : served.getPartitionsList()) {
+          if (!d.getRecords().isEmpty()) {
+            assertEquals(true, answer.getPartitionsList().contains(d), where + ": records served are answered");
+          }
+        }
       }
       if (random.nextInt(10) == 0) {
         fetcher.failed(); // the answer was lost on the way back
