@@ -2,6 +2,7 @@ package io.raftline.broker;
 
 import io.raftline.metadata.TopicPartition;
 import io.raftline.protocol.ErrorCode;
+import io.raftline.protocol.FetcherSession;
 import io.raftline.protocol.client.FetchRequest;
 import io.raftline.protocol.client.FetchResponse;
 import io.raftline.protocol.client.PartitionData;
@@ -31,16 +32,6 @@ import java.util.Random;
  * session ids from the injected random source. One owner, the broker's event loop.
  */
 final class FetchSessionCache {
-  /** A session's first incremental fetch carries this epoch; each later one the next. */
-  static final int FIRST_INCREMENTAL_EPOCH = 1;
-  static final int OPEN_EPOCH = 0;
-  static final int CLOSE_EPOCH = -1;
-
-  /** The epoch after {@code epoch}: epochs wrap from the largest int back to the first incremental one. */
-  static int nextEpoch(int epoch) {
-    return epoch == Integer.MAX_VALUE ? FIRST_INCREMENTAL_EPOCH : epoch + 1;
-  }
-
   private final int maxSessions;
   private final long evictableAfterMs;
   private final Random random;
@@ -102,12 +93,12 @@ final class FetchSessionCache {
     }
     int epoch = request.getSessionEpoch();
     int id = request.getSessionId();
-    if (epoch == CLOSE_EPOCH || epoch == OPEN_EPOCH) {
+    if (epoch == FetcherSession.CLOSE_EPOCH || epoch == FetcherSession.OPEN_EPOCH) {
       Session closed = id == 0 ? null : sessions.get(id);
       if (closed != null && closed.replicaId == request.getReplicaId()) {
         sessions.remove(id);
       }
-      if (epoch == CLOSE_EPOCH) {
+      if (epoch == FetcherSession.CLOSE_EPOCH) {
         return new Sessionless(withoutSessionFields(request));
       }
       Session opened = open(request.getReplicaId(), nowMs);
@@ -121,7 +112,7 @@ final class FetchSessionCache {
       }
       return new InSession(opened, withoutSessionFields(request));
     }
-    if (epoch < CLOSE_EPOCH) {
+    if (epoch < FetcherSession.CLOSE_EPOCH) {
       return new Refused(ErrorCode.INVALID_FETCH_SESSION_EPOCH, "fetch session epoch " + epoch + " is not valid");
     }
     Session session = sessions.get(id);
@@ -133,7 +124,7 @@ final class FetchSessionCache {
       return new Refused(ErrorCode.INVALID_FETCH_SESSION_EPOCH, "fetch session " + id + " expects epoch "
           + session.nextEpoch + ", not " + epoch);
     }
-    session.nextEpoch = nextEpoch(epoch);
+    session.nextEpoch = FetcherSession.nextEpoch(epoch);
     session.lastUsedMs = nowMs;
     for (PartitionRef gone : request.getForgottenList()) {
       session.partitions.remove(new TopicPartition(gone.getTopic(), gone.getPartition()));
@@ -199,7 +190,7 @@ final class FetchSessionCache {
   static final class Session {
     final int id;
     final int replicaId;
-    int nextEpoch = FIRST_INCREMENTAL_EPOCH;
+    int nextEpoch = FetcherSession.FIRST_INCREMENTAL_EPOCH;
     long lastUsedMs;
     private final Map<TopicPartition, Entry> partitions = new LinkedHashMap<>();
 

@@ -3,6 +3,7 @@ package io.raftline.broker;
 import io.raftline.broker.log.LeaderEpochCache;
 import io.raftline.broker.log.PartitionLog;
 import io.raftline.metadata.TopicPartition;
+import io.raftline.protocol.FetcherSession;
 import io.raftline.protocol.ErrorCode;
 import io.raftline.protocol.client.FetchRequest;
 import io.raftline.protocol.client.PartitionData;
@@ -55,7 +56,7 @@ final class ReplicaFetcher {
   /** Partitions the leader refused, with the time to try again. */
   private final Map<TopicPartition, Long> backoffUntil = new HashMap<>();
   /** This loop's incremental fetch session with the leader. */
-  private final FollowerFetchSession session = new FollowerFetchSession();
+  private final FetcherSession<TopicPartition> session = new FetcherSession<>();
   private boolean running;
   private boolean stopped;
 
@@ -125,7 +126,7 @@ final class ReplicaFetcher {
     long now = System.currentTimeMillis();
     FetchRequest.Builder request = FetchRequest.newBuilder().setReplicaId(selfId)
         .setMaxWaitMs((int) config.replicaFetchWaitMaxMs()).setMinBytes(1).setMaxBytes(RESPONSE_MAX_BYTES);
-    // What this fetch asks for each partition, whether or not the request names it (see FollowerFetchSession).
+    // What this fetch asks for each partition, whether or not the request names it (see FetcherSession).
     Map<TopicPartition, PartitionFetch> wanted = new LinkedHashMap<>();
     epochs.forEach((tp, epoch) -> {
       HostedPartition hp = hosted.apply(tp);

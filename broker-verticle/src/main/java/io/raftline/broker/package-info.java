@@ -10,6 +10,6 @@
  * {@link io.raftline.broker.InSyncReplicas} (high watermark, ISR proposals sent to the controller as
  * AlterPartition), and acks=all produces and consumer fetches wait on the high watermark. Each fetch
  * loop keeps an incremental fetch session (KIP-227) with its leader: the follower's side is
- * {@link io.raftline.broker.FollowerFetchSession}, the leader's {@link io.raftline.broker.FetchSessionCache}.
+ * {@link io.raftline.protocol.FetcherSession}, the leader's {@link io.raftline.broker.FetchSessionCache}.
  */
 package io.raftline.broker;

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import io.raftline.metadata.TopicPartition;
+import io.raftline.protocol.FetcherSession;
 import io.raftline.protocol.ErrorCode;
 import io.raftline.protocol.client.EpochEndOffset;
 import io.raftline.protocol.client.FetchRequest;
@@ -67,7 +68,7 @@ class FetchSessionCacheTest {
   }
 
   /** Opens a session for {@code follower}: its first fetch, of {@code fetches}, and the answer at high watermark 10. */
-  private FetchSessionCache.InSession open(FollowerFetchSession follower, PartitionFetch... fetches) {
+  private FetchSessionCache.InSession open(FetcherSession<TopicPartition> follower, PartitionFetch... fetches) {
     FetchSessionCache.InSession opened = assertInstanceOf(FetchSessionCache.InSession.class,
         cache.resolve(follower.request(base(), wanted(fetches)), 0));
     follower.answered(opened.answer(served(opened.request(), 10)));
@@ -84,7 +85,7 @@ class FetchSessionCacheTest {
 
   @Test
   void anIdleSessionNamesNothingAndIsAnsweredWithNothing() {
-    FollowerFetchSession follower = new FollowerFetchSession();
+    FetcherSession<TopicPartition> follower = new FetcherSession<>();
     PartitionFetch a0 = fetch("a", 0, 10);
     PartitionFetch a1 = fetch("a", 1, 20);
     FetchRequest first = follower.request(base(), wanted(a0, a1));
@@ -147,7 +148,7 @@ class FetchSessionCacheTest {
 
   @Test
   void changedFetchesAreNamedAndForgottenOnesLeaveTheSession() {
-    FollowerFetchSession follower = new FollowerFetchSession();
+    FetcherSession<TopicPartition> follower = new FetcherSession<>();
     PartitionFetch a0 = fetch("a", 0, 10);
     PartitionFetch a1 = fetch("a", 1, 20);
     FetchSessionCache.InSession opened = open(follower, a0, a1);
@@ -170,7 +171,7 @@ class FetchSessionCacheTest {
 
   @Test
   void aWrongEpochOrAnUnknownSessionIsRefusedAndTheFollowerStartsOver() {
-    FollowerFetchSession follower = new FollowerFetchSession();
+    FetcherSession<TopicPartition> follower = new FetcherSession<>();
     PartitionFetch a0 = fetch("a", 0, 10);
     int id = open(follower, a0).session().id;
 
@@ -202,7 +203,7 @@ class FetchSessionCacheTest {
 
   @Test
   void aFailedFetchStartsOverWithAFullOne() {
-    FollowerFetchSession follower = new FollowerFetchSession();
+    FetcherSession<TopicPartition> follower = new FetcherSession<>();
     PartitionFetch a0 = fetch("a", 0, 10);
     open(follower, a0);
     follower.request(base(), wanted(a0));
@@ -259,7 +260,7 @@ class FetchSessionCacheTest {
   @Test
   void withoutSlotsEveryFetchIsFull() {
     FetchSessionCache none = new FetchSessionCache(0, 1_000, new Random(1));
-    FollowerFetchSession follower = new FollowerFetchSession();
+    FetcherSession<TopicPartition> follower = new FetcherSession<>();
     PartitionFetch a0 = fetch("a", 0, 10);
     for (int i = 0; i < 2; i++) {
       FetchRequest request = follower.request(base(), wanted(a0));
@@ -287,8 +288,8 @@ class FetchSessionCacheTest {
 
   @Test
   void epochsWrapToTheFirstIncrementalOne() {
-    assertEquals(2, FetchSessionCache.nextEpoch(1));
-    assertEquals(FetchSessionCache.FIRST_INCREMENTAL_EPOCH, FetchSessionCache.nextEpoch(Integer.MAX_VALUE));
+    assertEquals(2, FetcherSession.nextEpoch(1));
+    assertEquals(FetcherSession.FIRST_INCREMENTAL_EPOCH, FetcherSession.nextEpoch(Integer.MAX_VALUE));
     assertEquals(ErrorCode.INVALID_FETCH_SESSION_EPOCH, assertInstanceOf(FetchSessionCache.Refused.class,
         cache.resolve(base().setSessionId(9).setSessionEpoch(-2).build(), 0)).error());
     assertThrows(IllegalArgumentException.class, () -> new FetchSessionCache(-1, 0, new Random(1)));

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.google.protobuf.ByteString;
 import io.raftline.metadata.TopicPartition;
+import io.raftline.protocol.FetcherSession;
 import io.raftline.protocol.ErrorCode;
 import io.raftline.protocol.client.FetchRequest;
 import io.raftline.protocol.client.FetchResponse;
@@ -40,7 +41,7 @@ class FetchSessionSimulationTest {
   private static void simulate(int seed) {
     Random random = new Random(seed);
     FetchSessionCache leader = new FetchSessionCache(random.nextBoolean() ? 4 : 1, 1_000, new Random(seed));
-    FollowerFetchSession fetcher = new FollowerFetchSession();
+    FetcherSession<TopicPartition> fetcher = new FetcherSession<>();
     Map<TopicPartition, Said> truth = new HashMap<>();
     Map<TopicPartition, Long> offsets = new HashMap<>();
     for (int p = 0; p < PARTITIONS; p++) {

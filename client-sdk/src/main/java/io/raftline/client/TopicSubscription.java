@@ -2,6 +2,7 @@ package io.raftline.client;
 
 import io.raftline.client.ClientConfig.HostPort;
 import io.raftline.protocol.ErrorCode;
+import io.raftline.protocol.FetcherSession;
 import io.raftline.protocol.client.FetchRequest;
 import io.raftline.protocol.client.FetchResponse;
 import io.raftline.protocol.client.ListOffsetsRequest;
@@ -58,6 +59,11 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
   /** Where a partition without a position starts when it is not where auto.offset.reset says (-2 earliest, -1 latest). */
   private final Map<TopicPartition, Long> resets = new HashMap<>();
   private final Set<HostPort> fetching = new HashSet<>();
+  /**
+   * The incremental fetch session (KIP-227) with each leader fetched from: a fetch names only the
+   * partitions whose position moved, and is answered only about partitions with something new.
+   */
+  private final Map<HostPort, FetcherSession<TopicPartition>> sessions = new HashMap<>();
   private Handler<ConsumerRecord> handler;
   private Handler<Throwable> exceptionHandler;
   private Handler<Void> endHandler;
@@ -559,19 +565,28 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
     FetchRequest.Builder request = FetchRequest.newBuilder().setReplicaId(-1).setMaxWaitMs(maxWaitMs)
         .setMinBytes(minBytes).setMaxBytes(maxBytes);
     Map<TopicPartition, Long> sent = new HashMap<>();
+    Map<TopicPartition, PartitionFetch> wanted = new LinkedHashMap<>();
     for (TopicPartition tp : partitions) {
       long position = positions.get(tp);
       sent.put(tp, position);
-      request.addPartitions(PartitionFetch.newBuilder().setTopic(tp.topic()).setPartition(tp.partition())
-          .setFetchOffset(position).setPartitionMaxBytes(partitionMaxBytes));
+      wanted.put(tp, PartitionFetch.newBuilder().setTopic(tp.topic()).setPartition(tp.partition())
+          .setFetchOffset(position).setPartitionMaxBytes(partitionMaxBytes).build());
     }
-    client.fetch(leader, request.build()).onComplete(ar -> {
+    FetcherSession<TopicPartition> session = sessions.computeIfAbsent(leader, l -> new FetcherSession<>());
+    client.fetch(leader, session.request(request, wanted)).onComplete(ar -> {
       fetching.remove(leader);
       if (closed) {
         return;
       }
       if (ar.failed()) {
+        session.failed();
         refreshAndRetry(topicsOf(partitions));
+        return;
+      }
+      session.answered(ar.result());
+      if (ar.result().getError() != ErrorCode.NONE) {
+        // The broker lost the session (a restart, an eviction): the next fetch opens another.
+        pump();
         return;
       }
       if (accept(ar.result(), sent)) {

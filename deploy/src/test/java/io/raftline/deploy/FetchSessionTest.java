@@ -147,4 +147,32 @@ class FetchSessionTest {
       assertEquals(List.of(0, 1), partitions(full), "every partition answered, changed or not");
     }
   }
+
+  @Test
+  void aConsumerReadsInASessionAndMissesNothing() throws Exception {
+    Await.await(client.admin().createTopic("sessions", 3, 1));
+    List<String> received = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    io.raftline.client.TopicSubscription subscription = client.subscribeFromBeginning("sessions");
+    subscription.handler(r -> received.add(r.partition() + ":" + new String(r.value(), StandardCharsets.UTF_8)));
+    io.micrometer.core.instrument.MeterRegistry meters = node.meterRegistry();
+    Await.waitFor("the consumer to fetch in a session",
+        () -> meters.get("raftline.broker.fetch.sessions").gauge().value() == 1.0);
+    // Written one partition at a time, so most fetches carry partitions with nothing new.
+    List<String> sent = new java.util.ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      write(i % 3, "v" + i);
+      sent.add((i % 3) + ":v" + i);
+    }
+    Await.waitFor("every record to arrive", () -> received.size() >= sent.size());
+    assertEquals(new java.util.HashSet<>(sent), new java.util.HashSet<>(received));
+    assertEquals(sent.size(), received.size(), "nothing twice");
+    for (int p = 0; p < 3; p++) {
+      int partition = p;
+      assertEquals(sent.stream().filter(v -> v.startsWith(partition + ":")).toList(),
+          received.stream().filter(v -> v.startsWith(partition + ":")).toList(), "partition " + p + " in order");
+    }
+    Await.waitFor("the lag to reach 0 on every partition", () -> Await.await(subscription.lag()).size() == 3
+        && Await.await(subscription.lag()).values().stream().allMatch(l -> l == 0L));
+    subscription.close();
+  }
 }

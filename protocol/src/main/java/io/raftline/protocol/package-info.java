@@ -6,7 +6,9 @@
  * framing of the calls that carry records, served and called over plain HTTP/2 so their bytes are
  * copied once ({@link io.raftline.protocol.UnaryGrpcRoute}, {@link io.raftline.protocol.UnaryGrpcCall},
  * {@link io.raftline.protocol.GrpcMessageGatherer}, {@link io.raftline.protocol.FrameCumulation},
- * {@link io.raftline.protocol.AliasingDecoder}). {@link io.raftline.protocol.LoopbackPorts} chooses the
+ * {@link io.raftline.protocol.AliasingDecoder}), and the fetching side of an incremental fetch session
+ * ({@link io.raftline.protocol.FetcherSession}), shared by followers and consumers.
+ * {@link io.raftline.protocol.LoopbackPorts} chooses the
  * loopback ports that listeners started later will bind (local clusters, the soak, the quorum and node
  * tests); it lives here because every module that starts listeners depends on this one. Every other
  * module depends on this one, so it stays small and stable.
