@@ -200,10 +200,6 @@ final class FetchSessionCache {
       this.lastUsedMs = nowMs;
     }
 
-    int partitionCount() {
-      return partitions.size();
-    }
-
     /**
      * Whether {@code tp}'s last answer in this session said all an answer now would: no records,
      * no error, and this high watermark, log start and leader epoch. The broker need not read such a

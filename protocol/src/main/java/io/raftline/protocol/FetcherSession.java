@@ -40,10 +40,6 @@ public final class FetcherSession<K> {
   private Map<K, PartitionFetch> held = new HashMap<>();
   private Map<K, PartitionFetch> inFlight;
 
-  public int sessionId() {
-    return sessionId;
-  }
-
   /** Whether the next fetch names only changes (a session is open). */
   public boolean incremental() {
     return nextEpoch != OPEN_EPOCH;
