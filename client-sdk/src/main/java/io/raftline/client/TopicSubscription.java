@@ -564,13 +564,10 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
   private void fetchFrom(HostPort leader, List<TopicPartition> partitions) {
     FetchRequest.Builder request = FetchRequest.newBuilder().setReplicaId(-1).setMaxWaitMs(maxWaitMs)
         .setMinBytes(minBytes).setMaxBytes(maxBytes);
-    Map<TopicPartition, Long> sent = new HashMap<>();
     Map<TopicPartition, PartitionFetch> wanted = new LinkedHashMap<>();
     for (TopicPartition tp : partitions) {
-      long position = positions.get(tp);
-      sent.put(tp, position);
       wanted.put(tp, PartitionFetch.newBuilder().setTopic(tp.topic()).setPartition(tp.partition())
-          .setFetchOffset(position).setPartitionMaxBytes(partitionMaxBytes).build());
+          .setFetchOffset(positions.get(tp)).setPartitionMaxBytes(partitionMaxBytes).build());
     }
     FetcherSession<TopicPartition> session = sessions.computeIfAbsent(leader, l -> new FetcherSession<>());
     client.fetch(leader, session.request(request, wanted)).onComplete(ar -> {
@@ -589,7 +586,7 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
         pump();
         return;
       }
-      if (accept(ar.result(), sent)) {
+      if (accept(ar.result(), wanted)) {
         pump();
       }
     });
@@ -605,12 +602,13 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
    * Buffers fetched records of partitions still read from where they were fetched; false if the
    * subscription must wait (retry scheduled) or stopped.
    */
-  private boolean accept(FetchResponse response, Map<TopicPartition, Long> sent) {
+  private boolean accept(FetchResponse response, Map<TopicPartition, PartitionFetch> asked) {
     Set<String> refresh = new HashSet<>();
     for (PartitionData d : response.getPartitionsList()) {
       TopicPartition tp = new TopicPartition(d.getTopic(), d.getPartition());
       Long position = positions.get(tp);
-      if (position == null || !position.equals(sent.get(tp))) {
+      PartitionFetch fetched = asked.get(tp);
+      if (position == null || fetched == null || position != fetched.getFetchOffset()) {
         continue; // unassigned or moved while the fetch was out
       }
       switch (d.getError()) {
