@@ -276,6 +276,21 @@ class FetchSessionCacheTest {
   }
 
   @Test
+  void aFetcherThatStopsClosesItsSession() {
+    FetcherSession<TopicPartition> follower = new FetcherSession<>();
+    assertEquals(null, follower.closing(base()), "nothing to close before a session opens");
+    open(follower, fetch("a", 0, 10));
+    assertEquals(1, cache.size());
+    FetchRequest bye = follower.closing(base());
+    assertEquals(-1, bye.getSessionEpoch());
+    assertEquals(0, bye.getPartitionsCount());
+    assertInstanceOf(FetchSessionCache.Sessionless.class, cache.resolve(bye, 1));
+    assertEquals(0, cache.size());
+    assertEquals(null, follower.closing(base()), "closed once");
+    assertEquals(0, follower.request(base(), wanted(fetch("a", 0, 10))).getSessionEpoch(), "a new start is full");
+  }
+
+  @Test
   void closingEndsTheSession() {
     PartitionFetch a0 = fetch("a", 0, 10);
     int id = assertInstanceOf(FetchSessionCache.InSession.class,

@@ -377,6 +377,15 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
       buffer.clear();
       bufferBytes = 0;
       publishGauges();
+      // Best effort, as Kafka's consumer does: each leader frees this subscription's session now
+      // rather than when it is evicted; a failure changes nothing.
+      sessions.forEach((leader, session) -> {
+        FetchRequest bye = session.closing(FetchRequest.newBuilder().setReplicaId(-1).setMaxWaitMs(0));
+        if (bye != null) {
+          client.fetch(leader, bye);
+        }
+      });
+      sessions.clear();
       if (endHandler != null) {
         endHandler.handle(null);
       }

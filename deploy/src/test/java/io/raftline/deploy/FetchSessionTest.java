@@ -173,6 +173,8 @@ class FetchSessionTest {
     }
     Await.waitFor("the lag to reach 0 on every partition", () -> Await.await(subscription.lag()).size() == 3
         && Await.await(subscription.lag()).values().stream().allMatch(l -> l == 0L));
+    // Closing the subscription closes its session on the broker.
     subscription.close();
+    Await.waitFor("the session to be closed", () -> meters.get("raftline.broker.fetch.sessions").gauge().value() == 0.0);
   }
 }

@@ -93,6 +93,21 @@ public final class FetcherSession<K> {
     inFlight = null;
   }
 
+  /**
+   * A fetch that closes the open session (listing no partitions), or null when none is open; the
+   * next fetch, if any, is full. Sent when the fetcher stops, so the broker's slot is free at once.
+   */
+  public FetchRequest closing(FetchRequest.Builder request) {
+    if (sessionId == 0) {
+      return null;
+    }
+    FetchRequest close = request.clearPartitions().clearForgotten().setSessionId(sessionId)
+        .setSessionEpoch(CLOSE_EPOCH).build();
+    sessionId = 0;
+    startOver();
+    return close;
+  }
+
   /** The fetch in flight failed or its answer was not read: the next fetch is full. */
   public void failed() {
     startOver();
