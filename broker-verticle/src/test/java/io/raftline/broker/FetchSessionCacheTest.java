@@ -170,6 +170,27 @@ class FetchSessionCacheTest {
   }
 
   @Test
+  void aPartitionNamedAgainIsAnsweredThoughNothingChanged() {
+    FetcherSession<TopicPartition> consumer = new FetcherSession<>();
+    PartitionFetch a0 = fetch("a", 0, 10);
+    PartitionFetch a1 = fetch("a", 1, 20);
+    open(consumer, a0, a1);
+
+    // The consumer dropped a-1 and took it back at the same offset before its next fetch: it forgot
+    // a-1's high watermark, which the session already told it.
+    consumer.nameAgain(new TopicPartition("a", 1));
+    FetchRequest next = consumer.request(base(), wanted(a0, a1));
+    assertEquals(List.of("a-1"), names(next));
+    FetchSessionCache.InSession resolved = assertInstanceOf(FetchSessionCache.InSession.class,
+        cache.resolve(next, 1));
+    FetchResponse answer = resolved.answer(served(resolved.request(), 10));
+    assertEquals(List.of("a-1"), names(answer), "answered with the unchanged high watermark");
+    consumer.answered(answer);
+
+    assertEquals(List.of(), names(consumer.request(base(), wanted(a0, a1))), "named once, not on every fetch");
+  }
+
+  @Test
   void aWrongEpochOrAnUnknownSessionIsRefusedAndTheFollowerStartsOver() {
     FetcherSession<TopicPartition> follower = new FetcherSession<>();
     PartitionFetch a0 = fetch("a", 0, 10);

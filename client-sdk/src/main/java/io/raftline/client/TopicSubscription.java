@@ -281,6 +281,9 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
    */
   void assign(Map<TopicPartition, Long> partitions) {
     partitions.forEach((tp, offset) -> {
+      // Taken back before the next fetch told a session it was gone: its lag is unknown again, so
+      // the leader must answer it even if nothing changed there.
+      sessions.values().forEach(session -> session.nameAgain(tp));
       resets.remove(tp);
       positions.put(tp, offset < 0 ? -1L : offset);
       if (offset >= 0) {

@@ -5,7 +5,9 @@ import io.raftline.protocol.client.FetchResponse;
 import io.raftline.protocol.client.PartitionFetch;
 import io.raftline.protocol.client.PartitionRef;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The fetching side of an incremental fetch session (KIP-227) with one broker: a follower's fetch
@@ -39,6 +41,8 @@ public final class FetcherSession<K> {
   /** What the broker's session holds once the fetch in flight is taken. */
   private Map<K, PartitionFetch> held = new HashMap<>();
   private Map<K, PartitionFetch> inFlight;
+  /** Partitions the next fetch names even if their fetch did not change (see {@link #nameAgain}). */
+  private final Set<K> toName = new HashSet<>();
 
   /** Whether the next fetch names only changes (a session is open). */
   public boolean incremental() {
@@ -48,6 +52,18 @@ public final class FetcherSession<K> {
   /** The fetch of {@code tp} the broker's session holds, or null. */
   public PartitionFetch held(K tp) {
     return held.get(tp);
+  }
+
+  /**
+   * Makes the next fetch name {@code tp} if it still wants it, even at the fetch the session holds,
+   * so the broker answers it whatever it answered before. For a caller that forgot what it knew of a
+   * partition (dropped it and took it back before the next fetch), which the broker's session
+   * cannot tell from a partition that did not change.
+   */
+  public void nameAgain(K tp) {
+    if (held.containsKey(tp)) {
+      toName.add(tp);
+    }
   }
 
   /**
@@ -62,7 +78,7 @@ public final class FetcherSession<K> {
       wanted.forEach((tp, fetch) -> {
         // The same object: a caller reusing the fetch the session holds; else compared by value.
         PartitionFetch before = held.get(tp);
-        if (fetch != before && !fetch.equals(before)) {
+        if ((fetch != before && !fetch.equals(before)) || toName.contains(tp)) {
           request.addPartitions(fetch);
         }
       });
@@ -72,6 +88,7 @@ public final class FetcherSession<K> {
         }
       });
     }
+    toName.clear();
     inFlight = wanted;
     return request.build();
   }
