@@ -17,8 +17,10 @@ import io.raftline.protocol.group.OffsetCommitResponse;
 import io.raftline.protocol.group.OffsetFetchRequest;
 import io.raftline.protocol.group.OffsetFetchResponse;
 import io.raftline.protocol.group.TopicPartitions;
+import io.raftline.broker.group.OffsetRecords.MemberValue;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -53,23 +55,29 @@ import java.util.function.Supplier;
  * does not revoke within its rebalance timeout, is removed by {@link #tick}.
  *
  * <h2>Durability</h2>
- * Only committed offsets and group deletions are durable: they are {@link OffsetRecord}s of the
- * group's {@code __consumer_offsets} partition ({@link OffsetRecords} encoding), and
- * {@link #completeLoad} rebuilds them by replaying that partition. <b>Membership, epochs and
- * assignments live in memory only</b>: when the coordinator moves to another broker, members learn it
- * (NOT_COORDINATOR, then UNKNOWN_MEMBER_ID at the new coordinator) and rejoin; until the old members
- * have heartbeated there, the new coordinator does not know which partitions they still hold, so for
- * about one heartbeat interval after a failover two members may read the same partition (their
- * commits are at-least-once safe, the duplicates are not avoided). Epochs of a new tenure start above
- * the old tenure's (from the offsets partition's leader epoch), so a request of a member's previous
- * incarnation meets STALE_MEMBER_EPOCH rather than an equal epoch. A group with neither members nor
- * offsets has no state left and is forgotten.
+ * Committed offsets, group deletions and members are {@link OffsetRecord}s of the group's
+ * {@code __consumer_offsets} partition ({@link OffsetRecords} encoding), and {@link #completeLoad}
+ * rebuilds them by replaying that partition. A member's record holds what a new coordinator needs to
+ * go on without the member rejoining: its epochs, its reconciliation state, the partitions it owns
+ * or is revoking, and its subscription. A heartbeat that changes any of it is answered only once the
+ * record is committed, so a member never acts on an assignment a new coordinator would not know of:
+ * after a failover the members keep their partitions and epochs, and no partition gets a second
+ * owner while the first still reads it. The target assignment is not kept; a load computes a new
+ * one from the members' subscriptions (the sticky assignor starts from what they own), and their
+ * sessions start over at the load. Epochs of a new tenure still start above the old tenure's (from
+ * the offsets partition's leader epoch): a member whose last change was never committed is known to
+ * the new coordinator at an older state, and a request of such a member meets STALE_MEMBER_EPOCH or
+ * FENCED_MEMBER_EPOCH rather than an equal epoch. A group with neither members nor offsets has no
+ * state left and is forgotten.
  *
  * <h2>Writes</h2>
  * An offset commit or a group deletion is {@linkplain #prepareCommit prepared} into a {@link Write}:
  * the records to append and what to do once they are committed ({@link Write#committed}) or not
- * ({@link Write#failed}). State changes only when the write is committed, so what the coordinator
- * reports is always what a new leader would replay.
+ * ({@link Write#failed}). Its state changes only when the write is committed, so what the coordinator
+ * reports is always what a new leader would replay. A {@linkplain #prepareHeartbeat heartbeat} and a
+ * {@linkplain #prepareTick session check} change membership at once (the next heartbeat must see it)
+ * and write the members whose records changed; the answer waits for the write, and a failed one is
+ * undone where it can be (a join) or written again with the member's next heartbeat.
  */
 public final class GroupCoordinator {
   public static final String OFFSETS_TOPIC = "__consumer_offsets";
@@ -127,6 +135,8 @@ public final class GroupCoordinator {
     Set<TopicPartition> pendingRevocation = new HashSet<>();
     /** The server assignor this member prefers; empty for none. */
     String serverAssignor = "";
+    /** The member value last committed to the log (or replayed); null before the first. */
+    byte[] written;
 
     Member(String id) {
       this.id = id;
@@ -215,9 +225,9 @@ public final class GroupCoordinator {
   /**
    * As {@link #beginLoad(int)}, for the {@code leaderEpoch} in which this broker leads the partition.
    * Group epochs (and so member epochs) of this tenure start at {@link #epochBase}, above every epoch
-   * an earlier tenure handed out: membership is not durable, and a request of a member's previous
-   * incarnation must meet STALE_MEMBER_EPOCH here, not an equal epoch that would accept its commit
-   * after the partition's new owner committed more.
+   * an earlier tenure handed out: a member whose last change never reached the log is replayed at an
+   * older state, and a request of that lost state must meet STALE_MEMBER_EPOCH here, not an equal
+   * epoch that would accept its commit after the partition's new owner committed more.
    */
   public int beginLoad(int partition, int leaderEpoch) {
     checkPartition(partition);
@@ -245,13 +255,19 @@ public final class GroupCoordinator {
     return group;
   }
 
+  /** As {@link #completeLoad(int, int, List, long)} at time 0 (for tests whose members do not expire). */
+  public boolean completeLoad(int partition, int generation, List<OffsetRecord> records) {
+    return completeLoad(partition, generation, records, 0);
+  }
+
   /**
    * Replays {@code records} (the whole partition, in order) and starts serving its groups; ignored if
-   * leadership changed since {@link #beginLoad} returned {@code generation}.
+   * leadership changed since {@link #beginLoad} returned {@code generation}. Replayed members' sessions
+   * start at {@code nowMs}, and each group with members gets a new target assignment.
    *
    * @return false if ignored
    */
-  public boolean completeLoad(int partition, int generation, List<OffsetRecord> records) {
+  public boolean completeLoad(int partition, int generation, List<OffsetRecord> records, long nowMs) {
     Integer current = loading.get(partition);
     if (current == null || current != generation) {
       return false;
@@ -259,7 +275,21 @@ public final class GroupCoordinator {
     loading.remove(partition);
     loaded.put(partition, generation);
     for (OffsetRecord r : records) {
-      replay(partition, r, ++lastSeq);
+      replay(partition, r, ++lastSeq, true);
+    }
+    for (Group group : new ArrayList<>(groups.values())) {
+      if (group.partition != partition || group.members.isEmpty()) {
+        continue;
+      }
+      group.target = new HashMap<>();
+      for (Member m : group.members.values()) {
+        m.sessionDeadlineMs = nowMs + m.sessionTimeoutMs;
+        m.revocationDeadlineMs = nowMs + m.rebalanceTimeoutMs;
+        // The old target is not kept: the sticky assignor starts from what each member owns.
+        group.target.put(m.id, new HashSet<>(m.assigned));
+      }
+      group.assignmentEpoch = group.groupEpoch;
+      bumpAndAssign(group);
     }
     return true;
   }
@@ -326,7 +356,58 @@ public final class GroupCoordinator {
 
   // ---- heartbeat -----------------------------------------------------------------------------------
 
+  /** A heartbeat whose records count as committed at once (for tests of the state machine alone). */
   public ConsumerGroupHeartbeatResponse heartbeat(ConsumerGroupHeartbeatRequest request, long nowMs) {
+    return prepareHeartbeat(request, nowMs).committed();
+  }
+
+  /**
+   * Handles a heartbeat: membership changes at once, and the write holds the record of the member if
+   * it changed (its tombstone if it left). Answer with the write's outcome.
+   */
+  public Write<ConsumerGroupHeartbeatResponse> prepareHeartbeat(ConsumerGroupHeartbeatRequest request, long nowMs) {
+    String groupId = request.getGroupId();
+    ConsumerGroupHeartbeatResponse response = applyHeartbeat(request, nowMs);
+    int partition = invalidGroupId(groupId) == null ? partitionFor(groupId) : 0;
+    if (response.getError() != ErrorCode.NONE) {
+      return new Write<>(partition, List.of(), () -> response, (code, message) -> response);
+    }
+    String memberId = response.getMemberId();
+    if (response.getMemberEpoch() == -1) {
+      OffsetRecord gone = OffsetRecords.memberTombstone(groupId, memberId);
+      return new Write<>(partition, List.of(gone), () -> response, (code, message) -> response);
+    }
+    Group group = groups.get(groupId);
+    Member member = group.members.get(memberId);
+    byte[] value = OffsetRecords.memberValue(memberValue(group, member));
+    if (Arrays.equals(value, member.written)) {
+      return new Write<>(partition, List.of(), () -> response, (code, message) -> response);
+    }
+    // Until this write is committed, every heartbeat of the member writes its record again (the same
+    // key, harmless) and waits for that, so no answer gets ahead of what the log holds.
+    boolean joined = request.getMemberEpoch() == 0;
+    OffsetRecord record = new OffsetRecord(OffsetRecords.memberKey(groupId, memberId), value);
+    return new Write<>(partition, List.of(record), () -> {
+      if (groups.get(groupId) == group && group.members.get(memberId) == member) {
+        member.written = value;
+      }
+      return response;
+    }, (code, message) -> {
+      if (joined && groups.get(groupId) == group && group.members.get(memberId) == member) {
+        // The member never learns its id or assignment: keeping it would keep its partitions from
+        // the others until its session expired.
+        removeMember(group, member);
+      }
+      return heartbeatError(code, message);
+    });
+  }
+
+  private MemberValue memberValue(Group group, Member m) {
+    return new MemberValue(m.epoch, m.previousEpoch, m.state.ordinal(), m.clientId, m.serverAssignor,
+        m.sessionTimeoutMs, m.rebalanceTimeoutMs, group.groupEpoch, m.subscription, m.assigned, m.pendingRevocation);
+  }
+
+  private ConsumerGroupHeartbeatResponse applyHeartbeat(ConsumerGroupHeartbeatRequest request, long nowMs) {
     String groupId = request.getGroupId();
     String invalid = invalidGroupId(groupId);
     if (invalid != null) {
@@ -358,6 +439,10 @@ public final class GroupCoordinator {
     if (!serverAssignor.isEmpty() && !PartitionAssignor.BY_NAME.containsKey(serverAssignor)) {
       return heartbeatError(ErrorCode.UNSUPPORTED_ASSIGNOR, "server assignor '" + serverAssignor
           + "' is not supported; use one of " + new TreeSet<>(PartitionAssignor.BY_NAME.keySet()));
+    }
+    String tooLong = tooLongForTheLog(request);
+    if (tooLong != null) {
+      return heartbeatError(ErrorCode.INVALID_REQUEST, tooLong);
     }
     Set<TopicPartition> owned = toSet(request.getOwnedPartitionsList());
     Set<String> subscription = new TreeSet<>(request.getSubscribedTopicNamesList());
@@ -416,6 +501,23 @@ public final class GroupCoordinator {
         .setMemberEpoch(member.epoch)
         .setHeartbeatIntervalMs(Math.max(1, Math.min(config.heartbeatIntervalMs(), member.sessionTimeoutMs / 3)))
         .addAllAssignment(toTopicPartitions(member.assigned)).build();
+  }
+
+  /** Why a member's record could not hold what the heartbeat says (a string over its length field), or null. */
+  private static String tooLongForTheLog(ConsumerGroupHeartbeatRequest request) {
+    if (request.getMemberId().getBytes(StandardCharsets.UTF_8).length > Short.MAX_VALUE
+        || request.getClientId().getBytes(StandardCharsets.UTF_8).length > Short.MAX_VALUE) {
+      return "the member id or client id is longer than " + Short.MAX_VALUE + " bytes";
+    }
+    if (request.getSubscribedTopicNamesCount() > Short.MAX_VALUE) {
+      return "a subscription of more than " + Short.MAX_VALUE + " topics";
+    }
+    for (String topic : request.getSubscribedTopicNamesList()) {
+      if (topic.getBytes(StandardCharsets.UTF_8).length > Short.MAX_VALUE) {
+        return "a subscribed topic name is longer than " + Short.MAX_VALUE + " bytes";
+      }
+    }
+    return null;
   }
 
   private static ConsumerGroupHeartbeatResponse heartbeatError(ErrorCode code, String message) {
@@ -559,13 +661,22 @@ public final class GroupCoordinator {
     }
   }
 
+  /** As {@link #prepareTick}, its tombstones counted as committed at once (for tests of the state machine alone). */
+  public List<String> tick(long nowMs) {
+    List<String> removed = new ArrayList<>();
+    prepareTick(nowMs).forEach(w -> removed.addAll(w.committed()));
+    return removed;
+  }
+
   /**
    * Removes members whose session expired or who did not revoke within their rebalance timeout.
    *
-   * @return the removed members as {@code group/member}
+   * @return one write of their tombstones per offsets partition, each answering the members it
+   *     removed as {@code group/member}
    */
-  public List<String> tick(long nowMs) {
-    List<String> removed = new ArrayList<>();
+  public List<Write<List<String>>> prepareTick(long nowMs) {
+    Map<Integer, List<String>> removedBy = new TreeMap<>();
+    Map<Integer, List<OffsetRecord>> tombstones = new HashMap<>();
     for (Group group : new ArrayList<>(groups.values())) {
       List<Member> expired = new ArrayList<>();
       for (Member m : group.members.values()) {
@@ -577,13 +688,20 @@ public final class GroupCoordinator {
       if (!expired.isEmpty()) {
         expired.forEach(m -> {
           dropMember(group, m);
-          removed.add(group.id + "/" + m.id);
+          removedBy.computeIfAbsent(group.partition, p -> new ArrayList<>()).add(group.id + "/" + m.id);
+          tombstones.computeIfAbsent(group.partition, p -> new ArrayList<>())
+              .add(OffsetRecords.memberTombstone(group.id, m.id));
         });
         bumpAndAssign(group);
         forgetIfEmpty(group);
       }
     }
-    return removed;
+    List<Write<List<String>>> writes = new ArrayList<>();
+    // A tombstone that is not committed leaves the member in the log; a new coordinator replays it and
+    // removes it again once its session expires there.
+    removedBy.forEach((partition, removed) -> writes.add(new Write<>(partition, tombstones.get(partition),
+        () -> removed, (code, message) -> removed)));
+    return writes;
   }
 
   // ---- offsets -------------------------------------------------------------------------------------
@@ -627,7 +745,7 @@ public final class GroupCoordinator {
       Integer current = loaded.get(partition);
       if (current != null && current == generation) {
         for (OffsetRecord r : records) {
-          replay(partition, r, seq);
+          replay(partition, r, seq, false);
         }
       }
       return onCommitted.get();
@@ -804,8 +922,11 @@ public final class GroupCoordinator {
     return new Write<>(partition, records, () -> result.apply(ErrorCode.NONE, ""), result);
   }
 
-  /** Applies one record of {@code partition} (during a load, or once a write is committed). */
-  private void replay(int partition, OffsetRecord record, long seq) {
+  /**
+   * Applies one record of {@code partition}: every kind during a load; once a write is committed, only
+   * offsets and deletions (membership changed when the write was prepared).
+   */
+  private void replay(int partition, OffsetRecord record, long seq, boolean loading) {
     OffsetRecords.Key key;
     try {
       key = OffsetRecords.readKey(record.key());
@@ -816,6 +937,12 @@ public final class GroupCoordinator {
       return;
     }
     Group group = groups.get(key.group());
+    if (key.isMember()) {
+      if (loading) {
+        replayMember(partition, key, record);
+      }
+      return;
+    }
     if (key.isGroup()) {
       if (record.isTombstone() && group != null) {
         group.offsets.values().removeIf(c -> c.seq() < seq);
@@ -848,6 +975,45 @@ public final class GroupCoordinator {
     if (existing == null || existing.seq() < seq) {
       group.offsets.put(tp, new Committed(value.offset(), value.metadata(), value.commitTimestamp(), seq));
     }
+  }
+
+  private void replayMember(int partition, OffsetRecords.Key key, OffsetRecord record) {
+    Group group = groups.get(key.group());
+    Member previous = group == null ? null : group.members.get(key.member());
+    if (record.isTombstone()) {
+      if (previous != null) {
+        dropMember(group, previous);
+        forgetIfEmpty(group);
+      }
+      return;
+    }
+    MemberValue v;
+    try {
+      v = OffsetRecords.readMemberValue(record.value());
+    } catch (IllegalArgumentException e) {
+      return;
+    }
+    if (group == null) {
+      group = newGroup(key.group(), partition);
+      groups.put(key.group(), group);
+    }
+    if (previous != null) {
+      dropMember(group, previous);
+    }
+    Member m = new Member(key.member());
+    m.epoch = v.epoch();
+    m.previousEpoch = v.previousEpoch();
+    MemberState[] states = MemberState.values();
+    m.state = v.state() >= 0 && v.state() < states.length ? states[v.state()] : MemberState.STABLE;
+    m.clientId = v.clientId();
+    m.serverAssignor = v.serverAssignor();
+    m.sessionTimeoutMs = v.sessionTimeoutMs() > 0 ? v.sessionTimeoutMs() : config.sessionTimeoutMs();
+    m.rebalanceTimeoutMs = v.rebalanceTimeoutMs() > 0 ? v.rebalanceTimeoutMs() : config.rebalanceTimeoutMs();
+    m.subscription = new TreeSet<>(v.subscription());
+    m.written = record.value();
+    group.members.put(m.id, m);
+    setAssignment(group, m, v.assigned(), v.pendingRevocation());
+    group.groupEpoch = Math.max(group.groupEpoch, Math.max(v.groupEpoch(), m.epoch));
   }
 
   // ---- describing ----------------------------------------------------------------------------------

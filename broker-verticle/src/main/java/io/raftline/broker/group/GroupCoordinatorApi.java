@@ -37,8 +37,9 @@ import java.util.function.Supplier;
  * <p>The broker registers it on its gRPC server with
  * {@code grpc.addService(GroupCoordinatorGrpcService.of(api))}, calls {@link #start()} once, tells it
  * about leadership of {@code __consumer_offsets} partitions with {@link #onLeadershipGained} and
- * {@link #onLeadershipLost}, and calls {@link #close()} when stopping. Offset commits and group
- * deletions are answered only once {@link CoordinatorContext#append} has committed their records.
+ * {@link #onLeadershipLost}, and calls {@link #close()} when stopping. Offset commits, group
+ * deletions and heartbeats that change a member are answered only once
+ * {@link CoordinatorContext#append} has committed their records.
  */
 public final class GroupCoordinatorApi extends GroupCoordinatorService {
   private static final System.Logger LOG = System.getLogger(GroupCoordinatorApi.class.getName());
@@ -130,7 +131,7 @@ public final class GroupCoordinatorApi extends GroupCoordinatorService {
         return; // leadership moved meanwhile
       }
       if (ar.succeeded()) {
-        coordinator.completeLoad(partition, generation, ar.result());
+        coordinator.completeLoad(partition, generation, ar.result(), clock.getAsLong());
         LOG.log(System.Logger.Level.INFO, "loaded " + ar.result().size() + " records of "
             + GroupCoordinator.OFFSETS_TOPIC + "-" + partition);
       } else {
@@ -148,9 +149,9 @@ public final class GroupCoordinatorApi extends GroupCoordinatorService {
   /** Expires sessions now (the timer calls this). */
   public void tick() {
     onContext(() -> {
-      List<String> removed = coordinator.tick(clock.getAsLong());
-      if (!removed.isEmpty()) {
-        LOG.log(System.Logger.Level.INFO, "removed expired group members " + removed);
+      for (GroupCoordinator.Write<List<String>> removal : coordinator.prepareTick(clock.getAsLong())) {
+        execute(removal).onSuccess(removed ->
+            LOG.log(System.Logger.Level.INFO, "removed expired group members " + removed));
       }
     });
   }
@@ -176,7 +177,7 @@ public final class GroupCoordinatorApi extends GroupCoordinatorService {
 
   @Override
   public Future<ConsumerGroupHeartbeatResponse> consumerGroupHeartbeat(ConsumerGroupHeartbeatRequest request) {
-    return call(() -> Future.succeededFuture(coordinator.heartbeat(request, clock.getAsLong())));
+    return call(() -> execute(coordinator.prepareHeartbeat(request, clock.getAsLong())));
   }
 
   @Override

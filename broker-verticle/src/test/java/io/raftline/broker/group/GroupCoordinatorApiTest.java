@@ -252,7 +252,9 @@ class GroupCoordinatorApiTest {
     assertEquals(ErrorCode.NONE, await(pending).getResults(0).getError());
     assertEquals(17, committed());
     int partition = GroupCoordinator.partitionFor(G, PARTITIONS);
-    assertEquals(List.of(OffsetRecords.offsetCommit(G, "orders", 2, 17, "", clock.get())), broker.log.get(partition));
+    List<OffsetRecord> written = broker.log.get(partition);
+    assertEquals(2, written.size(), "the member's record, then the commit");
+    assertEquals(OffsetRecords.offsetCommit(G, "orders", 2, 17, "", clock.get()), written.get(1));
 
     broker.failAppends = true;
     OffsetCommitResponse failed = await(client.offsetCommit(commitRequest(joined.getMemberId(), joined.getMemberEpoch(), 18)));
@@ -262,7 +264,38 @@ class GroupCoordinatorApiTest {
   }
 
   @Test
-  void aNewLeaderReloadsOffsetsButNotMembers() throws Exception {
+  void aHeartbeatThatChangesTheMemberIsAnsweredOnlyOnceItsRecordIsCommitted() throws Exception {
+    leadAll();
+    broker.holdAppends = true;
+    Future<ConsumerGroupHeartbeatResponse> pending = client.consumerGroupHeartbeat(ConsumerGroupHeartbeatRequest
+        .newBuilder().setGroupId(G).setMemberEpoch(0).addSubscribedTopicNames("orders").build());
+    waitFor("the member's record appended", () -> broker.held() == 1);
+    assertFalse(pending.isComplete(), "the assignment is not handed out before the log holds it");
+    broker.releaseAll();
+    ConsumerGroupHeartbeatResponse joined = await(pending);
+    assertEquals(ErrorCode.NONE, joined.getError());
+    int partition = GroupCoordinator.partitionFor(G, PARTITIONS);
+    assertEquals(1, broker.log.get(partition).size());
+
+    // Nothing changed: answered at once, nothing written.
+    ConsumerGroupHeartbeatRequest again = ConsumerGroupHeartbeatRequest.newBuilder().setGroupId(G)
+        .setMemberId(joined.getMemberId()).setMemberEpoch(joined.getMemberEpoch()).addSubscribedTopicNames("orders")
+        .addAllOwnedPartitions(joined.getAssignmentList()).build();
+    assertEquals(ErrorCode.NONE, await(client.consumerGroupHeartbeat(again)).getError());
+    assertEquals(1, broker.log.get(partition).size());
+
+    // A join whose record cannot be written is refused and undone: no member keeps partitions it was
+    // never told about.
+    broker.failAppends = true;
+    ConsumerGroupHeartbeatResponse refused = join();
+    assertEquals(ErrorCode.COORDINATOR_NOT_AVAILABLE, refused.getError());
+    broker.failAppends = false;
+    assertEquals(1, await(client.describeGroups(DescribeGroupsRequest.newBuilder().addGroupIds(G).build()))
+        .getGroups(0).getMembersCount());
+  }
+
+  @Test
+  void aNewLeaderReloadsOffsetsAndMembers() throws Exception {
     leadAll();
     ConsumerGroupHeartbeatResponse joined = join();
     await(client.offsetCommit(commitRequest(joined.getMemberId(), joined.getMemberEpoch(), 5)));
@@ -275,8 +308,13 @@ class GroupCoordinatorApiTest {
     assertEquals(5, committed());
     ConsumerGroupHeartbeatResponse r = await(client.consumerGroupHeartbeat(ConsumerGroupHeartbeatRequest.newBuilder()
         .setGroupId(G).setMemberId(joined.getMemberId()).setMemberEpoch(joined.getMemberEpoch())
-        .addSubscribedTopicNames("orders").build()));
-    assertEquals(ErrorCode.UNKNOWN_MEMBER_ID, r.getError(), "membership is in memory only");
+        .addSubscribedTopicNames("orders").addAllOwnedPartitions(joined.getAssignmentList()).build()));
+    assertEquals(ErrorCode.NONE, r.getError(), "the member goes on under the new leader without rejoining");
+    assertEquals(joined.getMemberId(), r.getMemberId());
+    assertEquals(joined.getAssignmentList(), r.getAssignmentList(), "and keeps its partitions");
+    assertTrue(r.getMemberEpoch() > joined.getMemberEpoch(), "at the new target's epoch");
+    assertEquals(ErrorCode.NONE, await(client.offsetCommit(commitRequest(joined.getMemberId(), r.getMemberEpoch(), 6)))
+        .getResults(0).getError(), "its commits count");
   }
 
   @Test

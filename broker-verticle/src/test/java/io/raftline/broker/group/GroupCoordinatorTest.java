@@ -79,7 +79,7 @@ class GroupCoordinatorTest {
     }
 
     ConsumerGroupHeartbeatResponse heartbeat() {
-      ConsumerGroupHeartbeatResponse r = c.heartbeat(request(group, id, epoch, subscription, owned), now);
+      ConsumerGroupHeartbeatResponse r = beat(request(group, id, epoch, subscription, owned));
       if (r.getError() == ErrorCode.NONE) {
         id = r.getMemberId();
         epoch = r.getMemberEpoch();
@@ -97,7 +97,7 @@ class GroupCoordinatorTest {
     }
 
     ConsumerGroupHeartbeatResponse leave() {
-      ConsumerGroupHeartbeatResponse r = c.heartbeat(request(group, id, -1, subscription, Set.of()), now);
+      ConsumerGroupHeartbeatResponse r = beat(request(group, id, -1, subscription, Set.of()));
       owned = new HashSet<>();
       return r;
     }
@@ -135,6 +135,43 @@ class GroupCoordinatorTest {
     GroupCoordinator.Write<OffsetCommitResponse> w = c.prepareCommit(request, now);
     log.computeIfAbsent(w.partition(), p -> new ArrayList<>()).addAll(w.records());
     return w.committed();
+  }
+
+  /** A heartbeat through its write, its records appended to the simulated log. */
+  private ConsumerGroupHeartbeatResponse beat(ConsumerGroupHeartbeatRequest request) {
+    GroupCoordinator.Write<ConsumerGroupHeartbeatResponse> w = c.prepareHeartbeat(request, now);
+    log.computeIfAbsent(w.partition(), p -> new ArrayList<>()).addAll(w.records());
+    return w.committed();
+  }
+
+  /** Expires sessions, the tombstones appended to the simulated log. */
+  private List<String> tick() {
+    List<String> removed = new ArrayList<>();
+    for (GroupCoordinator.Write<List<String>> w : c.prepareTick(now)) {
+      log.computeIfAbsent(w.partition(), p -> new ArrayList<>()).addAll(w.records());
+      removed.addAll(w.committed());
+    }
+    return removed;
+  }
+
+  /** Leadership of {@code G}'s offsets partition moves to a new coordinator, which replays the log. */
+  private void failOver(int leaderEpoch) {
+    int p = c.partitionFor(G);
+    c.unload(p);
+    c = newCoordinator();
+    c.unload(p);
+    assertTrue(c.completeLoad(p, c.beginLoad(p, leaderEpoch), log.getOrDefault(p, List.of()), now));
+  }
+
+  /** Fails if two consumers own a partition at once. */
+  private static void assertNoPartitionSharedBy(List<Consumer> consumers) {
+    Map<TopicPartition, String> owners = new HashMap<>();
+    for (Consumer k : consumers) {
+      for (TopicPartition tp : k.owned) {
+        String other = owners.put(tp, k.id);
+        assertTrue(other == null, tp + " owned by both " + other + " and " + k.id);
+      }
+    }
   }
 
   private static ErrorCode single(OffsetCommitResponse r) {
@@ -362,7 +399,7 @@ class GroupCoordinatorTest {
     assertEquals(ErrorCode.NONE, c.heartbeat(request(G, "", 0, List.of("t"), Set.of()), now).getError());
     c.unload(p);
     c.completeLoad(p, c.beginLoad(p), List.of());
-    assertEquals(GroupState.DEAD, c.state(G), "membership does not survive a leadership change");
+    assertEquals(GroupState.DEAD, c.state(G), "a member whose record never reached the log is not replayed");
   }
 
   @Test
@@ -384,6 +421,73 @@ class GroupCoordinatorTest {
     assertEquals(5, committed(G, "t", 0));
     assertEquals(ErrorCode.NONE, single(commit(G, id, a.epoch, "t", 0, 9)));
     assertEquals(9, committed(G, "t", 0));
+  }
+
+  @Test
+  void membersAndTheirPartitionsSurviveAFailoverAndANewMemberWaitsForThemToRelease() {
+    topics.put("t", 6);
+    Consumer a = new Consumer(G, "t");
+    Consumer b = new Consumer(G, "t");
+    a.join();
+    b.join();
+    for (int i = 0; i < 3; i++) {
+      a.heartbeat();
+      b.heartbeat();
+    }
+    assertEquals(3, a.owned.size());
+    assertEquals(3, b.owned.size());
+    Set<TopicPartition> aOwned = a.owned;
+    assertEquals(ErrorCode.NONE, single(commit(G, a.id, a.epoch, "t", 0, 42)));
+
+    failOver(1);
+    DescribedGroup d = c.describe(G);
+    assertEquals(2, d.getMembersCount(), "the new coordinator knows the members before they heartbeat");
+    assertEquals(42, committed(G, "t", 0));
+
+    // A member joining now cannot be given what a and b still own.
+    Consumer k = new Consumer(G, "t");
+    k.join();
+    List<Consumer> all = List.of(a, b, k);
+    assertNoPartitionSharedBy(all);
+    // a and b go on with the epochs they had: no rejoin, no lost partitions.
+    assertEquals(ErrorCode.NONE, a.heartbeat().getError());
+    assertEquals(ErrorCode.NONE, b.heartbeat().getError());
+    assertTrue(aOwned.containsAll(a.owned), "a keeps (part of) what it owned, it is not handed new ones first");
+    for (int i = 0; i < 4; i++) {
+      for (Consumer x : all) {
+        assertEquals(ErrorCode.NONE, x.heartbeat().getError());
+        assertNoPartitionSharedBy(all);
+      }
+    }
+    assertEquals(List.of(2, 2, 2), all.stream().map(x -> x.owned.size()).toList());
+    assertEquals(GroupState.STABLE, c.state(G));
+    assertEquals(ErrorCode.NONE, single(commit(G, a.id, a.epoch, "t", 0, 43)));
+  }
+
+  @Test
+  void membersThatLeftOrExpiredAreNotReplayedAndReplayedSessionsStartAtTheLoad() {
+    Consumer a = new Consumer(G, "t");
+    Consumer b = new Consumer(G, "t");
+    Consumer k = new Consumer(G, "t");
+    a.join();
+    b.join();
+    k.join();
+    a.leave();
+    now += CONFIG.sessionTimeoutMs() / 2;
+    k.heartbeat();
+    now += CONFIG.sessionTimeoutMs() / 2;
+    assertEquals(List.of(G + "/" + b.id), tick(), "b stopped heartbeating");
+
+    now += 60_000;
+    failOver(1);
+    assertEquals(List.of(k.id), c.describe(G).getMembersList().stream().map(m -> m.getMemberId()).toList());
+    // k's session started over at the load, although its last heartbeat was long before.
+    now += CONFIG.sessionTimeoutMs() - 1;
+    assertEquals(List.of(), tick());
+    now += 1;
+    assertEquals(List.of(G + "/" + k.id), tick());
+    failOver(2);
+    assertEquals(GroupState.DEAD, c.state(G), "its tombstone is replayed too");
   }
 
   @Test
@@ -624,6 +728,31 @@ class GroupCoordinatorTest {
         OffsetRecords.offsetCommit("g", "t", 5, 0, "", 0).key());
     assertArrayEquals(new byte[] {0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 1, 'm', 0, 0, 0, 0, 0, 0, 0, 7},
         OffsetRecords.offsetCommit("g", "t", 5, 9, "m", 7).value());
+  }
+
+  @Test
+  void memberRecordsRoundTrip() {
+    OffsetRecords.MemberValue v = new OffsetRecords.MemberValue(7, 6, 1, "client-ü", "range", 45_000, 300_000, 9,
+        Set.of("t", "u"), union(tps("t", 0, 3), tps("u", 1)), tps("t", 2));
+    OffsetRecord r = OffsetRecords.member("g", "m-1", v);
+    OffsetRecords.Key k = OffsetRecords.readKey(r.key());
+    assertTrue(k.isMember());
+    assertEquals("g", k.group());
+    assertEquals("m-1", k.member());
+    assertEquals(v, OffsetRecords.readMemberValue(r.value()));
+    assertTrue(OffsetRecords.memberTombstone("g", "m-1").isTombstone());
+    assertArrayEquals(r.key(), OffsetRecords.memberTombstone("g", "m-1").key());
+    byte[] truncated = java.util.Arrays.copyOf(r.value(), r.value().length - 3);
+    assertThrowsIllegalArgument(() -> OffsetRecords.readMemberValue(truncated));
+  }
+
+  private static void assertThrowsIllegalArgument(Runnable r) {
+    try {
+      r.run();
+    } catch (IllegalArgumentException expected) {
+      return;
+    }
+    throw new AssertionError("no IllegalArgumentException");
   }
 
   @Test
