@@ -159,6 +159,7 @@ public final class Producer {
     this.idempotence = c.idempotence();
     this.bufferMemory = c.positiveInt("buffer.memory");
     this.maxBlockMs = c.nonNegativeInt("max.block.ms");
+    client.metrics().producerOpened(this);
     if (idempotence) {
       // Asked at once, as Kafka's sender does when it starts, so the first batch does not wait a round
       // trip to the controller for it; a failure here is asked again on first use.
@@ -229,6 +230,11 @@ public final class Producer {
   private Send handOver(ProducerRecord record, boolean blockLimit) {
     Promise<Void> buffered = Promise.promise();
     Promise<RecordMetadata> acknowledged = Promise.promise();
+    ClientMetrics metrics = client.metrics();
+    if (metrics.enabled()) {
+      long started = metrics.sendStarted();
+      acknowledged.future().onComplete(ar -> metrics.sendCompleted(started, ar));
+    }
     if (client.onOwnContext()) {
       enqueue(record, blockLimit, buffered, acknowledged);
     } else {
@@ -279,7 +285,10 @@ public final class Producer {
 
   /** Flushes, then refuses further sends. */
   public Future<Void> close() {
-    return flush().andThen(ar -> closed = true);
+    return flush().andThen(ar -> {
+      closed = true;
+      client.metrics().producerClosed(this);
+    });
   }
 
   private void enqueue(ProducerRecord record, boolean blockLimit, Promise<Void> buffered,

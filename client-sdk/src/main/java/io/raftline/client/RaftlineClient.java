@@ -76,12 +76,14 @@ public final class RaftlineClient {
   private final List<Producer> producers = new ArrayList<>();
   private final List<TopicSubscription> subscriptions = new ArrayList<>();
   private final List<GroupConsumer> groupConsumers = new ArrayList<>();
+  private final ClientMetrics metrics;
   private boolean closed;
 
-  private RaftlineClient(Vertx vertx, ClientConfig config) {
+  private RaftlineClient(Vertx vertx, ClientConfig config, ClientMetrics metrics) {
     this.vertx = vertx;
     this.context = vertx.getOrCreateContext();
     this.config = config;
+    this.metrics = metrics;
     this.grpc = GrpcClient.client(vertx, new GrpcClientOptions().setMaxMessageSize(MAX_GRPC_MESSAGE_BYTES)
         .setTimeout(config.positiveInt("request.timeout.ms")).setTimeoutUnit(TimeUnit.MILLISECONDS)
         .setScheduleDeadlineAutomatically(true));
@@ -110,7 +112,21 @@ public final class RaftlineClient {
    * @throws IllegalArgumentException for an unknown key or an invalid value, naming the key
    */
   public static RaftlineClient create(Vertx vertx, Map<String, String> settings) {
-    return new RaftlineClient(vertx, ClientConfig.from(settings));
+    return new RaftlineClient(vertx, ClientConfig.from(settings), ClientMetrics.NONE);
+  }
+
+  /**
+   * As {@link #create(Vertx, Map)}, with the client's meters on {@code registry}: producer send
+   * latency and errors, buffered bytes, and consumer lag per partition (see {@link ClientMetrics}).
+   */
+  public static RaftlineClient create(Vertx vertx, Map<String, String> settings,
+      io.micrometer.core.instrument.MeterRegistry registry) {
+    ClientConfig config = ClientConfig.from(settings);
+    return new RaftlineClient(vertx, config, new ClientMetrics(registry, config.clientId()));
+  }
+
+  ClientMetrics metrics() {
+    return metrics;
   }
 
   public ClientConfig config() {

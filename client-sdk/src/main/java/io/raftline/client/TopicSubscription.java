@@ -42,6 +42,8 @@ import java.util.Set;
  */
 public final class TopicSubscription implements ReadStream<ConsumerRecord> {
   private final RaftlineClient client;
+  /** Consumer lag per partition read, as gauges (when the client has meters); updated with the buffer gauges. */
+  private final ClientMetrics.ConsumerLag lagGauges;
   /** The whole topic this subscription reads, or null if it reads only the partitions assigned to it. */
   private final String topic;
   private final boolean fromBeginning;
@@ -83,6 +85,7 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
   /** A subscription to every partition of {@code topic}. */
   TopicSubscription(RaftlineClient client, String topic, boolean fromBeginning) {
     this.client = client;
+    this.lagGauges = client.metrics().consumerLag();
     this.topic = topic;
     this.fromBeginning = fromBeginning;
     ClientConfig c = client.config();
@@ -137,6 +140,9 @@ public final class TopicSubscription implements ReadStream<ConsumerRecord> {
   private void publishGauges() {
     bufferedRecords = buffer.size();
     bufferedBytes = bufferBytes;
+    if (client.metrics().enabled()) {
+      lagGauges.update(closed ? Map.of() : lagNow());
+    }
   }
 
   private void dropBuffered(Set<TopicPartition> partitions) {
