@@ -66,8 +66,13 @@ class ClientMetricsTest {
 
     Throwable failed = awaitFailure(producer.send(ProducerRecord.of("missing", null, new byte[] {1})));
     assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ((RaftlineException) failed).errorCode());
-    Counter errors = registry.find(ClientMetrics.SEND_ERRORS).tag("error", "UNKNOWN_TOPIC_OR_PARTITION").counter();
-    waitFor("the failed send counted", () -> errors != null && errors.count() == 1);
+    // Looked up while waiting: the test's own listener on the failed send may run before the meter's
+    // (the send fails on the client's event loop while the test thread adds its listener).
+    waitFor("the failed send counted", () -> {
+      Counter errors = registry.find(ClientMetrics.SEND_ERRORS).tag("client.id", "billing")
+          .tag("error", "UNKNOWN_TOPIC_OR_PARTITION").counter();
+      return errors != null && errors.count() == 1;
+    });
     assertEquals(30, latency.count(), "a failed send is not timed as a success");
   }
 
