@@ -74,6 +74,14 @@ class NodeHttpTest {
     assertEquals(1.0, sample(text, "raftline_quorum_leader"), text);
     assertTrue(sample(text, "raftline_quorum_high_watermark") >= 1.0, text);
     assertTrue(text.contains("jvm_memory_used_bytes"), "JVM meters are bound too");
+    // The controller's view: it is active, and its image holds the one (unfenced) broker.
+    assertEquals(1.0, sample(text, "raftline_controller_active"), text);
+    Await.waitFor("the controller's meters to count the registered broker", () -> {
+      String now = get("/metrics").body();
+      return sample(now, "raftline_controller_brokers") == 1.0
+          && sample(now, "raftline_controller_fenced_brokers") == 0.0
+          && sample(now, "raftline_controller_offline_partitions") == 0.0;
+    });
     // Request times are histograms a scraper can take percentiles of, per API.
     assertTrue(text.contains("# TYPE raftline_broker_request_time_seconds histogram"), text);
     assertTrue(text.contains("raftline_broker_request_time_seconds_bucket{api=\"Produce\""), text);

@@ -122,6 +122,10 @@ public final class QuorumVerticle extends AbstractVerticle {
   private final QuorumConfig config;
   private final MeterRegistry registry;
   private QuorumMetrics metrics;
+  /** A voter's controller meters; null on an observer. */
+  private ControllerMetrics controllerMetrics;
+  /** The image last applied, for meters read on other threads (images are immutable). */
+  private volatile MetadataImage publishedImage = MetadataImage.EMPTY;
   private volatile QuorumStatus status = QuorumStatus.STARTING;
   private RaftNode node;
   private MetadataLog log;
@@ -215,6 +219,9 @@ public final class QuorumVerticle extends AbstractVerticle {
     registerLocalCodec(MetadataImage.class);
     localDelivery = new DeliveryOptions().setLocalOnly(true);
     metrics = new QuorumMetrics(registry, config.nodeId(), () -> status);
+    if (config.isVoter()) {
+      controllerMetrics = new ControllerMetrics(registry, config.nodeId(), () -> status, () -> publishedImage);
+    }
     controller = new QuorumController(config.controller(), new SplittableRandom());
     stateFile = new QuorumStateFile(config.metadataLogDir().resolve("quorum-state"));
     record Recovered(QuorumState state, List<LogEntry> entries, SnapshotId snapshot, MetadataImage image) {}
@@ -280,6 +287,9 @@ public final class QuorumVerticle extends AbstractVerticle {
     halted = true;
     if (metrics != null) {
       metrics.close();
+    }
+    if (controllerMetrics != null) {
+      controllerMetrics.close();
     }
     if (tickTimer >= 0) {
       vertx.cancelTimer(tickTimer);
@@ -347,6 +357,7 @@ public final class QuorumVerticle extends AbstractVerticle {
   }
 
   private void publishStatus() {
+    publishedImage = image;
     status = new QuorumStatus(node.role(), node.epoch(), node.leaderId(), node.highWatermark(), node.logEndOffset(),
         image.offset(), elections, halted);
   }
