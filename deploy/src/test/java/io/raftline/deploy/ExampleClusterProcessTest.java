@@ -68,6 +68,17 @@ class ExampleClusterProcessTest {
     return total;
   }
 
+  /** How many samples of {@code name} (any tags) the scrape holds. */
+  private static int samples(String metrics, String name) {
+    int n = 0;
+    for (String line : metrics.split("\n")) {
+      if (line.startsWith(name + "{") || line.startsWith(name + " ")) {
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Partition -> leader, as {@code topics describe} prints it. */
   private static List<Integer> leaders(String bootstrap, String topic) {
     CliTest.Result r = CliTest.cli("", "topics", "describe", "--bootstrap-server", bootstrap, "--topic", topic);
@@ -124,6 +135,19 @@ class ExampleClusterProcessTest {
       bytesIn += metric(HttpProbe.get(h, "/metrics").body(), "raftline_broker_bytes_in_total");
     }
     assertTrue(bytesIn >= 5000 * 100, "leaders counted the produced bytes: " + bytesIn);
+    int active = 0;
+    for (String h : http) {
+      String metrics = HttpProbe.get(h, "/metrics").body();
+      if (metric(metrics, "raftline_controller_active") == 1) {
+        active++;
+        assertEquals(2, samples(metrics, "raftline_quorum_voter_lag"), "the leader reports both other voters' lag");
+        assertEquals(3, metric(metrics, "raftline_controller_brokers"), metrics);
+        assertTrue(metric(metrics, "raftline_controller_partitions") >= 3, metrics);
+      } else {
+        assertEquals(0, samples(metrics, "raftline_quorum_voter_lag"), "only the leader knows the voters' lag");
+      }
+    }
+    assertEquals(1, active, "one active controller");
 
     int stopped = leaders(bootstrap, "perf").get(0);
     int survivor = stopped == 1 ? 2 : 1;

@@ -358,6 +358,7 @@ public final class QuorumVerticle extends AbstractVerticle {
 
   private void publishStatus() {
     publishedImage = image;
+    metrics.voterLag(node.replicaStates(), node.logEndOffset(), config.nodeId());
     status = new QuorumStatus(node.role(), node.epoch(), node.leaderId(), node.highWatermark(), node.logEndOffset(),
         image.offset(), elections, halted);
   }
