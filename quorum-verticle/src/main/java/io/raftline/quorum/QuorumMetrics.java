@@ -68,8 +68,8 @@ final class QuorumMetrics implements AutoCloseable {
    * leading): a lag gauge per voter while this node leads, none otherwise. Call on the event loop.
    */
   void voterLag(List<ReplicaState> replicas, long logEndOffset, int self) {
-    if (closed) {
-      return; // a member stopping still drains; its meters are gone
+    if (closed || (replicas.isEmpty() && voterLag.isEmpty())) {
+      return; // a member stopping still drains (its meters are gone); a follower has nothing to say
     }
     Map<Integer, Long> now = new HashMap<>();
     for (ReplicaState r : replicas) {

@@ -126,6 +126,8 @@ public final class QuorumVerticle extends AbstractVerticle {
   private ControllerMetrics controllerMetrics;
   /** The image last applied, for meters read on other threads (images are immutable). */
   private volatile MetadataImage publishedImage = MetadataImage.EMPTY;
+  /** When the voter lag gauges were last brought up to date (ms, {@link #now()}). */
+  private long voterLagPublishedMs = Long.MIN_VALUE / 2;
   private volatile QuorumStatus status = QuorumStatus.STARTING;
   private RaftNode node;
   private MetadataLog log;
@@ -358,7 +360,13 @@ public final class QuorumVerticle extends AbstractVerticle {
 
   private void publishStatus() {
     publishedImage = image;
-    metrics.voterLag(node.replicaStates(), node.logEndOffset(), config.nodeId());
+    long nowMs = now();
+    // At most once a second while leading (a gauge scraped every few seconds needs no more, and this
+    // runs after every message); at once when leadership ends, so the gauges go with it.
+    if (node.role() != RaftRole.LEADER || nowMs - voterLagPublishedMs >= 1_000) {
+      metrics.voterLag(node.replicaStates(), node.logEndOffset(), config.nodeId());
+      voterLagPublishedMs = nowMs;
+    }
     status = new QuorumStatus(node.role(), node.epoch(), node.leaderId(), node.highWatermark(), node.logEndOffset(),
         image.offset(), elections, halted);
   }
