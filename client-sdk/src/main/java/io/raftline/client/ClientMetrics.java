@@ -2,6 +2,7 @@ package io.raftline.client;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
@@ -29,7 +30,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *       offset to hand to the application, tagged with topic and partition (Kafka's
  *       {@code records-lag}); it goes when the partition is no longer read.</li>
  * </ul>
- * Without a registry there are no meters and the producer does not time its records.
+ * Without a registry there are no meters and the producer does not time its records. Meters are
+ * identified by name and tags, so two consumers of one client reading the same partition share one
+ * lag gauge (the first one's), and two clients with one {@code client.id} share their meters.
  */
 final class ClientMetrics {
   static final String SEND_LATENCY = "raftline.client.producer.send.latency";
@@ -44,6 +47,8 @@ final class ClientMetrics {
   private final Timer sendLatency;
   private final Map<ErrorCode, Counter> sendErrors = new ConcurrentHashMap<>();
   private final List<Producer> producers = new CopyOnWriteArrayList<>();
+  /** The client-wide meters, removed when the client closes (the lag gauges go with their consumers). */
+  private final List<Meter> meters = new CopyOnWriteArrayList<>();
 
   ClientMetrics(MeterRegistry registry, String clientId) {
     this.registry = registry;
@@ -54,14 +59,25 @@ final class ClientMetrics {
     }
     sendLatency = Timer.builder(SEND_LATENCY).description("a record's time from send to its acknowledgement")
         .tags(tags).publishPercentileHistogram().register(registry);
-    Gauge.builder(BUFFERED_BYTES, producers, ps -> {
+    meters.add(sendLatency);
+    meters.add(Gauge.builder(BUFFERED_BYTES, producers, ps -> {
       long sum = 0;
       for (Producer p : ps) {
         sum += p.bufferedBytes();
       }
       return sum;
     }).description("bytes of records the client's producers hold (batched, in flight or retried)").tags(tags)
-        .register(registry);
+        .register(registry));
+  }
+
+  /** Removes the client-wide meters (the client closed). */
+  void close() {
+    if (registry != null) {
+      meters.forEach(registry::remove);
+      sendErrors.values().forEach(registry::remove);
+    }
+    meters.clear();
+    sendErrors.clear();
   }
 
   boolean enabled() {

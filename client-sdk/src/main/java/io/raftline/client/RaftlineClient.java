@@ -198,7 +198,10 @@ public final class RaftlineClient {
         List<Future<Void>> flushing = new ArrayList<>();
         producers.forEach(p -> flushing.add(p.close()));
         subscriptions.forEach(TopicSubscription::close);
-        return Future.join(flushing).transform(ar -> Future.join(grpc.close(), fetches.close()).mapEmpty());
+        return Future.join(flushing).transform(ar -> {
+          metrics.close();
+          return Future.join(grpc.close(), fetches.close()).mapEmpty();
+        });
       });
     });
   }

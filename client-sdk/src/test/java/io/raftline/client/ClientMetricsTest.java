@@ -74,6 +74,11 @@ class ClientMetricsTest {
       return errors != null && errors.count() == 1;
     });
     assertEquals(30, latency.count(), "a failed send is not timed as a success");
+
+    await(client.close());
+    assertNull(registry.find(ClientMetrics.SEND_LATENCY).timer(), "the client's meters go with it");
+    assertNull(registry.find(ClientMetrics.BUFFERED_BYTES).gauge());
+    assertNull(registry.find(ClientMetrics.SEND_ERRORS).counter());
   }
 
   @Test

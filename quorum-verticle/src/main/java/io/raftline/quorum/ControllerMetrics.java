@@ -72,7 +72,10 @@ final class ControllerMetrics implements AutoCloseable {
         .strongReference(true).register(registry));
   }
 
-  /** The counts of the latest image; a scrape reads seven gauges, and only the first one counts. */
+  /**
+   * The counts of the latest image; a scrape reads seven gauges, and only the first one counts. Locked
+   * because scrapes run on the scrapers' threads, possibly two at once, not on the event loop.
+   */
   synchronized ClusterCounts counts() {
     MetadataImage now = image.get();
     if (now != counted) {
