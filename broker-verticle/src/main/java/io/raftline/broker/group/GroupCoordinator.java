@@ -247,6 +247,11 @@ public final class GroupCoordinator {
     return (int) Math.min((long) Math.max(0, leaderEpoch) << 16, 1L << 30);
   }
 
+  /** The group, created (at the tenure's epoch base) if this coordinator does not know it yet. */
+  private Group groupOrNew(String groupId, int partition) {
+    return groups.computeIfAbsent(groupId, id -> newGroup(id, partition));
+  }
+
   private Group newGroup(String groupId, int partition) {
     Group group = new Group(groupId, partition);
     int base = epochBases.getOrDefault(partition, 0);
@@ -451,8 +456,7 @@ public final class GroupCoordinator {
     boolean bump = false;
     if (epoch == 0) {
       if (group == null) {
-        group = newGroup(groupId, partitionFor(groupId));
-        groups.put(groupId, group);
+        group = groupOrNew(groupId, partitionFor(groupId));
       }
       if (memberId.isEmpty()) {
         memberId = memberIds.get();
@@ -968,8 +972,7 @@ public final class GroupCoordinator {
       return;
     }
     if (group == null) {
-      group = newGroup(key.group(), partition);
-      groups.put(key.group(), group);
+      group = groupOrNew(key.group(), partition);
     }
     Committed existing = group.offsets.get(tp);
     if (existing == null || existing.seq() < seq) {
@@ -994,8 +997,7 @@ public final class GroupCoordinator {
       return;
     }
     if (group == null) {
-      group = newGroup(key.group(), partition);
-      groups.put(key.group(), group);
+      group = groupOrNew(key.group(), partition);
     }
     if (previous != null) {
       dropMember(group, previous);
