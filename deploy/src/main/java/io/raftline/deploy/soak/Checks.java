@@ -14,7 +14,9 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /** The built-in checks. */
 public final class Checks {
@@ -27,6 +29,7 @@ public final class Checks {
   public static final String DUPLICATES = "duplicates (non-idempotent)";
   public static final String IDEMPOTENT = "no duplicates with idempotence";
   public static final String GROUP_OFFSETS = "group offsets never go back";
+  public static final String GROUP_OWNERS = "group partitions held by one member at a time";
   public static final String METADATA = "metadata logs agree";
   public static final String REPLICAS = "replica logs agree";
   public static final String RECOVERY = "cluster recovers after each fault";
@@ -37,7 +40,8 @@ public final class Checks {
   /** Every built-in check, in summary order. */
   public static List<Check> standard() {
     return List.of(finalRead(), acknowledgedReadBack(), producerOrder(), noUnexpectedReads(), liveReadsStable(),
-        duplicates(), idempotentNoDuplicates(), groupOffsetsNeverGoBack(), replicaLogsAgree(), metadataLogsAgree(),
+        duplicates(), idempotentNoDuplicates(), groupOffsetsNeverGoBack(), groupOwners(), replicaLogsAgree(),
+        metadataLogsAgree(),
         recovery());
   }
 
@@ -304,6 +308,63 @@ public final class Checks {
       }
       return Result.of(GROUP_OFFSETS, violations, e.commits.size() + " committed offsets observed, none went back",
           violations + " committed offsets went back", ex);
+    });
+  }
+
+  /**
+   * How long group members held a partition together: from a member being given a partition while
+   * another still held it, until one of them gave it up (at the end of the run if never). Information,
+   * not a failure: Kafka's groups allow it too, for a member whose session expired while it still
+   * read (a coordinator paused past the session, say), until its next heartbeat tells it.
+   */
+  public static Check groupOwners() {
+    return of(GROUP_OWNERS, e -> {
+      if (e.ownership.isEmpty()) {
+        return Result.notChecked(GROUP_OWNERS, "consumer groups not available (no assignments in the history)");
+      }
+      Map<Integer, List<Evidence.Ownership>> byPartition = new TreeMap<>();
+      for (Evidence.Ownership o : e.ownership) {
+        byPartition.computeIfAbsent(o.partition(), p -> new ArrayList<>()).add(o);
+      }
+      long episodes = 0;
+      long sharedMs = 0;
+      List<String> ex = new ArrayList<>();
+      for (Map.Entry<Integer, List<Evidence.Ownership>> entry : byPartition.entrySet()) {
+        List<Evidence.Ownership> changes = new ArrayList<>(entry.getValue());
+        changes.sort(Comparator.comparingLong(Evidence.Ownership::time)); // stable: history order within a ms
+        Set<String> holders = new TreeSet<>();
+        long sharedSince = -1;
+        String who = "";
+        for (Evidence.Ownership o : changes) {
+          if (o.assigned()) {
+            holders.add(o.member());
+          } else {
+            holders.remove(o.member());
+          }
+          if (holders.size() > 1 && sharedSince < 0) {
+            sharedSince = o.time();
+            who = String.join(" and ", holders);
+          } else if (holders.size() <= 1 && sharedSince >= 0) {
+            episodes++;
+            sharedMs += o.time() - sharedSince;
+            if (ex.size() < MAX_EXAMPLES) {
+              ex.add("partition " + entry.getKey() + ": " + who + " from t=" + sharedSince + " for "
+                  + (o.time() - sharedSince) + " ms");
+            }
+            sharedSince = -1;
+          }
+        }
+        if (sharedSince >= 0) {
+          episodes++;
+          sharedMs += e.lastTime - sharedSince;
+          if (ex.size() < MAX_EXAMPLES) {
+            ex.add("partition " + entry.getKey() + ": " + who + " from t=" + sharedSince + " to the end");
+          }
+        }
+      }
+      return new Result(GROUP_OWNERS, Status.INFO, episodes, episodes == 0
+          ? e.ownership.size() + " assignments and releases, no partition held by two members at once"
+          : episodes + " times two members held a partition together, " + sharedMs + " ms in all", ex);
     });
   }
 

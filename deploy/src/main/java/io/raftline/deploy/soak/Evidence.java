@@ -34,6 +34,9 @@ public final class Evidence {
    */
   public record Commit(String process, String group, int partition, long offset, long requested, long time) {}
 
+  /** A group member was given a partition ({@code assigned}) or gave it up, at {@code time}. */
+  public record Ownership(String member, int partition, boolean assigned, long time) {}
+
   /**
    * One nemesis line: {@code <kind> <phase> key=value...}, e.g. {@code kill-leader start node=2 led=0,2}.
    * Phases: {@code start}, {@code end}, {@code recovered}, {@code heal-timeout}.
@@ -89,6 +92,7 @@ public final class Evidence {
   final List<Read> conflictingFinalReads = new ArrayList<>();
   final List<Read> liveReads = new ArrayList<>();
   final List<Commit> commits = new ArrayList<>();
+  final List<Ownership> ownership = new ArrayList<>();
   final List<Fault> faults = new ArrayList<>();
   /** Ack times by partition, in history order. */
   final Map<Integer, List<Long>> ackTimes = new TreeMap<>();
@@ -188,6 +192,8 @@ public final class Evidence {
       case COMMIT -> commits.add(new Commit(e.process(), e.value(), e.partition(), e.offset(),
           requestedAt(e.detail(), e.time()), e.time()));
       case FAULT -> faults.add(Fault.parse(e.time(), e.detail()));
+      case ASSIGN -> ownership.add(new Ownership(e.process(), e.partition(), true, e.time()));
+      case RELEASE -> ownership.add(new Ownership(e.process(), e.partition(), false, e.time()));
       default -> throw new IllegalStateException("unknown kind " + e.kind());
     }
   }

@@ -29,14 +29,16 @@ import java.util.function.Consumer;
  * {@code read} (a consumer read it at partition/offset; process {@code live} during the run, {@code final}
  * at the end), {@code fault} (the nemesis: detail starts with the fault kind, then {@code start} or
  * {@code end}, then what was done), {@code commit} (a consumer group's committed offset for the partition as
- * the consumer saw it, committed or fetched back; value = the group id; no workload emits it yet). A missing number is {@code -1}, a missing text {@code -}. Values and
+ * the consumer saw it, committed or fetched back; value = the group id; no workload emits it yet),
+ * {@code assign} and {@code release} (a group member was given a partition, or gave it up: revoked or
+ * lost, as the detail says; value = the group id). A missing number is {@code -1}, a missing text {@code -}. Values and
  * details never hold tabs or line breaks (they are replaced by spaces). Lines starting with {@code #} are
  * comments.
  */
 public final class History implements AutoCloseable {
   /** What an event records. */
   public enum Kind {
-    SEND, ACK, FAIL, READ, COMMIT, FAULT;
+    SEND, ACK, FAIL, READ, COMMIT, FAULT, ASSIGN, RELEASE;
 
     String label() {
       return name().toLowerCase(java.util.Locale.ROOT);

@@ -136,6 +136,12 @@ final class Workload {
       GroupConsumer member = client(GROUP_SETTINGS).subscribe(List.of(topic));
       member.exceptionHandler(t -> history.record(id, Kind.FAIL, topic, -1, -1, null, "group member: " + t));
       member.handler(r -> read(id, r));
+      member.partitionsAssignedHandler(ps -> ps.forEach(tp ->
+          history.record(id, Kind.ASSIGN, topic, tp.partition(), -1, GROUP, "assigned")));
+      member.partitionsRevokedHandler(ps -> ps.forEach(tp ->
+          history.record(id, Kind.RELEASE, topic, tp.partition(), -1, GROUP, "revoked")));
+      member.partitionsLostHandler(ps -> ps.forEach(tp ->
+          history.record(id, Kind.RELEASE, topic, tp.partition(), -1, GROUP, "lost")));
       members.add(member);
     }
     if (groupMembers > 0) {

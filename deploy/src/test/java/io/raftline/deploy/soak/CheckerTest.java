@@ -180,6 +180,32 @@ class CheckerTest {
     assertTrue(r.examples().get(1).contains("then none"), r.toString());
   }
 
+  private void own(String member, int partition, boolean assigned, long at) {
+    events.add(new Event(at, member, assigned ? Kind.ASSIGN : Kind.RELEASE, "soak", partition, -1, "g",
+        assigned ? "assigned" : "revoked"));
+  }
+
+  @Test
+  void partitionsHeldByTwoMembersAtOnceAreReportedNotFailed() {
+    cleanRun();
+    assertEquals(Status.NOT_CHECKED, result(evidence(), Checks.groupOwners()).status());
+    own("g1", 0, true, 100);
+    own("g2", 1, true, 100);
+    own("g1", 0, false, 200);
+    own("g2", 0, true, 210); // handed over after the release
+    Result clean = result(evidence(), Checks.groupOwners());
+    assertEquals(Status.INFO, clean.status());
+    assertEquals(0, clean.violations(), clean.toString());
+    own("g1", 1, true, 300); // g2 still holds partition 1
+    own("g2", 1, false, 470);
+    own("g1", 0, true, 500); // g2 holds partition 0 to the end
+    Result shared = result(evidence(), Checks.groupOwners());
+    assertEquals(Status.INFO, shared.status(), "information, never a failure");
+    assertEquals(2, shared.violations(), shared.toString());
+    assertTrue(shared.examples().contains("partition 1: g1 and g2 from t=300 for 170 ms"), shared.toString());
+    assertTrue(shared.examples().contains("partition 0: g1 and g2 from t=500 to the end"), shared.toString());
+  }
+
   private void commit(int partition, long offset, long requested, long answered) {
     events.add(new Event(answered, Workload.GROUP_OBSERVER, Kind.COMMIT, "soak", partition, offset, "g",
         "fetched requested=" + requested));
