@@ -84,11 +84,6 @@ final class ClientMetrics {
     return registry != null;
   }
 
-  /** A start time for {@link #sendCompleted}, or 0 without meters (no clock read per record then). */
-  long sendStarted() {
-    return registry == null ? 0 : System.nanoTime();
-  }
-
   void sendCompleted(long startedNanos, AsyncResult<?> outcome) {
     if (registry == null) {
       return;

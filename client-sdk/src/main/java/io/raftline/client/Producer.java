@@ -232,7 +232,7 @@ public final class Producer {
     Promise<RecordMetadata> acknowledged = Promise.promise();
     ClientMetrics metrics = client.metrics();
     if (metrics.enabled()) {
-      long started = metrics.sendStarted();
+      long started = System.nanoTime();
       acknowledged.future().onComplete(ar -> metrics.sendCompleted(started, ar));
     }
     if (client.onOwnContext()) {

@@ -379,6 +379,8 @@ public final class GroupCoordinator {
     }
     String memberId = response.getMemberId();
     if (response.getMemberEpoch() == -1) {
+      // The member has gone either way: a tombstone that is not committed leaves it in the log, and a
+      // new coordinator replays it and removes it once its session expires there.
       OffsetRecord gone = OffsetRecords.memberTombstone(groupId, memberId);
       return new Write<>(partition, List.of(gone), () -> response, (code, message) -> response);
     }
