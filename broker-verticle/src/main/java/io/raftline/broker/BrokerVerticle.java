@@ -371,7 +371,7 @@ public final class BrokerVerticle extends AbstractVerticle {
     // Taken before the logs close: what they hold now is what the next start may serve at once.
     Map<Path, Map<TopicPartition, Long>> finalHighWatermarks = highWatermarksByLogDir();
     for (HostedPartition p : partitions.values()) {
-      failPendingAcks(p, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      p.failPendingAcks(ErrorCode.NOT_LEADER_OR_FOLLOWER);
       closingAll.add(p.close(false));
     }
     partitions.clear();
@@ -434,7 +434,7 @@ public final class BrokerVerticle extends AbstractVerticle {
       groupLeadershipLost(tp);
       if (gone != null) {
         gone.leadership = null;
-        failPendingAcks(gone, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+        gone.failPendingAcks(ErrorCode.NOT_LEADER_OR_FOLLOWER);
         retire(tp, gone);
       }
       wakeFetchers(tp);
@@ -451,7 +451,7 @@ public final class BrokerVerticle extends AbstractVerticle {
       if (current != null) {
         stopFollowing(tp);
         current.leadership = null;
-        failPendingAcks(current, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+        current.failPendingAcks(ErrorCode.NOT_LEADER_OR_FOLLOWER);
         retire(tp, current);
       }
       Future<Void> previousClosed = closing.getOrDefault(tp, Future.succeededFuture());
@@ -567,7 +567,7 @@ public final class BrokerVerticle extends AbstractVerticle {
     TopicPartition tp = hp.topicPartition;
     if (hp.leadership != null) {
       hp.leadership = null;
-      failPendingAcks(hp, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      hp.failPendingAcks(ErrorCode.NOT_LEADER_OR_FOLLOWER);
       wakeFetchers(tp);
     }
     groupLeadershipLost(tp);
@@ -610,34 +610,8 @@ public final class BrokerVerticle extends AbstractVerticle {
     if (hp.leadership != null) {
       hp.highWatermark = Math.max(hp.highWatermark, hp.leadership.highWatermark());
     }
-    while (!hp.pendingAcks.isEmpty() && hp.pendingAcks.peekFirst().requiredOffset <= hp.highWatermark) {
-      HostedPartition.PendingAck ack = hp.pendingAcks.pollFirst();
-      vertx.cancelTimer(ack.timerId);
-      ack.promise.tryComplete(ErrorCode.NONE);
-    }
+    hp.completeAcksBelowHighWatermark();
     wakeWaiters(consumerWaiters, hp.topicPartition);
-  }
-
-  /** Completes once the high watermark reaches {@code requiredOffset}, or with the error that ended the wait. */
-  private Future<ErrorCode> awaitHighWatermark(HostedPartition hp, long requiredOffset, long timeoutMs) {
-    if (hp.highWatermark >= requiredOffset) {
-      return Future.succeededFuture(ErrorCode.NONE);
-    }
-    HostedPartition.PendingAck ack = new HostedPartition.PendingAck(requiredOffset);
-    ack.timerId = vertx.setTimer(timeoutMs, id -> {
-      hp.pendingAcks.remove(ack);
-      ack.promise.tryComplete(ErrorCode.REQUEST_TIMED_OUT);
-    });
-    hp.pendingAcks.addLast(ack);
-    return ack.promise.future();
-  }
-
-  private void failPendingAcks(HostedPartition hp, ErrorCode code) {
-    while (!hp.pendingAcks.isEmpty()) {
-      HostedPartition.PendingAck ack = hp.pendingAcks.pollFirst();
-      vertx.cancelTimer(ack.timerId);
-      ack.promise.tryComplete(code);
-    }
   }
 
   private void scheduleIsrCheck() {
@@ -1408,7 +1382,7 @@ public final class BrokerVerticle extends AbstractVerticle {
         if (acks != -1) {
           return Future.succeededFuture(ok);
         }
-        return awaitHighWatermark(hp, appended.nextOffset(), timeoutMs).map(code -> {
+        return hp.awaitHighWatermark(leadership, appended.nextOffset(), timeoutMs).map(code -> {
           if (code == ErrorCode.NONE && leadership.isr().size() < minIsr) {
             return produceError(pr, ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, "the records were written, but the ISR"
                 + " of " + hp.topicPartition + " shrank to " + leadership.isr() + ", fewer than min.insync.replicas="

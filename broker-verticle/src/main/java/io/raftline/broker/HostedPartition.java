@@ -4,6 +4,7 @@ import io.raftline.broker.log.FlushPolicy;
 import io.raftline.broker.log.PartitionLog;
 import io.raftline.metadata.TopicPartition;
 import io.raftline.metadata.image.PartitionRegistration;
+import io.raftline.protocol.ErrorCode;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
@@ -39,8 +40,8 @@ final class HostedPartition {
   long highWatermark;
   /** Follower positions and ISR proposals while this broker leads the partition; null otherwise. */
   InSyncReplicas leadership;
-  /** acks=all produces waiting for the high watermark, in offset order. */
-  final java.util.ArrayDeque<PendingAck> pendingAcks = new java.util.ArrayDeque<>();
+  /** acks=all produces waiting for the high watermark, in offset order (see {@link #awaitHighWatermark}). */
+  private final java.util.ArrayDeque<PendingAck> pendingAcks = new java.util.ArrayDeque<>();
   /** The log dir holding the partition's directory, once the log opened; null before. */
   Path logDir;
   /** No ISR change is proposed before this time (after a refusal). */
@@ -128,13 +129,56 @@ final class HostedPartition {
   }
 
   /** An acks=all produce waiting until the high watermark reaches {@code requiredOffset}. */
-  static final class PendingAck {
+  private static final class PendingAck {
     final long requiredOffset;
-    final io.vertx.core.Promise<io.raftline.protocol.ErrorCode> promise = io.vertx.core.Promise.promise();
+    final io.vertx.core.Promise<ErrorCode> promise = io.vertx.core.Promise.promise();
     long timerId = -1;
 
     PendingAck(long requiredOffset) {
       this.requiredOffset = requiredOffset;
+    }
+  }
+
+  /**
+   * Completes once the high watermark reaches {@code requiredOffset}, for records appended while
+   * {@code appendedUnder} led the partition; or with the error that ended the wait. Event loop only.
+   *
+   * <p>If that leadership ended while the append ran on the worker, its end already failed every
+   * waiting ack, and the records may be cut from the log since (a follower truncates to its new
+   * leader's log): a later high watermark, this broker's own in a new leadership included, covers
+   * other records at those offsets. So such records are never waited for: NOT_LEADER_OR_FOLLOWER.
+   */
+  Future<ErrorCode> awaitHighWatermark(InSyncReplicas appendedUnder, long requiredOffset, long timeoutMs) {
+    if (leadership != appendedUnder) {
+      return Future.succeededFuture(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    }
+    if (highWatermark >= requiredOffset) {
+      return Future.succeededFuture(ErrorCode.NONE);
+    }
+    PendingAck ack = new PendingAck(requiredOffset);
+    ack.timerId = vertx.setTimer(timeoutMs, id -> {
+      pendingAcks.remove(ack);
+      ack.promise.tryComplete(ErrorCode.REQUEST_TIMED_OUT);
+    });
+    pendingAcks.addLast(ack);
+    return ack.promise.future();
+  }
+
+  /** Completes the acks the high watermark has passed. Event loop only. */
+  void completeAcksBelowHighWatermark() {
+    while (!pendingAcks.isEmpty() && pendingAcks.peekFirst().requiredOffset <= highWatermark) {
+      PendingAck ack = pendingAcks.pollFirst();
+      vertx.cancelTimer(ack.timerId);
+      ack.promise.tryComplete(ErrorCode.NONE);
+    }
+  }
+
+  /** Fails every waiting ack with {@code code} (the leadership they wait under ended). Event loop only. */
+  void failPendingAcks(ErrorCode code) {
+    while (!pendingAcks.isEmpty()) {
+      PendingAck ack = pendingAcks.pollFirst();
+      vertx.cancelTimer(ack.timerId);
+      ack.promise.tryComplete(code);
     }
   }
 
