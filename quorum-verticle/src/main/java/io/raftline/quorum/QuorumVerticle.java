@@ -127,7 +127,9 @@ public final class QuorumVerticle extends AbstractVerticle {
   /** The image last applied, for meters read on other threads (images are immutable). */
   private volatile MetadataImage publishedImage = MetadataImage.EMPTY;
   /** When the voter lag gauges were last brought up to date (ms, {@link #now()}). */
-  private long voterLagPublishedMs = Long.MIN_VALUE / 2;
+  private long voterLagPublishedMs;
+  /** Whether the voter lag gauges were last published as the leader's. */
+  private boolean voterLagLeading;
   private volatile QuorumStatus status = QuorumStatus.STARTING;
   private RaftNode node;
   private MetadataLog log;
@@ -361,11 +363,13 @@ public final class QuorumVerticle extends AbstractVerticle {
   private void publishStatus() {
     publishedImage = image;
     long nowMs = now();
-    // At most once a second while leading (a gauge scraped every few seconds needs no more, and this
-    // runs after every message); at once when leadership ends, so the gauges go with it.
-    if (node.role() != RaftRole.LEADER || nowMs - voterLagPublishedMs >= 1_000) {
+    boolean leading = node.role() == RaftRole.LEADER;
+    // At once when leadership begins or ends, so the gauges come and go with it; in between at most
+    // once a second (a gauge scraped every few seconds needs no more, and this runs after every message).
+    if (leading != voterLagLeading || (leading && nowMs - voterLagPublishedMs >= 1_000)) {
       metrics.voterLag(node.replicaStates(), node.logEndOffset(), config.nodeId());
       voterLagPublishedMs = nowMs;
+      voterLagLeading = leading;
     }
     status = new QuorumStatus(node.role(), node.epoch(), node.leaderId(), node.highWatermark(), node.logEndOffset(),
         image.offset(), elections, halted);
